@@ -1,0 +1,63 @@
+"""cnncalc: exact shapes, parameters, MACs, FLOPs, memory and receptive fields of CNNs from a declarative spec.
+
+The public API is :func:`load`, :func:`analyze`, :class:`Report` and the error types; nothing else is promised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cnncalc.errors import CnncalcError, ShapeError, SpecError
+from cnncalc.report import Dtype, LayerRow, Report, Totals
+from cnncalc.spec import Network
+
+__version__ = "0.1.0"
+__all__ = [
+    "CnncalcError",
+    "LayerRow",
+    "Network",
+    "Report",
+    "ShapeError",
+    "SpecError",
+    "Totals",
+    "__version__",
+    "analyze",
+    "load",
+]
+
+
+def load(spec: str | Path | Mapping[str, Any] | Network) -> Network:
+    """A network from a zoo name, a spec file path, a one-line notation string, a dict, or a Network."""
+    if isinstance(spec, Network):
+        return spec
+    from cnncalc import loader, spec as spec_module
+
+    if isinstance(spec, Mapping):
+        return spec_module.build(dict(spec))
+    text = str(spec)
+    if ":" in text and not Path(text).exists() and any(ch.isspace() for ch in text.strip()):
+        from cnncalc.notation import parse
+
+        return parse(text)
+    path = Path(text)
+    if path.suffix.lower() in {".yaml", ".yml", ".json"} or path.exists():
+        return loader.load_file(path)
+    from cnncalc import zoo
+
+    return loader.load_file(zoo.path(text))
+
+
+def analyze(
+    spec: str | Path | Mapping[str, Any] | Network,
+    *,
+    input_shape: tuple[int, ...] | None = None,
+    batch: int = 1,
+    dtype: Dtype = "float32",
+    strict: bool = False,
+) -> Report:
+    """Analyse a network (anything :func:`load` accepts); ``report.to_dict()`` is the CLI's JSON output."""
+    from cnncalc import graph
+
+    return graph.run(load(spec), input_shape=input_shape, batch=batch, dtype=dtype, strict=strict)

@@ -1,0 +1,155 @@
+"""What every layer family provides: a pydantic spec model that also owns its formulas.
+
+A layer class *is* its YAML schema (``extra="forbid"``) and its rule: :meth:`Layer.evaluate` maps an input shape
+(channels first, batch excluded) to an :class:`Evaluation` holding the output shape, parameters, buffers, MACs,
+FLOPs and the receptive-field step. Formulas raise :class:`~cnncalc.errors.ShapeError` without knowing where they
+are; the graph walk adds the file, line and layer name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from math import prod
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cnncalc.errors import ShapeError
+
+Shape = tuple[int, ...]
+PosInt = Annotated[int, Field(ge=1)]
+NonNegInt = Annotated[int, Field(ge=0)]
+#: One positive int for every spatial dim, or a list with one per dim (torch's ``int | tuple``).
+IntOrTuple = PosInt | Annotated[list[PosInt], Field(min_length=1, max_length=3)]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One spatial dim's receptive-field step: effective kernel, stride, padding before (Araujo et al. 2019)."""
+
+    kernel: int
+    stride: int
+    pad: int
+
+
+#: ``None``: elementwise (field unchanged); ``GLOBAL``: spatial dims collapse (every input pixel is seen).
+GLOBAL: Literal["global"] = "global"
+RFStep = tuple[Window, ...] | Literal["global"] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """A layer's results for one sample; the engine multiplies by batch and adds totals."""
+
+    shape: Shape
+    params: int = 0
+    #: The part of ``params`` that is biases (cs231n's tables list weights without them).
+    biases: int = 0
+    buffers: int = 0
+    macs: int = 0
+    flops: int = 0
+    rf: RFStep = None
+    #: False when the output needs no new memory (a view, an in-place op, dropout at inference).
+    stores: bool = True
+    summary: str = ""
+    warnings: tuple[str, ...] = field(default=())
+
+
+class Layer(BaseModel):
+    """Fields common to all layers. Subclasses narrow ``type`` to a ``Literal`` of the names they answer to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    type: str
+    name: str | None = None
+    #: False for frozen layers: their parameters still count, but not as trainable.
+    trainable: bool = True
+
+    #: Spatial dims a ``typeNd`` alias demands, e.g. ``{"conv2d": 2}``; checked before evaluation.
+    dims_of_type: ClassVar[dict[str, int]] = {}
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Apply the layer's formulas to input shape ``x``."""
+        raise NotImplementedError
+
+    def check_dims(self, x: Shape, *, min_spatial: int = 0) -> int:
+        """Number of spatial dims of ``x``, checked against the ``typeNd`` alias and a minimum."""
+        n = len(x) - 1
+        want = self.dims_of_type.get(self.type)
+        if want is not None and n != want:
+            raise ShapeError(f"{self.type} needs an input with {want} spatial dims (C×…), got {fmt_shape(x)}")
+        if n < min_spatial:
+            raise ShapeError(f"{self.type} needs a channels-first input with spatial dims, got {fmt_shape(x)}")
+        return n
+
+
+class ElementwiseCost(Layer):
+    """Base of layers that keep the shape and cost a fixed number of FLOPs per element (fvcore's idea)."""
+
+    flops_per_element: ClassVar[dict[str, int]] = {}
+    inplace: bool = False
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Same shape; FLOPs = elements × the per-element cost documented in the subclass."""
+        return Evaluation(x, flops=prod(x) * self.flops_per_element[self.type], stores=not self.inplace)
+
+
+class Activated(Layer):
+    """Layers that may fuse a parameterless activation (``activation: relu``), Keras-style, as cs231n counts rows."""
+
+    activation: str | None = None
+
+    def fuse(self, ev: Evaluation) -> Evaluation:
+        """Add the fused activation's FLOPs; it works in place, so no extra memory."""
+        if self.activation is None:
+            return ev
+        from cnncalc.layers import REGISTRY
+
+        act = REGISTRY[self.activation].model_validate({"type": self.activation}).evaluate(ev.shape)
+        summary = f"{ev.summary} +{self.activation}".strip()
+        return replace(ev, params=ev.params + act.params, flops=ev.flops + act.flops, summary=summary)
+
+
+def fmt_shape(shape: Shape) -> str:
+    """``3x224x224``: the notation shapes are written in everywhere."""
+    return "x".join(map(str, shape)) if shape else "scalar"
+
+
+def channels(x: Shape, given: int | None, what: str = "in_channels") -> int:
+    """The input's channel count, checked against an explicitly given ``in_channels``."""
+    if not x:
+        raise ShapeError("input has no channel dim")
+    if given is not None and given != x[0]:
+        raise ShapeError(f"{what}={given} but the incoming shape {fmt_shape(x)} has {x[0]} channels")
+    return x[0]
+
+
+def type_names(cls: type[Layer]) -> tuple[str, ...]:
+    """The ``Literal`` values of a layer class's ``type`` field: the names it is registered under."""
+    ann: Any = cls.model_fields["type"].annotation
+    return tuple(getattr(ann, "__args__", ()))
+
+
+class PadSides(BaseModel):
+    """Explicit per-side padding, ONNX's ``pads`` split in halves: ``{before: [top, left], after: [bottom, right]}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    before: list[NonNegInt]
+    after: list[NonNegInt]
+
+
+#: Every padding form: int, one per dim, flat per-side list (MatConvNet [top bottom left right]), pairs per dim,
+#: explicit sides, or a mode (``same`` = TF/ONNX SAME_UPPER, ``same_lower``, ``valid``).
+Padding = (
+    NonNegInt
+    | list[NonNegInt]
+    | list[Annotated[list[NonNegInt], Field(min_length=2, max_length=2)]]
+    | PadSides
+    | Literal["same", "same_lower", "valid"]
+)
+
+
+def windows(sl: Any) -> tuple[Window, ...]:
+    """Receptive-field steps of a :class:`cnncalc.dims.Slide`, one per spatial dim."""
+    return tuple(Window(k, s, p[0]) for k, s, p in zip(sl.k_eff, sl.stride, sl.pads, strict=True))

@@ -1,0 +1,61 @@
+"""Convolution (``torch.nn.Conv1d/2d/3d``): one class for 1-, 2- and 3-D, grouped and depthwise.
+
+Formulas (per sample; C_in, C_out channels, G groups, K the kernel's elements, O the output's spatial elements):
+- params  = C_out · (C_in / G) · K  (+ C_out biases)
+- MACs    = C_out · O · (C_in / G) · K
+- FLOPs   = 2 · MACs (+ C_out · O bias additions)
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import ClassVar, Literal
+
+from cnncalc.dims import slide, slide_summary
+from cnncalc.errors import ShapeError
+from cnncalc.layers import register
+from cnncalc.layers.base import Activated, Evaluation, IntOrTuple, Padding, PosInt, Shape, channels, windows
+
+
+@register
+class Conv(Activated):
+    """Convolution over any number of spatial dims; ``conv2d`` etc. also check the input's rank."""
+
+    type: Literal["conv", "conv1d", "conv2d", "conv3d"]
+    out_channels: PosInt
+    kernel_size: IntOrTuple
+    stride: IntOrTuple = 1
+    padding: Padding = 0
+    dilation: IntOrTuple = 1
+    #: An int, or ``depthwise`` for one group per input channel (MobileNet).
+    groups: PosInt | Literal["depthwise"] = 1
+    bias: bool = True
+    in_channels: PosInt | None = None
+
+    dims_of_type: ClassVar[dict[str, int]] = {"conv1d": 1, "conv2d": 2, "conv3d": 3}
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Output size by the shared sliding-window rule; weights per group."""
+        self.check_dims(x, min_spatial=1)
+        c_in = channels(x, self.in_channels)
+        groups = c_in if self.groups == "depthwise" else self.groups
+        if c_in % groups:
+            raise ShapeError(f"groups={groups} does not divide in_channels={c_in}")
+        if self.out_channels % groups:
+            raise ShapeError(f"groups={groups} does not divide out_channels={self.out_channels}")
+        sl = slide(x[1:], self.kernel_size, self.stride, self.padding, self.dilation)
+        per_output = (c_in // groups) * prod(sl.kernel)
+        outputs = self.out_channels * prod(sl.out)
+        bias = self.out_channels if self.bias else 0
+        summary = slide_summary(sl) + (f" g{groups}" if groups > 1 else "") + ("" if self.bias else " nobias")
+        ev = Evaluation(
+            shape=(self.out_channels, *sl.out),
+            params=self.out_channels * per_output + bias,
+            biases=bias,
+            macs=outputs * per_output,
+            flops=2 * outputs * per_output + (outputs if self.bias else 0),
+            rf=windows(sl),
+            summary=summary,
+            warnings=sl.warnings,
+        )
+        return self.fuse(ev)

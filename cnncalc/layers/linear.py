@@ -1,0 +1,48 @@
+"""Fully connected layers (``torch.nn.Linear``), applied to the last dim or to the flattened input.
+
+- params = in · out (+ out biases)
+- MACs   = rows · in · out, rows being the product of the leading dims (1 for a vector)
+- FLOPs  = 2 · MACs (+ rows · out bias additions)
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Literal
+
+from cnncalc.errors import ShapeError
+from cnncalc.layers import register
+from cnncalc.layers.base import GLOBAL, Activated, Evaluation, PosInt, Shape
+
+
+@register
+class Linear(Activated):
+    """``linear``/``fc``: PyTorch semantics on the last dim; ``flatten: true`` flattens the input first (as VGG's FCs)."""
+
+    type: Literal["linear", "fc"]
+    out_features: PosInt
+    in_features: PosInt | None = None
+    bias: bool = True
+    flatten: bool = False
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Rows × in × out multiply-accumulates."""
+        if not x:
+            raise ShapeError("linear needs an input with at least one dim")
+        lead, fan_in = ((), prod(x)) if self.flatten else (x[:-1], x[-1])
+        if self.in_features is not None and self.in_features != fan_in:
+            what = "flattened input" if self.flatten else "last dim of the input"
+            raise ShapeError(f"in_features={self.in_features} but the {what} {'x'.join(map(str, x))} has {fan_in}")
+        rows = prod(lead)
+        macs = rows * fan_in * self.out_features
+        bias = self.out_features if self.bias else 0
+        ev = Evaluation(
+            shape=(*lead, self.out_features),
+            params=fan_in * self.out_features + bias,
+            biases=bias,
+            macs=macs,
+            flops=2 * macs + rows * bias,
+            rf=GLOBAL if len(x) > 1 else None,
+            summary=f"{fan_in}→{self.out_features}" + ("" if self.bias else " nobias"),
+        )
+        return self.fuse(ev)

@@ -1,0 +1,126 @@
+"""The analysis result as plain data: one row per layer, the totals, and ``to_dict()`` — the JSON contract.
+
+Renderers, ``verify`` and the torch bridge read a Report; none of them recomputes a figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Dtype = Literal["float32", "float16", "bfloat16", "int8"]
+DTYPE_BYTES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRow:
+    """One layer's figures for the whole batch (parameters and buffers do not scale with it)."""
+
+    name: str
+    type: str
+    summary: str
+    output_shape: tuple[int, ...]
+    params: int
+    biases: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    activations: int
+    activation_bytes: int
+    stores: bool
+    #: Per spatial dim; ``None`` once every output sees the whole input (after flatten, FC, global pooling).
+    receptive_field: tuple[int, ...] | None
+    jump: tuple[int, ...] | None
+    #: Centre of the first output's field, in input pixels (Araujo et al.'s effective padding, negated).
+    rf_offset: tuple[float, ...] | None
+    line: int | None = None
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row's part of the JSON contract."""
+        return {
+            "name": self.name,
+            "type": self.type,
+            "summary": self.summary,
+            "output_shape": list(self.output_shape),
+            "params": self.params,
+            "biases": self.biases,
+            "trainable_params": self.trainable_params,
+            "buffers": self.buffers,
+            "macs": self.macs,
+            "flops": self.flops,
+            "activations": self.activations,
+            "activation_bytes": self.activation_bytes,
+            "stores_output": self.stores,
+            "receptive_field": None if self.receptive_field is None else list(self.receptive_field),
+            "jump": None if self.jump is None else list(self.jump),
+            "rf_offset": None if self.rf_offset is None else list(self.rf_offset),
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Whole-network sums; activations follow cs231n: the input plus every stored layer output."""
+
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    activations: int
+    activation_bytes: int
+    param_bytes: int
+
+    def to_dict(self) -> dict[str, int]:
+        """The totals' part of the JSON contract."""
+        return {
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "buffers": self.buffers,
+            "macs": self.macs,
+            "flops": self.flops,
+            "activations": self.activations,
+            "activation_bytes": self.activation_bytes,
+            "param_bytes": self.param_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything ``cnncalc`` knows about one network at one input size, batch and dtype."""
+
+    model: str
+    input: tuple[int, ...]
+    batch: int
+    dtype: Dtype
+    layers: tuple[LayerRow, ...]
+    totals: Totals
+    description: str = ""
+    source: str | None = None
+    file: str | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """The last layer's output shape (per sample)."""
+        return self.layers[-1].output_shape if self.layers else self.input
+
+    def layer(self, name: str) -> LayerRow:
+        """The row of the layer called ``name``."""
+        for row in self.layers:
+            if row.name == name:
+                return row
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON contract (documented in the README)."""
+        return {
+            "model": self.model,
+            "input": list(self.input),
+            "batch": self.batch,
+            "dtype": self.dtype,
+            "layers": [row.to_dict() for row in self.layers],
+            "totals": self.totals.to_dict(),
+        }
