@@ -32,7 +32,8 @@ def load(spec: str | Path | Mapping[str, Any] | Network) -> Network:
     """A network from a zoo name, a spec file path, a one-line notation string, a dict, or a Network."""
     if isinstance(spec, Network):
         return spec
-    from cnncalc import loader, spec as spec_module
+    from cnncalc import loader
+    from cnncalc import spec as spec_module
 
     if isinstance(spec, Mapping):
         return spec_module.build(dict(spec))

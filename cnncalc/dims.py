@@ -16,8 +16,13 @@ from cnncalc.errors import ShapeError
 class Sides(Protocol):
     """Explicit per-side padding (ONNX ``pads`` split into its begin and end halves)."""
 
-    before: list[int]
-    after: list[int]
+    @property
+    def before(self) -> list[int]:
+        """Padding before each spatial dim."""
+
+    @property
+    def after(self) -> list[int]:
+        """Padding after each spatial dim."""
 
 
 #: Padding as written in a spec: an int, one int per dim, per-side amounts, or a mode name.
@@ -96,7 +101,9 @@ def window_out(size: int, pad: tuple[int, int], k_eff: int, stride: int, *, ceil
     """
     padded = size + pad[0] + pad[1]
     if k_eff > padded:
-        raise ShapeError(f"kernel {k_eff} is larger than the padded input {padded} (size {size}, padding {pad[0]}+{pad[1]})")
+        raise ShapeError(
+            f"kernel {k_eff} is larger than the padded input {padded} (size {size}, padding {pad[0]}+{pad[1]})"
+        )
     span = padded - k_eff
     out = (ceildiv(span, stride) if ceil_mode else floordiv(span, stride)) + 1
     if ceil_mode and (out - 1) * stride >= size + pad[0]:

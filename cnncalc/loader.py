@@ -97,7 +97,7 @@ def parse_text(text: str, file: str | None = None) -> Any:
     if len(text) > MAX_FILE_BYTES:
         raise SpecError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file=file)
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+        data = yaml.load(text, Loader=_Loader)
     except SpecError as err:
         raise err.located(file=file) from None
     except yaml.MarkedYAMLError as err:

@@ -53,7 +53,7 @@ Figure = Annotated[int, Field(ge=0, strict=True)] | str
 class LayerExpect(BaseModel):
     """Published figures for one layer, looked up by its name."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     output_shape: list[PosInt] | None = None
     params: Figure | None = None
@@ -69,7 +69,7 @@ class LayerExpect(BaseModel):
 class Expect(BaseModel):
     """One source's figures: ints are exact, strings like ``"138M"`` hold at their stated precision."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     source: str
     note: str | None = None
@@ -109,7 +109,7 @@ def parse_shape(text: str | list[int], *, layout: Literal["chw", "hwc"] = "chw")
 class Header(BaseModel):
     """Everything in a spec but its layers."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str = "network"
     description: str = ""
@@ -274,7 +274,7 @@ def expand(entries: list[Any], file: str | None = None) -> tuple[Node, ...]:
 
     walk(entries, "")
     taken: dict[str, int | None] = {}
-    for layer, given, line in raw:
+    for _, given, line in raw:
         if given is not None:
             if given in taken:
                 where = f" (also line {taken[given]})" if taken[given] else ""

@@ -58,7 +58,7 @@ class Evaluation:
 class Layer(BaseModel):
     """Fields common to all layers. Subclasses narrow ``type`` to a ``Literal`` of the names they answer to."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     type: str
     name: str | None = None
@@ -133,7 +133,7 @@ def type_names(cls: type[Layer]) -> tuple[str, ...]:
 class PadSides(BaseModel):
     """Explicit per-side padding, ONNX's ``pads`` split in halves: ``{before: [top, left], after: [bottom, right]}``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     before: list[NonNegInt]
     after: list[NonNegInt]

@@ -17,7 +17,7 @@ from cnncalc.layers.base import GLOBAL, Activated, Evaluation, PosInt, Shape
 
 @register
 class Linear(Activated):
-    """``linear``/``fc``: PyTorch semantics on the last dim; ``flatten: true`` flattens the input first (as VGG's FCs)."""
+    """``linear``/``fc`` on the last dim (PyTorch); ``flatten: true`` flattens the input first, as VGG's FCs."""
 
     type: Literal["linear", "fc"]
     out_features: PosInt

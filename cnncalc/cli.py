@@ -1,0 +1,227 @@
+"""The ``cnncalc`` command: thin click wrappers that parse options, call the library and print a renderer's text.
+
+Exit codes are a contract: 0 ok, 1 checked and something did not match, 2 bad input or usage (no traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import click
+
+from cnncalc import __version__
+from cnncalc.errors import CnncalcError
+from cnncalc.render import RENDERERS, Options
+from cnncalc.report import DTYPE_BYTES, Report
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def guarded(fn: F) -> F:
+    """Turn cnncalc's own errors into ``error: …`` on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CnncalcError as err:
+            _fail(str(err))
+        except RecursionError:
+            _fail("the input is nested too deeply")
+
+    return cast(F, wrapper)
+
+
+class _DefaultGroup(click.Group):
+    """``cnncalc vgg16`` means ``cnncalc show vgg16``: anything that is not a subcommand goes to ``show``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Insert ``show`` before arguments that name no subcommand."""
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cnncalc")
+def main() -> None:
+    """Exact shapes, parameters, MACs, FLOPs, memory and receptive fields of convolutional networks.
+
+    \b
+    cnncalc vgg16                      a zoo network, layer by layer
+    cnncalc my_net.yaml --format json  your own spec
+    cnncalc -e "3x32x32: conv5-8 maxpool2 fc-10"
+    cnncalc layer conv2d --input 3x227x227 --out-channels 96 --kernel-size 11 --stride 4
+    """
+
+
+def _output_options(fn: F) -> F:
+    options = [
+        click.option("--input", "input_text", metavar="SHAPE", help="Override the input shape, e.g. 3x227x227."),
+        click.option("--batch", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
+                     help="Batch size (scales MACs, FLOPs and activations)."),
+        click.option("--dtype", type=click.Choice(tuple(DTYPE_BYTES)), default="float32", show_default=True,
+                     help="Bytes per value for memory figures."),
+        click.option("--format", "fmt", type=click.Choice(tuple(RENDERERS)), default="table", show_default=True),
+        click.option("--layout", type=click.Choice(("chw", "hwc")), default="chw", show_default=True,
+                     help="How shapes are written and read: channels first, or 224x224x3 as cs231n writes."),
+        click.option("--strict", is_flag=True, help="Make warnings (a stride that does not fit) errors."),
+        click.option("--width", type=click.IntRange(40, 1000), help="Table width (default: the terminal's, or 100)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _emit(report: Report, fmt: str, layout: str, width: int | None) -> None:
+    tty = sys.stdout.isatty()
+    color = tty and "NO_COLOR" not in os.environ
+    if width is None:
+        width = shutil.get_terminal_size((100, 24)).columns if tty else 100
+    options = Options(layout="hwc" if layout == "hwc" else "chw", width=width, color=color)
+    click.echo(RENDERERS[fmt](report, options), nl=False)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+def _analyze(spec: Any, input_text: str | None, batch: int, dtype: str, layout: str, strict: bool) -> Report:
+    from cnncalc import analyze
+    from cnncalc.spec import parse_shape
+
+    shape = parse_shape(input_text, layout="hwc" if layout == "hwc" else "chw") if input_text else None
+    return analyze(spec, input_shape=shape, batch=batch, dtype=cast(Any, dtype), strict=strict)
+
+
+@main.command()
+@click.argument("model", required=False)
+@click.option("-e", "--expr", metavar="NOTATION", help='A one-line network, e.g. "3x32x32: conv5-8 maxpool2 fc-10".')
+@_output_options
+@guarded
+def show(
+    model: str | None, expr: str | None, input_text: str | None, batch: int, dtype: str, fmt: str, layout: str,
+    strict: bool, width: int | None,
+) -> None:
+    """Analyse MODEL (a zoo name or a spec file) or a one-line -e expression."""
+    if (model is None) == (expr is None):
+        raise click.UsageError("give a MODEL (zoo name or spec file) or -e NOTATION, not both and not neither")
+    if expr is not None:
+        from cnncalc.notation import parse
+        from cnncalc.spec import parse_shape
+
+        shape = parse_shape(input_text, layout="hwc" if layout == "hwc" else "chw") if input_text else None
+        spec: Any = parse(expr, input_shape=shape)
+        input_text = None
+    else:
+        spec = model
+    _emit(_analyze(spec, input_text, batch, dtype, layout, strict), fmt, layout, width)
+
+
+@main.command("list")
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
+@guarded
+def list_(fmt: str) -> None:
+    """The zoo: one line per network with its parameters and MACs."""
+    import json
+
+    from cnncalc import analyze, zoo
+    from cnncalc.render import human
+
+    reports = [analyze(name) for name in zoo.names()]
+    if fmt == "json":
+        rows = [{"name": r.model, "description": r.description, "input": list(r.input),
+                 "params": r.totals.params, "macs": r.totals.macs} for r in reports]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    name_w = max(len(r.model) for r in reports)
+    for r in reports:
+        click.echo(f"{r.model:<{name_w}}  {human(r.totals.params):>7} params  {human(r.totals.macs):>7} MACs  "
+                   f"{r.description}")
+
+
+def _layer_fields(kind: str) -> str:
+    from cnncalc.layers import REGISTRY
+
+    cls = REGISTRY[kind]
+    parts = []
+    for name, info in cls.model_fields.items():
+        if name in ("type", "name", "trainable"):
+            continue
+        flag = "--" + name.replace("_", "-")
+        parts.append(flag if info.is_required() else f"[{flag} {info.default!r}]")
+    return " ".join(parts)
+
+
+def _coerce(text: str) -> Any:
+    import yaml
+
+    if "," in text and not text.startswith("["):
+        text = f"[{text}]"
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("kind", metavar="TYPE", required=False)
+@_output_options
+@click.pass_context
+@guarded
+def layer(
+    ctx: click.Context, kind: str | None, input_text: str | None, batch: int, dtype: str, fmt: str, layout: str,
+    strict: bool, width: int | None,
+) -> None:
+    """A single-layer calculator: TYPE with its fields as options (--out-channels 96 --kernel-size 11 ...).
+
+    Without TYPE, lists the layer types; with TYPE and no options, lists its fields.
+    """
+    from cnncalc.layers import REGISTRY, layer_classes, suggest
+    from cnncalc.layers.base import type_names
+
+    if kind is None:
+        for cls in layer_classes():
+            doc = (cls.__doc__ or "").strip().splitlines()[0]
+            click.echo(f"{', '.join(type_names(cls)):<40} {doc}")
+        return
+    kind = kind.lower()
+    if kind not in REGISTRY:
+        close = suggest(kind)
+        raise CnncalcError(f"unknown layer type '{kind}'" + (f" (did you mean '{close}'?)" if close else ""))
+    fields: dict[str, Any] = {"type": kind}
+    args = list(ctx.args)
+    while args:
+        flag = args.pop(0)
+        if not flag.startswith("--"):
+            raise click.UsageError(f"expected an option like --kernel-size, got {flag!r}")
+        key, _, inline = flag[2:].partition("=")
+        if inline:
+            value: Any = _coerce(inline)
+        elif args and not args[0].startswith("--"):
+            value = _coerce(args.pop(0))
+        else:
+            value = True
+        fields[key.replace("-", "_")] = value
+    if input_text is None:
+        raise click.UsageError(f"give --input SHAPE; {kind} takes: {_layer_fields(kind)}")
+    spec = {"name": kind, "input": "1", "layers": [fields]}
+    _emit(_analyze(spec, input_text, batch, dtype, layout, strict), fmt, layout, width)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec format (for editor completion and validation)."""
+    import json
+
+    from cnncalc.schema import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))

@@ -1,0 +1,121 @@
+"""The terminal table: exact figures per layer, humanised totals, and two share bars per row.
+
+Columns are kept by priority until the table fits the width (100 columns by default), so a narrow terminal loses
+FLOPs and the layer type before it loses parameters or memory. The bars show each layer's share of activation
+memory and of parameters, so "memory sits in the early convs, parameters in the late FCs" is visible at a glance.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from cnncalc.render import Options, human, human_bytes, shape_text
+from cnncalc.report import LayerRow, Report
+
+_EIGHTHS = " ▏▎▍▌▋▊▉█"
+BAR_WIDTH = 5
+#: Between columns: one padding cell on each side plus the (blank) vertical rule of box.SIMPLE_HEAD.
+_GAP = 3
+
+
+def bar(share: float, width: int = BAR_WIDTH) -> str:
+    """A left-aligned bar of ``width`` cells, in eighths, for a share in [0, 1]; a visible sliver for tiny shares."""
+    eighths = round(max(0.0, min(share, 1.0)) * width * 8)
+    if share > 0 and eighths == 0:
+        eighths = 1
+    full, rest = divmod(eighths, 8)
+    text = "█" * full + (_EIGHTHS[rest] if rest else "")
+    return text.ljust(width)
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    header: str
+    cell: Callable[[LayerRow], str]
+    footer: str
+    priority: int
+    right: bool = True
+    style: str | None = None
+
+
+def _rf(row: LayerRow) -> str:
+    if row.receptive_field is None:
+        return "all"
+    return "x".join(map(str, sorted(set(row.receptive_field)) if len(set(row.receptive_field)) == 1
+                        else row.receptive_field))
+
+
+def _columns(report: Report, options: Options) -> list[_Column]:
+    t = report.totals
+    act_total = max(sum(r.activation_bytes for r in report.layers), 1)
+    par_total = max(t.params, 1)
+    return [
+        _Column("Layer", lambda r: r.name + (" ⚠" if r.warnings else ""), "Total", 0, right=False, style="bold"),
+        _Column("Type", lambda r: r.type, "", 8, right=False, style="dim"),
+        _Column("Config", lambda r: r.summary, "", 6, right=False),
+        _Column("Output", lambda r: shape_text(r.output_shape, options.layout), "", 1, style="cyan"),
+        _Column("Params", lambda r: f"{r.params:,}" if r.params else "—", human(t.params), 2),
+        _Column("MACs", lambda r: f"{r.macs:,}" if r.macs else "—", human(t.macs), 4),
+        _Column("FLOPs", lambda r: f"{r.flops:,}" if r.flops else "—", human(t.flops), 9),
+        _Column("Acts", lambda r: f"{r.activations:,}", human(t.activations), 3),
+        _Column("RF", _rf, "", 7),
+        _Column(
+            "Mem".ljust(BAR_WIDTH + 1) + "Par",
+            lambda r: bar(r.activation_bytes / act_total) + " " + bar(r.params / par_total),
+            "",
+            5,
+            right=False,
+        ),
+    ]
+
+
+def render(report: Report, options: Options) -> str:
+    """The table and a totals block, as text (with ANSI colour codes only when ``options.color``)."""
+    columns = _columns(report, options)
+    cells = [[c.cell(r) for r in report.layers] for c in columns]
+    widths = [max(len(c.header), len(c.footer), *(len(x) for x in col)) for c, col in zip(columns, cells, strict=True)]
+    keep: set[int] = set()
+    used = 0
+    for i in sorted(range(len(columns)), key=lambda i: columns[i].priority):
+        extra = widths[i] + (_GAP if keep else 0)
+        if used + extra <= options.width:
+            keep.add(i)
+            used += extra
+    t = report.totals
+    title = f"{report.model} — input {shape_text(report.input, options.layout)}, batch {report.batch}, {report.dtype}"
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_footer=True, show_edge=False, pad_edge=False,
+                  title_justify="left",
+                  header_style="bold", footer_style="bold")
+    shown = sorted(keep)
+    for i in shown:
+        c = columns[i]
+        table.add_column(c.header, footer=c.footer, justify="right" if c.right else "left", no_wrap=True,
+                         style=c.style)
+    for j in range(len(report.layers)):
+        table.add_row(*(cells[i][j] for i in shown))
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=max(options.width, used), force_terminal=options.color,
+                      color_system="standard" if options.color else None, no_color=not options.color,
+                      highlight=False, emoji=False, soft_wrap=False)
+    console.print(table)
+    lines = [
+        f"Params       {t.params:,} ({human(t.params)}): trainable {t.trainable_params:,}, "
+        f"buffers {t.buffers:,}",
+        f"MACs         {t.macs:,} ({human(t.macs)})    FLOPs {t.flops:,} ({human(t.flops)})",
+        f"Activations  {t.activations:,} values = {human_bytes(t.activation_bytes)} "
+        f"(input + every stored output, forward, batch {report.batch}, {report.dtype})",
+        f"Param memory {human_bytes(t.param_bytes)} (parameters and buffers, {report.dtype})",
+    ]
+    dropped = [columns[i].header for i in range(len(columns)) if i not in keep]
+    if dropped:
+        lines.append(f"(left out to fit {options.width} columns: {', '.join(dropped)}; see --width, --format json)")
+    lines.append("Acts = output values per layer; bars = share of activation memory (Mem) and of parameters (Par)")
+    console.print("\n".join(lines), overflow="ignore", crop=False)
+    text = buffer.getvalue()
+    return text if options.color else "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
