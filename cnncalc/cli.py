@@ -14,6 +14,9 @@ from typing import Any, TypeVar, cast
 
 import click
 
+# cnncalc's models use no pydantic plugins; looking them up costs an importlib.metadata scan (~12 ms) per run.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
 from cnncalc import __version__
 from cnncalc.errors import CnncalcError
 from cnncalc.render import RENDERERS, Options

@@ -7,7 +7,6 @@ message instead of one error per member of a union.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -162,15 +161,18 @@ def _line(obj: Any, key: str | int | None = None) -> int | None:
 
 def _explain(err: ValidationError, entry: dict[str, Any], cls: type[BaseModel]) -> tuple[str, str | None]:
     """The most useful single message (and optional field name) out of a pydantic error list."""
+    import difflib
+
     errors = err.errors(include_url=False, include_context=True, include_input=False)
-    first = errors[0]
+    first = next((e for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) == 1), errors[0])
     loc = [str(part) for part in first["loc"]]
     field_name = loc[0] if loc else None
     if first["type"] == "extra_forbidden" and field_name:
         close = difflib.get_close_matches(field_name, list(cls.model_fields), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         known = ", ".join(f for f in cls.model_fields if f != "type")
-        return f"unknown field '{field_name}'{hint}; {entry.get('type', 'this layer')} takes: {known}", field_name
+        owner = entry.get("type", "this layer" if "type" in cls.model_fields else "a spec")
+        return f"unknown field '{field_name}'{hint}; {owner} takes: {known}", field_name
     if first["type"] == "missing" and field_name:
         return f"missing required field '{field_name}'", field_name
     same = [e for e in errors if e["loc"] and str(e["loc"][0]) == field_name]

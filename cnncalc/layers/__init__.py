@@ -6,7 +6,6 @@ Adding a layer type = one class in its family's module (or a new module added to
 
 from __future__ import annotations
 
-import difflib
 from importlib import import_module
 from typing import TypeVar
 
@@ -28,6 +27,8 @@ def register(cls: L) -> L:
 
 def suggest(name: str) -> str | None:
     """The closest registered type name, for 'did you mean' hints."""
+    import difflib
+
     close = difflib.get_close_matches(name.lower(), REGISTRY, n=1, cutoff=0.6)
     return close[0] if close else None
 
