@@ -124,7 +124,7 @@ def test_missing_model_is_a_usage_error(cli: Cli) -> None:
 
 
 def test_unknown_zoo_name_suggests(cli: Cli) -> None:
-    result = cli("vgg61")
+    result = cli("vgg16x")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ")
     assert "did you mean 'vgg16'" in result.stderr

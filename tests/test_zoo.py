@@ -1,0 +1,194 @@
+"""Golden figures for every zoo network, asserted as literal numbers taken from their primary sources.
+
+Each number is copied from a paper, the torchvision weights metadata, the cs231n notes, or derived by hand from
+the published architecture (see /work/shared/reference/published.md); none is computed by cnncalc itself, so a
+wrong formula in the engine fails here. The last test runs every spec's own ``expect:`` data through
+:func:`cnncalc.expect.check`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import cnncalc
+from cnncalc.expect import check
+from cnncalc.report import Report
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+
+def analyze(name: str) -> Report:
+    return cnncalc.analyze(SPECS / f"{name}.yaml")
+
+
+# (zoo name, params, MACs at the spec's input size), each with its source.
+GOLDEN = [
+    # VGG16 (config D): torchvision VGG16_Weights meta num_params 138,357,544 and _ops 15.47; Keras VGG16 138,357,544;
+    # MACs derived from Simonyan & Zisserman 2014 Table 1 D (published.md §1).
+    pytest.param("vgg16", 138_357_544, 15_470_264_320, id="vgg16"),
+    # VGG11 (config A): torchvision VGG11_Weights meta num_params; _ops 7.609 = derived 7,609,090,048 MACs.
+    pytest.param("vgg11", 132_863_336, 7_609_090_048, id="vgg11"),
+    # VGG A-LRN: derived from Table 1; LRN has no parameters and no MACs, so A's counts (Table 2: 133M for both).
+    pytest.param("vgg11_lrn", 132_863_336, 7_609_090_048, id="vgg11_lrn"),
+    # VGG13 (config B): torchvision VGG13_Weights meta num_params; _ops 11.308 = derived 11,308,466,176 MACs.
+    pytest.param("vgg13", 133_047_848, 11_308_466_176, id="vgg13"),
+    # VGG config C (with 1x1 convs): derived from Table 1 C (published.md §1); Table 2 prints 134M.
+    pytest.param("vgg16_c", 133_638_952, 11_770_888_192, id="vgg16_c"),
+    # VGG19 (config E): torchvision VGG19_Weights meta num_params (Keras VGG19 too); _ops 19.632 = derived MACs.
+    pytest.param("vgg19", 143_667_240, 19_632_062_464, id="vgg19"),
+    # AlexNet, cs231n single-stream version at 227x227: derived (published.md §3b).
+    pytest.param("alexnet", 62_378_344, 1_135_256_096, id="alexnet"),
+    # AlexNet, the paper's two-GPU network (groups=2 on conv2/4/5, = Caffe bvlc_alexnet): derived (published.md §3a).
+    pytest.param("alexnet_paper", 60_965_224, 724_406_816, id="alexnet_paper"),
+    # torchvision alexnet: AlexNet_Weights meta num_params 61,100,840 and _ops 0.714 = 714,188,480 MACs (§3c).
+    pytest.param("alexnet_torchvision", 61_100_840, 714_188_480, id="alexnet_torchvision"),
+    # ZFNet, Zeiler & Fergus 2014 Fig. 3: derived by hand (96·7·7·3+96 = 14,208; 256·5·5·96+256 = 614,656;
+    # 885,120; 1,327,488; 884,992; FC 58,631,144); the paper prints no total.
+    pytest.param("zfnet", 62_357_608, 1_168_032_896, id="zfnet"),
+    # LeNet-5 of the PyTorch tutorial: 156 + 2,416 + 48,120 + 10,164 + 850 (published.md §6, derived);
+    # MACs 117,600 + 240,000 + 48,000 + 10,080 + 840 (derived).
+    pytest.param("lenet5", 61_706, 416_520, id="lenet5"),
+    # cs231n two-layer net, init_two_layer_model(32*32*3, 50, 10): 3072·50+50 + 50·10+10 (derived).
+    pytest.param("cs231n_two_layer", 154_160, 154_100, id="cs231n_two_layer"),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "macs"), GOLDEN)
+def test_golden_totals(name: str, params: int, macs: int) -> None:
+    report = analyze(name)
+    assert report.totals.params == params
+    assert report.totals.macs == macs
+
+
+def test_every_zoo_network_has_a_golden_total() -> None:
+    golden = {p.values[0] for p in GOLDEN}
+    mine = {
+        "lenet5", "alexnet", "alexnet_paper", "alexnet_torchvision", "zfnet", "vgg11", "vgg11_lrn", "vgg13",
+        "vgg16", "vgg16_c", "vgg19", "cs231n_two_layer",
+    }
+    assert mine <= golden
+    assert all((SPECS / f"{name}.yaml").is_file() for name in mine)
+
+
+def test_vgg16_cs231n_walkthrough() -> None:
+    report = analyze("vgg16")
+    # cs231n "VGGNet in detail": the memory rows (input 150,528 + every conv/pool/FC output) sum to 15,237,608
+    # (derived; the page's "24M" is erratum cs231n/cs231n.github.io#88).
+    assert report.totals.activations == 15_237_608
+    # The listed weights (without biases) sum to 138,344,128 (derived from the cs231n rows; Table 1 D).
+    assert report.totals.params - sum(row.biases for row in report.layers) == 138_344_128
+    # cs231n rows: CONV3-64 [224x224x64] memory 224*224*64, params (3*3*3)*64 = 1,728.
+    conv1_1 = report.layer("conv1_1")
+    assert conv1_1.output_shape == (64, 224, 224)
+    assert conv1_1.activations == 3_211_264
+    assert conv1_1.params - conv1_1.biases == 1_728
+    # cs231n: FC [1x1x4096] params 7*7*512*4096 = 102,760,448.
+    fc6 = report.layer("fc6")
+    assert fc6.params - fc6.biases == 102_760_448
+
+
+def test_vgg16_receptive_field() -> None:
+    # Araujo, Norris, Sim, Distill 2019, table: vgg_16 RF 212, effective stride 32.
+    pool5 = analyze("vgg16").layer("pool5")
+    assert pool5.receptive_field == (212, 212)
+    assert pool5.jump == (32, 32)
+    # published.md §8, derived sequence: 3, 5, 6, 10, 14, 16, 24, ... at the first layers.
+    report = analyze("vgg16")
+    firsts = [report.layer(n).receptive_field for n in ("conv1_1", "conv1_2", "pool1", "conv2_1")]
+    assert firsts == [(3, 3), (5, 5), (6, 6), (10, 10)]
+
+
+@pytest.mark.parametrize(
+    ("name", "pool"), [("alexnet", "pool3"), ("alexnet_paper", "pool5"), ("alexnet_torchvision", "pool5")]
+)
+def test_alexnet_receptive_field(name: str, pool: str) -> None:
+    # Araujo et al. 2019 table: alexnet_v2 RF 195, effective stride 32 (same kernel/stride sequence);
+    # derived 11, 19, 51, 67, 99, 131, 163, 195 (published.md §8).
+    row = analyze(name).layer(pool)
+    assert row.receptive_field == (195, 195)
+    assert row.jump == (32, 32)
+
+
+def test_alexnet_conv1_cs231n() -> None:
+    # cs231n notes, "Real-world example": [227x227x3] → [55x55x96]; "96*11*11*3 = 34,848 unique weights, or 34,944
+    # parameters"; "55*55*96 = 290,400 neurons".
+    conv1 = analyze("alexnet").layer("conv1")
+    assert conv1.output_shape == (96, 55, 55)
+    assert conv1.params == 34_944
+    assert conv1.params - conv1.biases == 34_848
+    assert conv1.activations == 290_400
+
+
+def test_alexnet_paper_grouped_layers() -> None:
+    # Krizhevsky et al. 2012 Sec. 3.5: conv2 "256 kernels of size 5x5x48", conv4 "384 kernels of size 3x3x192";
+    # params derived (published.md §3a): 256·5·5·48 + 256 = 307,456; 384·3·3·192 + 384 = 663,936.
+    report = analyze("alexnet_paper")
+    assert report.layer("conv2").params == 307_456
+    assert report.layer("conv4").params == 663_936
+    # Fig. 2 caption: 186,624 neurons in layer 2 (27x27x256) and 43,264 in layer 5 (13x13x256).
+    assert report.layer("conv2").activations == 186_624
+    assert report.layer("conv5").activations == 43_264
+
+
+def test_alexnet_torchvision_layers() -> None:
+    # published.md §3c, derived per layer from torchvision/models/alexnet.py.
+    report = analyze("alexnet_torchvision")
+    assert [report.layer(f"conv{i}").params for i in range(1, 6)] == [23_296, 307_392, 663_936, 884_992, 590_080]
+    assert report.layer("avgpool").output_shape == (256, 6, 6)
+
+
+def test_zfnet_map_sizes() -> None:
+    # Zeiler & Fergus 2014, Fig. 3: 224 → 110 → 55 → 26 → 13, then 13, 13, 13 → 6, and 6·6·256 = 9216 FC inputs.
+    report = analyze("zfnet")
+    names = ("conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5", "pool5")
+    sizes = [report.layer(n).output_shape for n in names]
+    assert sizes == [
+        (96, 110, 110), (96, 55, 55), (256, 26, 26), (256, 13, 13),
+        (384, 13, 13), (384, 13, 13), (256, 13, 13), (256, 6, 6),
+    ]
+    assert report.layer("fc6").params == 9216 * 4096 + 4096
+
+
+def test_lenet5_layers() -> None:
+    # LeCun et al. 1998 Sec. II.B: C1 has 6 maps of 28x28 and 156 trainable parameters; C5 48,120; F6 10,164.
+    report = analyze("lenet5")
+    assert report.layer("conv1").output_shape == (6, 28, 28)
+    assert report.layer("conv1").params == 156
+    assert report.layer("fc1").params == 48_120
+    assert report.layer("fc2").params == 10_164
+    assert report.output_shape == (10,)
+
+
+def test_vgg16_c_one_by_one() -> None:
+    # Table 1 C: conv1-256 after block 3's two conv3-256; params 256·256 + 256 = 65,792 (derived).
+    row = analyze("vgg16_c").layer("conv3_3")
+    assert row.output_shape == (256, 56, 56)
+    assert row.params == 65_792
+
+
+def _verdicts(name: str, what: str) -> list[str]:
+    net = cnncalc.load(SPECS / f"{name}.yaml")
+    report = cnncalc.analyze(net)
+    return [c.status for entry in net.expect for c in check(report, entry) if c.what == what]
+
+
+def test_known_errata_stay_errata() -> None:
+    # cs231n's "24M" is not reproducible (the rows sum to 15,237,608, cs231n/cs231n.github.io#88): an erratum, and
+    # the exact derived sum passes.
+    assert _verdicts("vgg16", "activations") == ["erratum", "pass"]
+    # AlexNet Fig. 2's first neuron count 253,440 is not 55·55·96 = 290,400; the others (186,624, ...) hold.
+    assert _verdicts("alexnet_paper", "conv1.activations") == ["erratum"]
+    assert _verdicts("alexnet_paper", "conv2.activations") == ["pass"]
+
+
+@pytest.mark.parametrize("path", sorted(SPECS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_spec_expectations(path: Path) -> None:
+    net = cnncalc.load(path)
+    report = cnncalc.analyze(net)
+    failures = [
+        f"[{i}] {c.what}: {c.note}" for i, entry in enumerate(net.expect) for c in check(report, entry)
+        if c.status == "fail"
+    ]
+    assert not failures, "\n".join(failures)
