@@ -178,3 +178,39 @@ def slide_summary(sl: Slide) -> str:
     if any(v != 1 for v in sl.dilation):
         text += f" d{fmt_dims(sl.dilation)}"
     return text
+
+
+def transposed_out(size: int, pad: tuple[int, int], k_eff: int, stride: int, output_padding: int = 0) -> int:
+    """PyTorch's transposed-convolution length: (W − 1)·S − P_b − P_a + K_eff + output_padding."""
+    out = (size - 1) * stride - pad[0] - pad[1] + k_eff + output_padding
+    if out < 1:
+        raise ShapeError(
+            f"output size {out} < 1: (W − 1)·S − P + K_eff + output_padding = ({size} − 1)·{stride} − "
+            f"{pad[0] + pad[1]} + {k_eff} + {output_padding}"
+        )
+    return out
+
+
+def transposed_same_pads(size: int, k_eff: int, stride: int, *, lower: bool = False) -> tuple[tuple[int, int], int]:
+    """ONNX ``auto_pad`` for ConvTranspose: output = W·S; returns the pads and any output padding still needed.
+
+    total = S·(W − 1) + K_eff − W·S; SAME_UPPER puts the odd pixel after. A negative total (stride larger than the
+    kernel) cannot be taken from padding, so it becomes output padding instead.
+    """
+    total = stride * (size - 1) + k_eff - size * stride
+    if total < 0:
+        return (0, 0), -total
+    small = floordiv(total, 2)
+    return ((total - small, small) if lower else (small, total - small)), 0
+
+
+def transposed_pads_for(size: int, target: int, k_eff: int, stride: int) -> tuple[tuple[int, int], int]:
+    """Padding and output padding that give ``target`` (ONNX ``output_shape``, PyTorch ``output_size``).
+
+    total padding = S·(W − 1) + K_eff − target, split SAME_UPPER; a negative total becomes output padding.
+    """
+    total = stride * (size - 1) + k_eff - target
+    if total < 0:
+        return (0, 0), -total
+    small = floordiv(total, 2)
+    return (small, total - small), 0

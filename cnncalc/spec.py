@@ -180,7 +180,7 @@ def _explain(err: ValidationError, entry: dict[str, Any], cls: type[BaseModel]) 
     best = best or next((e for e in same if e["type"] == "literal_error"), None) or first
     value = entry.get(field_name) if field_name and isinstance(entry, dict) else None
     shown = f" {value!r}" if value is not None and len(repr(value)) < 60 else ""
-    msg = best["msg"]
+    msg = best["msg"].removeprefix("Value error, ")
     if best["type"] == "literal_error" and isinstance(value, str):
         expected = re.findall(r"'([^']*)'", msg)
         close = difflib.get_close_matches(value, expected, n=1)

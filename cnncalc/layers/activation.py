@@ -82,6 +82,8 @@ class Softmax(Layer):
     type: Literal["softmax", "log_softmax"]
     dim: int = 1
 
+    fusable: ClassVar[bool] = True
+
     def evaluate(self, x: Shape) -> Evaluation:
         """3 FLOPs per element."""
         rank = len(x) + 1

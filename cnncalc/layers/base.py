@@ -9,10 +9,11 @@ are; the graph walk adds the file, line and layer name.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from math import prod
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cnncalc.errors import ShapeError
 
@@ -25,11 +26,24 @@ IntOrTuple = PosInt | Annotated[list[PosInt], Field(min_length=1, max_length=3)]
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """One spatial dim's receptive-field step: effective kernel, stride, padding before (Araujo et al. 2019)."""
+    """One spatial dim's receptive-field step: effective kernel, stride, padding before (Araujo et al. 2019).
+
+    Upsampling layers have a fractional stride (1/S) and a fractional padding that places the centre: the kernel is
+    then the number of *input* pixels one output depends on.
+    """
 
     kernel: int
-    stride: int
-    pad: int
+    stride: int | Fraction
+    pad: int | Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """What a layer may know of another node it names: that node's input and output shapes."""
+
+    name: str
+    input_shape: Shape
+    output_shape: Shape
 
 
 #: ``None``: elementwise (field unchanged); ``GLOBAL``: spatial dims collapse (every input pixel is seen).
@@ -68,9 +82,19 @@ class Layer(BaseModel):
     #: Spatial dims a ``typeNd`` alias demands, e.g. ``{"conv2d": 2}``; checked before evaluation.
     dims_of_type: ClassVar[dict[str, int]] = {}
 
+    #: Fields that name another node of the network (max-unpool ``indices``, crop ``to``); the engine resolves
+    #: them and passes those nodes' shapes to :meth:`evaluate_linked`.
+    links: ClassVar[tuple[str, ...]] = ()
+    #: True for shape-keeping, parameterless layers that ``activation:`` may fuse into a conv or linear layer.
+    fusable: ClassVar[bool] = False
+
     def evaluate(self, x: Shape) -> Evaluation:
         """Apply the layer's formulas to input shape ``x``."""
         raise NotImplementedError
+
+    def evaluate_linked(self, x: Shape, linked: dict[str, Linked]) -> Evaluation:
+        """Like :meth:`evaluate`, for layers whose ``links`` name other nodes (their shapes are in ``linked``)."""
+        return self.evaluate(x)
 
     def check_dims(self, x: Shape, *, min_spatial: int = 0) -> int:
         """Number of spatial dims of ``x``, checked against the ``typeNd`` alias and a minimum."""
@@ -87,6 +111,7 @@ class ElementwiseCost(Layer):
     """Base of layers that keep the shape and cost a fixed number of FLOPs per element (fvcore's idea)."""
 
     flops_per_element: ClassVar[dict[str, int]] = {}
+    fusable: ClassVar[bool] = True
     inplace: bool = False
 
     def evaluate(self, x: Shape) -> Evaluation:
@@ -98,6 +123,21 @@ class Activated(Layer):
     """Layers that may fuse a parameterless activation (``activation: relu``), Keras-style, as cs231n counts rows."""
 
     activation: str | None = None
+
+    @field_validator("activation")
+    @classmethod
+    def _elementwise(cls, value: str | None) -> str | None:
+        """Only shape-keeping, parameterless activations can be fused (the rest need a layer of their own)."""
+        if value is None:
+            return None
+        from cnncalc.layers import REGISTRY
+
+        name = value.lower()
+        target = REGISTRY.get(name)
+        if target is None or not target.fusable:
+            known = ", ".join(sorted(k for k, c in REGISTRY.items() if c.fusable))
+            raise ValueError(f"'{value}' cannot be fused; use one of {known}")
+        return name
 
     def fuse(self, ev: Evaluation) -> Evaluation:
         """Add the fused activation's FLOPs; it works in place, so no extra memory."""
