@@ -18,7 +18,7 @@ from cnncalc.spec import Expect, LayerExpect, parse_figure
 
 Status = Literal["pass", "fail", "erratum"]
 Expected = int | str | list[int]
-Actual = int | list[int] | None
+Actual = int | float | list[int] | list[int | float] | None
 
 #: Float slack for parsed figures ("7.609G" is 7609000000.000001 in binary); far below one unit at any scale used.
 _REL_SLACK = 1e-14

@@ -1,8 +1,10 @@
-"""The engine: walk a network's layers in order, apply each layer's rule, compose receptive fields, add totals.
+"""The engine: walk the network's DAG in definition order, apply each layer's rule, compose receptive fields.
 
 Receptive fields follow Araujo, Norris & Sim (Distill 2019): per spatial dim, with r the field size, j the jump
 (effective stride) and c the centre of the first output in input pixels,
 ``r ← r + (K_eff − 1)·j``, ``c ← c + ((K_eff − 1)/2 − P_before)·j``, ``j ← j·S``.
+Where paths merge, the field is the hull of the paths' fields; paths whose jumps or centres differ are
+*misaligned* (the row says so).
 """
 
 from __future__ import annotations
@@ -11,15 +13,61 @@ from fractions import Fraction
 from math import prod
 
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.layers.base import GLOBAL, Shape
-from cnncalc.report import DTYPE_BYTES, Dtype, LayerRow, Report, Totals
+from cnncalc.layers.base import GLOBAL, Evaluation, Linked, Merge, Shape, fmt_shape
+from cnncalc.report import DTYPE_BYTES, BlockRow, Dtype, LayerRow, Report, Totals
 from cnncalc.spec import Network
+from cnncalc.structure import INPUT, Node
 
-RFState = tuple[tuple[int, int, Fraction], ...] | None
+#: Per spatial dim: (field size r, jump j, centre c); ``None`` once every output sees the whole input.
+RFState = tuple[tuple[Fraction, Fraction, Fraction], ...] | None
 
 
 def _number(value: Fraction) -> float | int:
     return int(value) if value.denominator == 1 else float(value)
+
+
+def merge_fields(states: list[RFState]) -> tuple[RFState, bool]:
+    """The hull of several paths' fields, and whether the paths are aligned (same jump and centre per dim)."""
+    if any(s is None for s in states) or not states:
+        return None, True
+    present = [s for s in states if s is not None]
+    if len({len(s) for s in present}) != 1:
+        return None, False
+    merged = []
+    aligned = True
+    for dims in zip(*present, strict=True):
+        lo = min(c - (r - 1) / 2 for r, _, c in dims)
+        hi = max(c + (r - 1) / 2 for r, _, c in dims)
+        jumps = {j for _, j, _ in dims}
+        aligned = aligned and len(jumps) == 1 and len({c for _, _, c in dims}) == 1
+        merged.append((hi - lo + 1, max(jumps), (lo + hi) / 2))
+    return tuple(merged), aligned
+
+
+def _step(state: RFState, ev: Evaluation) -> RFState:
+    if ev.rf == GLOBAL or state is None:
+        return None
+    if ev.rf is None:
+        return state
+    if len(ev.rf) != len(state):
+        return None
+    return tuple(
+        (r + (w.kernel - 1) * j, j * w.stride, c + (Fraction(w.kernel - 1, 2) - w.pad) * j)
+        for (r, j, c), w in zip(state, ev.rf, strict=True)
+    )
+
+
+def _evaluate(node: Node, shapes: dict[str, Shape], input_of: dict[str, Shape]) -> Evaluation:
+    layer = node.layer
+    ins = [shapes[name] for name in node.inputs]
+    if isinstance(layer, Merge):
+        return layer.merge(ins)
+    if len(ins) != 1:
+        raise ShapeError(f"{layer.type} takes one input, got {len(ins)} ({', '.join(node.inputs)})")
+    if node.links:
+        linked = {field: Linked(name, input_of[name], shapes[name]) for field, name in node.links}
+        return layer.evaluate_linked(ins[0], linked)
+    return layer.evaluate(ins[0])
 
 
 def run(
@@ -36,31 +84,32 @@ def run(
     if dtype not in DTYPE_BYTES:
         raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
     size = DTYPE_BYTES[dtype]
-    shape: Shape = tuple(input_shape or net.input)
-    rf: RFState = tuple((1, 1, Fraction(0)) for _ in shape[1:])
+    first: Shape = tuple(input_shape or net.input)
+    shapes: dict[str, Shape] = {INPUT: first}
+    input_of: dict[str, Shape] = {}
+    fields: dict[str, RFState] = {INPUT: tuple((Fraction(1), Fraction(1), Fraction(0)) for _ in first[1:])}
     rows = []
     params = trainable = buffers = macs = flops = 0
-    activations = prod(shape) * batch
+    activations = prod(first) * batch
     for node in net.nodes:
+        where = {"file": net.file, "line": node.line, "layer": f"'{node.name}' ({node.layer.type})"}
         try:
-            ev = node.layer.evaluate(shape)
+            ev = _evaluate(node, shapes, input_of)
         except ShapeError as err:
-            raise SpecError(
-                f"{err} (input {'x'.join(map(str, shape))})", file=net.file, line=node.line,
-                layer=f"'{node.name}' ({node.layer.type})",
-            ) from None
+            shown = " and ".join(fmt_shape(shapes[i]) for i in node.inputs)
+            reason = str(err) if shown in str(err) else f"{err} (input {shown})"
+            raise SpecError(reason, **where) from None  # type: ignore[arg-type]
         if strict and ev.warnings:
-            raise SpecError(ev.warnings[0], file=net.file, line=node.line, layer=f"'{node.name}' ({node.layer.type})",
-                            hint="drop --strict to accept it with a warning")
-        if ev.rf == GLOBAL:
-            rf = None
-        elif ev.rf is not None and rf is not None:
-            rf = tuple(
-                (r + (w.kernel - 1) * j, j * w.stride, c + (Fraction(w.kernel - 1, 2) - w.pad) * j)
-                for (r, j, c), w in zip(rf, ev.rf, strict=True)
-            )
+            raise SpecError(ev.warnings[0], hint="drop --strict to accept it with a warning", **where)  # type: ignore[arg-type]
+        state, aligned = merge_fields([fields[i] for i in node.inputs])
+        state = _step(state, ev)
+        notes = () if aligned else ("paths are misaligned: their receptive fields have different jumps or centres",)
+        fields[node.name] = state
+        shapes[node.name] = ev.shape
+        input_of[node.name] = shapes[node.inputs[0]]
         out = prod(ev.shape) * batch
         stored = out if ev.stores else 0
+        layer_trainable = ev.params if node.layer.trainable else 0
         rows.append(
             LayerRow(
                 name=node.name,
@@ -69,27 +118,29 @@ def run(
                 output_shape=ev.shape,
                 params=ev.params,
                 biases=ev.biases,
-                trainable_params=ev.params if node.layer.trainable else 0,
+                trainable_params=layer_trainable,
                 buffers=ev.buffers,
                 macs=ev.macs * batch,
                 flops=ev.flops * batch,
                 activations=out,
                 activation_bytes=stored * size,
                 stores=ev.stores,
-                receptive_field=None if rf is None else tuple(r for r, _, _ in rf),
-                jump=None if rf is None else tuple(j for _, j, _ in rf),
-                rf_offset=None if rf is None else tuple(_number(c) for _, _, c in rf),
+                receptive_field=None if state is None else tuple(_number(r) for r, _, _ in state),
+                jump=None if state is None else tuple(_number(j) for _, j, _ in state),
+                rf_offset=None if state is None else tuple(_number(c) for _, _, c in state),
                 line=node.line,
                 warnings=ev.warnings,
+                inputs=node.inputs,
+                groups=node.groups,
+                notes=notes,
             )
         )
         params += ev.params
-        trainable += ev.params if node.layer.trainable else 0
+        trainable += layer_trainable
         buffers += ev.buffers
         macs += ev.macs * batch
         flops += ev.flops * batch
         activations += stored
-        shape = ev.shape
     totals = Totals(
         params=params,
         trainable_params=trainable,
@@ -102,7 +153,7 @@ def run(
     )
     return Report(
         model=net.name,
-        input=tuple(input_shape or net.input),
+        input=first,
         batch=batch,
         dtype=dtype,
         layers=tuple(rows),
@@ -111,4 +162,28 @@ def run(
         source=net.source,
         file=net.file,
         warnings=tuple(f"{row.name}: {w}" for row in rows for w in row.warnings),
+        blocks=_blocks(net, rows),
+    )
+
+
+def _blocks(net: Network, rows: list[LayerRow]) -> tuple[BlockRow, ...]:
+    """Each block instance's sums over the layers inside it (nested blocks count in every enclosing one)."""
+    if not net.groups:
+        return ()
+    sums: dict[str, list[int]] = {g.name: [0] * 7 for g in net.groups}
+    last: dict[str, LayerRow] = {}
+    for row in rows:
+        for group in row.groups:
+            acc = sums[group]
+            for i, value in enumerate((row.params, row.trainable_params, row.buffers, row.macs, row.flops,
+                                       row.activations if row.stores else 0, 1)):
+                acc[i] += value
+            last[group] = row
+    return tuple(
+        BlockRow(
+            name=g.name, block=g.block, depth=g.depth, params=s[0], trainable_params=s[1], buffers=s[2], macs=s[3],
+            flops=s[4], activations=s[5], layers=s[6], output_shape=last[g.name].output_shape if g.name in last else (),
+        )
+        for g in net.groups
+        for s in [sums[g.name]]
     )

@@ -30,12 +30,22 @@ class LayerRow:
     activation_bytes: int
     stores: bool
     #: Per spatial dim; ``None`` once every output sees the whole input (after flatten, FC, global pooling).
-    receptive_field: tuple[int, ...] | None
-    jump: tuple[int, ...] | None
+    receptive_field: tuple[int | float, ...] | None
+    jump: tuple[int | float, ...] | None
     #: Centre of the first output's field, in input pixels (Araujo et al.'s effective padding, negated).
     rf_offset: tuple[float, ...] | None
     line: int | None = None
     warnings: tuple[str, ...] = ()
+    #: Names of the nodes this layer reads (``input`` is the network input).
+    inputs: tuple[str, ...] = ()
+    #: Enclosing block instances, outermost first.
+    groups: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def depth(self) -> int:
+        """Nesting level in the table: 0 at top level, 1 inside one block instance, …"""
+        return len(self.groups)
 
     def to_dict(self) -> dict[str, Any]:
         """The row's part of the JSON contract."""
@@ -57,6 +67,34 @@ class LayerRow:
             "jump": None if self.jump is None else list(self.jump),
             "rf_offset": None if self.rf_offset is None else list(self.rf_offset),
             "warnings": list(self.warnings),
+            "inputs": list(self.inputs),
+            "groups": list(self.groups),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRow:
+    """One block instance: sums over every layer inside it; activations count stored outputs only."""
+
+    name: str
+    block: str
+    depth: int
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    activations: int
+    layers: int
+    output_shape: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A block's part of the JSON contract."""
+        return {
+            "name": self.name, "block": self.block, "depth": self.depth, "output_shape": list(self.output_shape),
+            "layers": self.layers, "params": self.params, "trainable_params": self.trainable_params,
+            "buffers": self.buffers, "macs": self.macs, "flops": self.flops, "activations": self.activations,
         }
 
 
@@ -101,6 +139,7 @@ class Report:
     source: str | None = None
     file: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    blocks: tuple[BlockRow, ...] = field(default=())
 
     @property
     def output_shape(self) -> tuple[int, ...]:
@@ -123,4 +162,5 @@ class Report:
             "dtype": self.dtype,
             "layers": [row.to_dict() for row in self.layers],
             "totals": self.totals.to_dict(),
+            "blocks": [block.to_dict() for block in self.blocks],
         }

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cnncalc.errors import SpecError
-from cnncalc.layers import REGISTRY, suggest
 from cnncalc.layers.base import Layer, PosInt
+from cnncalc.structure import MAX_LAYERS, BlockDef, Group, Node, expand, line_of
 
-#: A spec can never expand to more layers than this (``repeat: 10**9`` is an error, not a hang).
-MAX_LAYERS = 100_000
+__all__ = ["MAX_LAYERS", "Expect", "Group", "Header", "LayerExpect", "Network", "Node", "build", "parse_shape"]
 
 _FIGURE = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([KMGT]i?)?\s*$", re.IGNORECASE)
 _SCALE = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
@@ -105,8 +104,18 @@ def parse_shape(text: str | list[int], *, layout: Literal["chw", "hwc"] = "chw")
     return tuple(dims)
 
 
+class BlockSpec(BaseModel):
+    """A reusable block under ``blocks:``: its arguments (with defaults; ``null`` = required) and its layers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    description: str = ""
+    args: dict[str, Any] = {}
+    layers: list[Any] = Field(min_length=1)
+
+
 class Header(BaseModel):
-    """Everything in a spec but its layers."""
+    """Everything in a spec but its expanded layers."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
@@ -115,6 +124,7 @@ class Header(BaseModel):
     source: str | None = None
     notes: str | None = None
     input: list[PosInt] | str
+    blocks: dict[str, BlockSpec] = {}
     layers: list[Any] = Field(min_length=1)
     expect: list[Expect] = []
 
@@ -122,22 +132,16 @@ class Header(BaseModel):
     @classmethod
     def _shape(cls, value: list[int] | str) -> list[int] | str:
         if isinstance(value, str):
-            return list(parse_shape(value))
+            try:
+                return list(parse_shape(value))
+            except SpecError:
+                raise ValueError("needs positive sizes, channels first, like 3x224x224") from None
         return value
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    """One layer of the expanded network, with its unique name and where it was written."""
-
-    name: str
-    layer: Layer
-    line: int | None = None
 
 
 @dataclass(frozen=True)
 class Network:
-    """A validated spec: the header fields, the expanded layers, and the file it came from."""
+    """A validated spec: header fields, the layers as a DAG in definition order, block instances, source file."""
 
     name: str
     input: tuple[int, ...]
@@ -147,176 +151,117 @@ class Network:
     notes: str | None = None
     expect: tuple[Expect, ...] = ()
     file: str | None = None
-    warnings: tuple[str, ...] = field(default=())
+    groups: tuple[Group, ...] = field(default=())
 
 
-def _line(obj: Any, key: str | int | None = None) -> int | None:
-    """The source line the loader attached to a mapping/list (or to one of its keys/items)."""
-    lines = getattr(obj, "key_lines", None)
-    if key is not None and lines and key in lines:
-        return int(lines[key])
-    line = getattr(obj, "line", None)
-    return int(line) if line else None
+def _model_at(model: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that owns the last field of ``loc`` (to suggest that model's field names)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, str) and isinstance(current, type) and issubclass(current, BaseModel):
+            if part not in current.model_fields:
+                return None
+            current = current.model_fields[part].annotation
+        while get_origin(current) is not None or isinstance(current, type(int | None)):
+            args = [a for a in get_args(current) if a is not type(None)]
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            current = models[0] if models else args[-1] if args else None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def _explain(err: ValidationError, entry: dict[str, Any], cls: type[BaseModel]) -> tuple[str, str | None]:
-    """The most useful single message (and optional field name) out of a pydantic error list."""
+def _data_at(data: Any, loc: tuple[Any, ...]) -> Any:
+    """The mapping or list that holds the last part of ``loc`` (for its line numbers)."""
+    for part in loc[:-1]:
+        in_dict = isinstance(data, dict) and part in data
+        if in_dict or (isinstance(data, list) and isinstance(part, int) and part < len(data)):
+            data = data[part]
+    return data
+
+
+def _is_field(part: Any) -> bool:
+    """Pydantic adds union-member tags ('constrained-int', 'list[...]', 'PadSides') to error locations: drop them."""
+    return isinstance(part, int) or (isinstance(part, str) and part.isidentifier() and not part[:1].isupper())
+
+
+def explain(err: ValidationError, data: Any, model: type[BaseModel]) -> tuple[str, int | None]:
+    """The most useful single message, and its source line, out of a pydantic error list."""
     import difflib
 
     errors = err.errors(include_url=False, include_context=True, include_input=False)
-    first = next((e for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) == 1), errors[0])
-    loc = [str(part) for part in first["loc"]]
-    field_name = loc[0] if loc else None
-    if first["type"] == "extra_forbidden" and field_name:
-        close = difflib.get_close_matches(field_name, list(cls.model_fields), n=1)
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = tuple(p for p in first["loc"] if _is_field(p))
+    holder = _data_at(data, loc)
+    line = line_of(holder, loc[-1] if loc else None) or line_of(data)
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    where = path.rsplit(".", 1)[0] + ": " if "." in path else (path.split("[")[0] + ": " if "[" in path else "")
+    name = str(loc[-1]) if loc else ""
+    if first["type"] == "extra_forbidden":
+        owner = _model_at(model, loc)
+        fields = [f for f in (owner.model_fields if owner else {}) if f != "type"]
+        close = difflib.get_close_matches(name, fields, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        known = ", ".join(f for f in cls.model_fields if f != "type")
-        owner = entry.get("type", "this layer" if "type" in cls.model_fields else "a spec")
-        return f"unknown field '{field_name}'{hint}; {owner} takes: {known}", field_name
-    if first["type"] == "missing" and field_name:
-        return f"missing required field '{field_name}'", field_name
-    same = [e for e in errors if e["loc"] and str(e["loc"][0]) == field_name]
-    best = next((e for e in same if not e["type"].endswith("_type") and e["type"] != "literal_error"), None)
-    best = best or next((e for e in same if e["type"] == "literal_error"), None) or first
-    value = entry.get(field_name) if field_name and isinstance(entry, dict) else None
-    shown = f" {value!r}" if value is not None and len(repr(value)) < 60 else ""
+        is_layer = owner is not None and issubclass(owner, Layer) and isinstance(data, dict)
+        what = str(data.get("type")) if is_layer else "a spec" if owner is Header else getattr(owner, "__name__", "it")
+        takes = f"; {what} takes: {', '.join(fields)}" if fields else ""
+        return f"{where}unknown field '{name}'{hint}{takes}", line
+    if first["type"] == "missing":
+        return f"{where}missing required field '{name}'", line_of(holder) or line
+    value = None
+    if isinstance(holder, dict) and loc:
+        value = holder.get(loc[-1])
+    elif isinstance(holder, list) and loc and isinstance(loc[-1], int) and loc[-1] < len(holder):
+        value = holder[loc[-1]]
+    same = [e for e in errors if tuple(p for p in e["loc"] if _is_field(p)) == loc]
+    literal = next((e for e in same if e["type"] == "literal_error"), None)
+    specific = next((e for e in same if not e["type"].endswith("_type") and e["type"] != "literal_error"), None)
+    best = (literal if isinstance(value, str) and literal else None) or specific or literal or first
     msg = best["msg"].removeprefix("Value error, ")
     if best["type"] == "literal_error" and isinstance(value, str):
-        expected = re.findall(r"'([^']*)'", msg)
-        close = difflib.get_close_matches(value, expected, n=1)
+        close = difflib.get_close_matches(value, re.findall(r"'([^']*)'", msg), n=1)
         if close:
             msg += f" (did you mean '{close[0]}'?)"
-    path = ".".join(loc) if loc else "value"
-    return f"{path}:{shown} {msg[0].lower()}{msg[1:]}".replace(": :", ":"), field_name
+    shown = f" {value!r}" if value is not None and not isinstance(value, dict | list) else ""
+    return f"{path or 'value'}:{shown} {msg[0].lower()}{msg[1:]}", line
 
 
-def _layer(entry: Any, index: int, file: str | None) -> Layer:
-    """Validate one entry (a bare name or a mapping with ``type``) into its registered layer class."""
-    where = f"#{index + 1}"
-    if isinstance(entry, str):
-        entry = {"type": entry}
-    if not isinstance(entry, dict):
-        raise SpecError(f"a layer must be a name like 'relu' or a mapping with 'type', got {entry!r:.60}", file=file)
-    kind = entry.get("type")
-    if not isinstance(kind, str):
-        raise SpecError("layer has no 'type'", file=file, line=_line(entry), layer=str(entry.get("name", where)))
-    cls = REGISTRY.get(kind) or REGISTRY.get(kind.lower())
-    if cls is None:
-        close = suggest(kind)
-        raise SpecError(
-            f"unknown layer type '{kind}'" + (f" (did you mean '{close}'?)" if close else ""),
-            file=file,
-            line=_line(entry, "type"),
-            layer=str(entry.get("name", where)),
-            hint=None if close else "`cnncalc schema` lists every type; `cnncalc layer --help` too",
-        )
-    data = dict(entry)
-    data["type"] = kind.lower()
-    data.pop("repeat", None)
+def validate_layer(
+    cls: type[Layer], entry: dict[str, Any], kind: str, graph_keys: set[str], *, file: str | None, label: str
+) -> Layer:
+    """Validate one layer entry with its registered class (graph keys such as ``repeat`` removed first)."""
+    data = {k: v for k, v in entry.items() if k not in graph_keys or k == "name"}
+    data["type"] = kind
     try:
         return cls.model_validate(data)
     except ValidationError as err:
-        msg, key = _explain(err, data, cls)
-        raise SpecError(
-            msg, file=file, line=_line(entry, key), layer=f"'{entry.get('name', where)}' ({kind})"
-        ) from None
-
-
-def _count(entry: Any) -> int:
-    """Layers an entry expands to (without building them), so absurd repeats fail before any work."""
-    if isinstance(entry, dict) and "layers" in entry and "type" not in entry:
-        inner = entry["layers"] if isinstance(entry["layers"], list) else []
-        return _repeat(entry) * sum(_count(e) for e in inner)
-    return _repeat(entry) if isinstance(entry, dict) else 1
-
-
-def _repeat(entry: dict[str, Any]) -> int:
-    times = entry.get("repeat", 1)
-    if not isinstance(times, int) or isinstance(times, bool) or times < 1:
-        raise SpecError(f"repeat must be a positive int, got {times!r}", line=_line(entry, "repeat"))
-    return times
-
-
-def expand(entries: list[Any], file: str | None = None) -> tuple[Node, ...]:
-    """Validate and flatten layer entries, expanding ``repeat`` on layers and on ``{repeat, layers}`` groups.
-
-    Names: a given name is kept (``name_1``…``name_N`` when repeated); others get ``type_k`` per type. Duplicate
-    given names are an error.
-    """
-    try:
-        total = sum(_count(e) for e in entries)
-    except SpecError as err:
-        raise err.located(file=file) from None
-    if total > MAX_LAYERS:
-        raise SpecError(
-            f"the layers expand to {total:,} layers; the limit is {MAX_LAYERS:,} (check the repeat counts)",
-            file=file,
-        )
-    raw: list[tuple[Layer, str | None, int | None]] = []
-
-    def walk(items: list[Any], suffix: str) -> None:
-        for index, entry in enumerate(items):
-            if isinstance(entry, dict) and "type" not in entry and "layers" in entry:
-                extra = set(entry) - {"layers", "repeat"}
-                if extra or not isinstance(entry["layers"], list):
-                    raise SpecError(
-                        f"a repeat group takes only 'repeat' and a list of 'layers' (got {sorted(extra)})",
-                        file=file, line=_line(entry),
-                    )
-                times = _repeat(entry)
-                for r in range(times):
-                    walk(entry["layers"], f"{suffix}_{r + 1}" if times > 1 else suffix)
-                continue
-            layer = _layer(entry, index, file)
-            times = _repeat(entry) if isinstance(entry, dict) else 1
-            line = _line(entry) or _line(items, index)
-            for r in range(times):
-                given = layer.name + suffix + (f"_{r + 1}" if times > 1 else "") if layer.name else None
-                raw.append((layer, given, line))
-
-    walk(entries, "")
-    taken: dict[str, int | None] = {}
-    for _, given, line in raw:
-        if given is not None:
-            if given in taken:
-                where = f" (also line {taken[given]})" if taken[given] else ""
-                raise SpecError(f"duplicate layer name '{given}'{where}", file=file, line=line, layer=given)
-            taken[given] = line
-    counters: dict[str, int] = {}
-    nodes = []
-    for layer, given, line in raw:
-        name = given
-        while name is None or (given is None and name in taken):
-            counters[layer.type] = counters.get(layer.type, 0) + 1
-            name = f"{layer.type}_{counters[layer.type]}"
-        if given is None:
-            taken[name] = line
-        nodes.append(Node(name, layer, line))
-    return tuple(nodes)
+        msg, line = explain(err, entry, cls)
+        raise SpecError(msg, file=file, line=line or line_of(entry), layer=label) from None
 
 
 def build(data: Any, file: str | None = None) -> Network:
     """Validate parsed spec data (from YAML, JSON, a dict or the notation) into a :class:`Network`."""
+    if data is None:
+        raise SpecError("the spec is empty; it needs 'input' and 'layers'", file=file)
     if not isinstance(data, dict):
-        raise SpecError("a spec must be a mapping with 'input' and 'layers'", file=file, line=_line(data))
+        raise SpecError("a spec must be a mapping with 'input' and 'layers'", file=file, line=line_of(data))
     try:
         header = Header.model_validate(data)
     except ValidationError as err:
-        msg, key = _explain(err, data, Header)
-        sub = data.get(key) if key else None
-        line = _line(data, key)
-        loc = err.errors()[0]["loc"]
-        if key == "expect" and isinstance(sub, list) and len(loc) > 1 and isinstance(loc[1], int):
-            line = _line(sub, loc[1]) or line
+        msg, line = explain(err, data, Header)
         raise SpecError(msg, file=file, line=line) from None
-    shape = parse_shape(header.input)
+    raw_blocks = data.get("blocks") or {}
+    blocks = {
+        name: BlockDef(name, dict(spec.args), raw_blocks[name]["layers"], line_of(raw_blocks, name))
+        for name, spec in header.blocks.items()
+    }
+    nodes, groups = expand(data["layers"], blocks, file)
     return Network(
         name=header.name,
-        input=shape,
-        nodes=expand(header.layers, file),
+        input=parse_shape(header.input),
+        nodes=tuple(nodes),
         description=header.description,
         source=header.source,
         notes=header.notes,
         expect=tuple(header.expect),
         file=file,
+        groups=tuple(groups),
     )

@@ -29,7 +29,7 @@ def test_show_is_the_default_command(cli: Cli) -> None:
 
 def test_json_contract(cli: Cli) -> None:
     data = json.loads(cli("vgg16", "--format", "json").stdout)
-    assert list(data) == ["model", "input", "batch", "dtype", "layers", "totals"]
+    assert list(data) == ["model", "input", "batch", "dtype", "layers", "totals", "blocks"]
     assert list(data["totals"]) == [
         "params", "trainable_params", "buffers", "macs", "flops", "activations", "activation_bytes", "param_bytes",
     ]

@@ -13,7 +13,7 @@ from cnncalc.layers.base import Layer, type_names
 
 REGISTRY: dict[str, type[Layer]] = {}
 L = TypeVar("L", bound=type[Layer])
-_FAMILIES = ("conv", "pool", "linear", "norm", "activation", "reshape")
+_FAMILIES = ("conv", "conv_transpose", "pool", "linear", "norm", "activation", "reshape", "upsample", "merge")
 
 
 def register(cls: L) -> L:

@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from cnncalc.errors import ShapeError
 
 Shape = tuple[int, ...]
-PosInt = Annotated[int, Field(ge=1)]
-NonNegInt = Annotated[int, Field(ge=0)]
+#: Strict: YAML's ``yes``/``true`` must not become a size of 1.
+PosInt = Annotated[int, Field(ge=1, strict=True)]
+NonNegInt = Annotated[int, Field(ge=0, strict=True)]
 #: One positive int for every spatial dim, or a list with one per dim (torch's ``int | tuple``).
 IntOrTuple = PosInt | Annotated[list[PosInt], Field(min_length=1, max_length=3)]
 
@@ -107,6 +108,18 @@ class Layer(BaseModel):
         return n
 
 
+class Merge(Layer):
+    """Base of layers that join several inputs (concatenation, addition); the engine calls :meth:`merge`."""
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """A merge of one input is a spec mistake, not a no-op."""
+        raise ShapeError(f"{self.type} joins several inputs; give it 'branches' or 'inputs: [a, b, ...]'")
+
+    def merge(self, shapes: list[Shape]) -> Evaluation:
+        """Output of joining ``shapes`` (at least two)."""
+        raise NotImplementedError
+
+
 class ElementwiseCost(Layer):
     """Base of layers that keep the shape and cost a fixed number of FLOPs per element (fvcore's idea)."""
 
@@ -136,7 +149,11 @@ class Activated(Layer):
         target = REGISTRY.get(name)
         if target is None or not target.fusable:
             known = ", ".join(sorted(k for k, c in REGISTRY.items() if c.fusable))
-            raise ValueError(f"'{value}' cannot be fused; use one of {known}")
+            import difflib
+
+            close = difflib.get_close_matches(name, [k for k, c in REGISTRY.items() if c.fusable], n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; use one of {known}"
+            raise ValueError(f"cannot be fused{hint}")
         return name
 
     def fuse(self, ev: Evaluation) -> Evaluation:

@@ -13,8 +13,9 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
+from cnncalc.errors import ShapeError
 from cnncalc.layers import register
-from cnncalc.layers.base import Evaluation, Layer, PosInt, Shape, channels
+from cnncalc.layers.base import Evaluation, Layer, PosInt, Shape, channels, fmt_shape
 
 
 @register
@@ -32,7 +33,8 @@ class BatchNorm(Layer):
 
     def evaluate(self, x: Shape) -> Evaluation:
         """γ, β as parameters; running statistics as buffers."""
-        self.check_dims(x)
+        if self.check_dims(x) > 1 and self.type == "batchnorm1d":
+            raise ShapeError(f"batchnorm1d takes C or C×L inputs (as torch), got {fmt_shape(x)}; use batchnorm2d/3d")
         c = channels(x, self.num_features, "num_features")
         return Evaluation(
             x,

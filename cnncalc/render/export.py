@@ -20,7 +20,7 @@ def json(report: Report, options: Options) -> str:
     return _json.dumps(report.to_dict(), indent=2) + "\n"
 
 
-def _rf(values: tuple[int, ...] | None) -> str:
+def _rf(values: tuple[int | float, ...] | None) -> str:
     return "" if values is None else "x".join(map(str, values))
 
 
