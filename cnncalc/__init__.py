@@ -28,15 +28,19 @@ __all__ = [
 ]
 
 
-def load(spec: str | Path | Mapping[str, Any] | Network) -> Network:
-    """A network from a zoo name, a spec file path, a one-line notation string, a dict, or a Network."""
+def load(spec: str | Path | Mapping[str, Any] | Network, *, args: Mapping[str, Any] | None = None) -> Network:
+    """A network from a zoo name, a spec file path, a one-line notation string, a dict, or a Network.
+
+    ``args`` sets the spec's network-level arguments (e.g. ``{"aux": True}`` for GoogLeNet's auxiliary heads).
+    """
     if isinstance(spec, Network):
         return spec
     from cnncalc import loader
     from cnncalc import spec as spec_module
 
+    values = dict(args) if args else None
     if isinstance(spec, Mapping):
-        return spec_module.build(dict(spec))
+        return spec_module.build(dict(spec), None, values)
     text = str(spec)
     if ":" in text and not Path(text).exists() and any(ch.isspace() for ch in text.strip()):
         from cnncalc.notation import parse
@@ -44,10 +48,10 @@ def load(spec: str | Path | Mapping[str, Any] | Network) -> Network:
         return parse(text)
     path = Path(text)
     if path.suffix.lower() in {".yaml", ".yml", ".json"} or path.exists():
-        return loader.load_file(path)
+        return loader.load_file(path, values)
     from cnncalc import zoo
 
-    return loader.load_file(zoo.path(text))
+    return loader.load_file(zoo.path(text), values)
 
 
 def analyze(
@@ -57,8 +61,9 @@ def analyze(
     batch: int = 1,
     dtype: Dtype = "float32",
     strict: bool = False,
+    args: Mapping[str, Any] | None = None,
 ) -> Report:
     """Analyse a network (anything :func:`load` accepts); ``report.to_dict()`` is the CLI's JSON output."""
     from cnncalc import graph
 
-    return graph.run(load(spec), input_shape=input_shape, batch=batch, dtype=dtype, strict=strict)
+    return graph.run(load(spec, args=args), input_shape=input_shape, batch=batch, dtype=dtype, strict=strict)

@@ -23,6 +23,8 @@ from cnncalc.render import RENDERERS, Options
 from cnncalc.report import DTYPE_BYTES, Report
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: Warnings printed to stderr before the rest are summarised in one line.
+_MAX_WARNINGS = 5
 
 
 def _fail(message: str) -> None:
@@ -80,39 +82,55 @@ def _output_options(fn: F) -> F:
                      help="How shapes are written and read: channels first, or 224x224x3 as cs231n writes."),
         click.option("--strict", is_flag=True, help="Make warnings (a stride that does not fit) errors."),
         click.option("--width", type=click.IntRange(40, 1000), help="Table width (default: the terminal's, or 100)."),
+        click.option("--depth", type=click.IntRange(1, 100), help="Fold table rows nested deeper than N into their "
+                     "block's row (1: top level only)."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _emit(report: Report, fmt: str, layout: str, width: int | None) -> None:
+def _emit(report: Report, fmt: str, layout: str, width: int | None, depth: int | None = None) -> None:
     tty = sys.stdout.isatty()
     color = tty and "NO_COLOR" not in os.environ
     if width is None:
         width = shutil.get_terminal_size((100, 24)).columns if tty else 100
-    options = Options(layout="hwc" if layout == "hwc" else "chw", width=width, color=color)
+    options = Options(layout="hwc" if layout == "hwc" else "chw", width=width, color=color, depth=depth)
     click.echo(RENDERERS[fmt](report, options), nl=False)
-    for warning in report.warnings:
+    for warning in report.warnings[:_MAX_WARNINGS]:
         click.echo(f"warning: {warning}", err=True)
+    if len(report.warnings) > _MAX_WARNINGS:
+        click.echo(f"warning: … and {len(report.warnings) - _MAX_WARNINGS} more (marked ⚠ in the table; "
+                   "--format json lists them all)", err=True)
 
 
-def _analyze(spec: Any, input_text: str | None, batch: int, dtype: str, layout: str, strict: bool) -> Report:
+def _analyze(
+    spec: Any, input_text: str | None, batch: int, dtype: str, layout: str, strict: bool,
+    settings: tuple[str, ...] = (),
+) -> Report:
     from cnncalc import analyze
     from cnncalc.spec import parse_shape
 
     shape = parse_shape(input_text, layout="hwc" if layout == "hwc" else "chw") if input_text else None
-    return analyze(spec, input_shape=shape, batch=batch, dtype=cast(Any, dtype), strict=strict)
+    args: dict[str, Any] = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"--set takes name=value, got {item!r}")
+        args[key.strip()] = _coerce(value)
+    return analyze(spec, input_shape=shape, batch=batch, dtype=cast(Any, dtype), strict=strict, args=args or None)
 
 
 @main.command()
 @click.argument("model", required=False)
 @click.option("-e", "--expr", metavar="NOTATION", help='A one-line network, e.g. "3x32x32: conv5-8 maxpool2 fc-10".')
+@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="Set a spec argument (see its 'args:'), e.g. --set aux=true.")
 @_output_options
 @guarded
 def show(
-    model: str | None, expr: str | None, input_text: str | None, batch: int, dtype: str, fmt: str, layout: str,
-    strict: bool, width: int | None,
+    model: str | None, expr: str | None, settings: tuple[str, ...], input_text: str | None, batch: int, dtype: str,
+    fmt: str, layout: str, strict: bool, width: int | None, depth: int | None,
 ) -> None:
     """Analyse MODEL (a zoo name or a spec file) or a one-line -e expression."""
     if (model is None) == (expr is None):
@@ -126,7 +144,7 @@ def show(
         input_text = None
     else:
         spec = model
-    _emit(_analyze(spec, input_text, batch, dtype, layout, strict), fmt, layout, width)
+    _emit(_analyze(spec, input_text, batch, dtype, layout, strict, settings), fmt, layout, width, depth)
 
 
 @main.command("list")
@@ -182,7 +200,7 @@ def _coerce(text: str) -> Any:
 @guarded
 def layer(
     ctx: click.Context, kind: str | None, input_text: str | None, batch: int, dtype: str, fmt: str, layout: str,
-    strict: bool, width: int | None,
+    strict: bool, width: int | None, depth: int | None,
 ) -> None:
     """A single-layer calculator: TYPE with its fields as options (--out-channels 96 --kernel-size 11 ...).
 

@@ -161,15 +161,20 @@ def slide(
     k_eff = tuple(effective_kernel(a, b) for a, b in zip(k, d, strict=True))
     pads = resolve_padding(padding, sizes, k_eff, s)
     out = tuple(window_out(*args, ceil_mode=ceil_mode) for args in zip(sizes, pads, k_eff, s, strict=True))
-    warnings = []
+    misfits: dict[str, list[str]] = {}
     for i, (size, pad, ke, st) in enumerate(zip(sizes, pads, k_eff, s, strict=True)):
-        rest = misfit(size, pad, ke, st)
-        if rest and not ceil_mode:
-            warnings.append(
-                f"stride {st} does not fit in dim {i}: (W − F + P) = ({size} − {ke} + {pad[0] + pad[1]}) = "
-                f"{size - ke + pad[0] + pad[1]} is not divisible by {st}; the last {rest} input pixel(s) are never used"
+        lost = misfit(size, pad, ke, st) - pad[1]  # what falls in the right padding alone is harmless
+        if lost > 0 and not ceil_mode:
+            text = (
+                f"(W − F + P) = ({size} − {ke} + {pad[0] + pad[1]}) = {size - ke + pad[0] + pad[1]} is not divisible "
+                f"by {st}, so the last {lost} input pixel{'s' * (lost > 1)} {'are' if lost > 1 else 'is'} never used"
             )
-    return Slide(out, k, k_eff, s, d, pads, tuple(warnings))
+            misfits.setdefault(text, []).append(str(i))
+    warnings = tuple(
+        f"stride {s[int(dims[0])]} does not fit in dim{'s' * (len(dims) > 1)} {' and '.join(dims)}: {text}"
+        for text, dims in misfits.items()
+    )
+    return Slide(out, k, k_eff, s, d, pads, warnings)
 
 
 def slide_summary(sl: Slide) -> str:

@@ -117,8 +117,8 @@ def parse_text(text: str, file: str | None = None) -> Any:
     return data
 
 
-def load_file(path: str | Path) -> Network:
-    """Read and validate a spec file."""
+def load_file(path: str | Path, args: dict[str, Any] | None = None) -> Network:
+    """Read and validate a spec file (``args`` override its ``args:`` defaults)."""
     path = Path(path)
     shown = str(path)
     try:
@@ -133,4 +133,4 @@ def load_file(path: str | Path) -> Network:
         raise SpecError("is not UTF-8 text", file=shown) from None
     except OSError as err:
         raise SpecError(f"cannot read: {err.strerror}", file=shown) from None
-    return build(parse_text(text, shown), shown)
+    return build(parse_text(text, shown), shown, args)

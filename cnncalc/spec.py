@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cnncalc.errors import SpecError
 from cnncalc.layers.base import Layer, PosInt
-from cnncalc.structure import MAX_LAYERS, BlockDef, Group, Node, expand, line_of
+from cnncalc.structure import MAX_LAYERS, BlockDef, Group, Node, expand, line_of, substitute
 
 __all__ = ["MAX_LAYERS", "Expect", "Group", "Header", "LayerExpect", "Network", "Node", "build", "parse_shape"]
 
@@ -124,6 +124,8 @@ class Header(BaseModel):
     source: str | None = None
     notes: str | None = None
     input: list[PosInt] | str
+    #: Network-level arguments (``$name`` in the layers), e.g. ``aux: false``; set with ``--set aux=true``.
+    args: dict[str, Any] = {}
     blocks: dict[str, BlockSpec] = {}
     layers: list[Any] = Field(min_length=1)
     expect: list[Expect] = []
@@ -237,8 +239,11 @@ def validate_layer(
         raise SpecError(msg, file=file, line=line or line_of(entry), layer=label) from None
 
 
-def build(data: Any, file: str | None = None) -> Network:
-    """Validate parsed spec data (from YAML, JSON, a dict or the notation) into a :class:`Network`."""
+def build(data: Any, file: str | None = None, args: dict[str, Any] | None = None) -> Network:
+    """Validate parsed spec data (from YAML, JSON, a dict or the notation) into a :class:`Network`.
+
+    ``args`` overrides the spec's own ``args:`` defaults (the CLI's ``--set name=value``).
+    """
     if data is None:
         raise SpecError("the spec is empty; it needs 'input' and 'layers'", file=file)
     if not isinstance(data, dict):
@@ -253,7 +258,22 @@ def build(data: Any, file: str | None = None) -> Network:
         name: BlockDef(name, dict(spec.args), raw_blocks[name]["layers"], line_of(raw_blocks, name))
         for name, spec in header.blocks.items()
     }
-    nodes, groups = expand(data["layers"], blocks, file)
+    layers = data["layers"]
+    values = dict(header.args)
+    unknown = set(args or {}) - set(values)
+    if unknown:
+        known = ", ".join(values) or "none"
+        raise SpecError(f"the spec has no argument {', '.join(sorted(unknown))} (its args: {known})", file=file)
+    values.update(args or {})
+    missing = [k for k, v in values.items() if v is None]
+    if missing:
+        raise SpecError(f"give a value for the argument {', '.join(missing)} (--set name=value)", file=file)
+    if values:
+        try:
+            layers = substitute(layers, values)
+        except SpecError as err:
+            raise err.located(file=file) from None
+    nodes, groups = expand(layers, blocks, file)
     return Network(
         name=header.name,
         input=parse_shape(header.input),

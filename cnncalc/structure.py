@@ -345,7 +345,9 @@ class Builder:
         name = local or scope.auto(kind)
         if "branches" in entry:
             inputs = self.branches(entry, inputs, scope, name)
-        links = tuple((f, self.resolve(getattr(layer, f), entry, f, scope)) for f in layer.links)
+        links = tuple(
+            (f, self.resolve(getattr(layer, f), entry, f, scope)) for f in layer.links if getattr(layer, f) is not None
+        )
         full = scope.prefix + name
         scope.local[name] = full
         self.full_names[full] = line_of(entry)

@@ -122,8 +122,15 @@ def test_cs231n_stride_that_does_not_fit_warns() -> None:
     assert misfit(7, (0, 0), 3, 3) == 1
     sl = slide((7, 7), 3, 3, 0)
     assert sl.out == (2, 2)
-    assert len(sl.warnings) == 2  # one per spatial dim
-    assert "not divisible by 3" in sl.warnings[0]
+    assert sl.warnings == (
+        "stride 3 does not fit in dims 0 and 1: (W − F + P) = (7 − 3 + 0) = 4 is not divisible by 3, so the last 1 "
+        "input pixel is never used",
+    )
+    # A remainder that falls in the right padding alone loses no input: ResNet's 7x7/2 p3 on 224 leaves
+    # (224 − 7 + 6) mod 2 = 1 pixel, and that pixel is padding.
+    assert slide((224,), 7, 2, 3).warnings == ()
+    # A 1x1/2 projection on 56 does skip the last real pixel: (56 − 1) mod 2 = 1, no padding.
+    assert "the last 1 input pixel is never used" in slide((56,), 1, 2, 0).warnings[0]
     # AlexNet's 227 fits: (227 − 11) = 216 = 4·54.
     assert misfit(227, (0, 0), 11, 4) == 0
     assert slide((227, 227), 11, 4, 0).warnings == ()

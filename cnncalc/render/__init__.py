@@ -18,6 +18,8 @@ class Options:
     layout: Layout = "chw"
     width: int = 100
     color: bool = False
+    #: Table rows nested deeper than this are folded into their block's row (None: show everything).
+    depth: int | None = None
 
 
 Renderer = Callable[[Report, Options], str]

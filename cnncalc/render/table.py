@@ -35,28 +35,76 @@ def bar(share: float, width: int = BAR_WIDTH) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class _Row:
+    """One table line: a layer, or a block instance carrying the sums of the layers inside it."""
+
+    name: str
+    type: str
+    summary: str
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+    flops: int
+    activations: int
+    stored: int
+    rf: str
+    warned: bool = False
+    block: bool = False
+
+
+def _rf(row: LayerRow) -> str:
+    if row.receptive_field is None:
+        return "all"
+    values = row.receptive_field
+    text = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
+    return text[0] if len(set(text)) == 1 else "x".join(text)
+
+
+def rows(report: Report, depth: int | None = None) -> list[_Row]:
+    """Layers in order with each block's row before its first layer, indented; ``depth`` collapses deeper levels.
+
+    ``depth=1`` shows the top level only (blocks collapsed to their sums), ``depth=2`` one level inside, …
+    """
+    blocks = {b.name: b for b in report.blocks}
+    shown: set[str] = set()
+    out: list[_Row] = []
+    for row in report.layers:
+        for level, group in enumerate(row.groups):
+            if group in shown:
+                continue
+            shown.add(group)
+            if depth is not None and level >= depth:
+                continue
+            b = blocks[group]
+            local = group.rsplit("/", 1)[-1]
+            out.append(_Row("  " * level + local, b.block, f"{b.layers} layers", b.output_shape, b.params, b.macs,
+                            b.flops, b.activations, b.activations, "", block=True))
+        level = len(row.groups)
+        if depth is not None and level >= depth:
+            continue
+        local = row.name[len(row.groups[-1]) + 1 :] if row.groups else row.name
+        out.append(_Row("  " * level + local, row.type, row.summary, row.output_shape, row.params, row.macs,
+                        row.flops, row.activations, row.activations if row.stores else 0, _rf(row),
+                        warned=bool(row.warnings)))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
 class _Column:
     header: str
-    cell: Callable[[LayerRow], str]
+    cell: Callable[[_Row], str]
     footer: str
     priority: int
     right: bool = True
     style: str | None = None
 
 
-def _rf(row: LayerRow) -> str:
-    if row.receptive_field is None:
-        return "all"
-    return "x".join(map(str, sorted(set(row.receptive_field)) if len(set(row.receptive_field)) == 1
-                        else row.receptive_field))
-
-
 def _columns(report: Report, options: Options) -> list[_Column]:
     t = report.totals
-    act_total = max(sum(r.activation_bytes for r in report.layers), 1)
+    act_total = max(sum(r.activations for r in report.layers if r.stores), 1)
     par_total = max(t.params, 1)
     return [
-        _Column("Layer", lambda r: r.name + (" ⚠" if r.warnings else ""), "Total", 0, right=False, style="bold"),
+        _Column("Layer", lambda r: r.name + (" ⚠" if r.warned else ""), "Total", 0, right=False, style="bold"),
         _Column("Type", lambda r: r.type, "", 8, right=False, style="dim"),
         _Column("Config", lambda r: r.summary, "", 6, right=False),
         _Column("Output", lambda r: shape_text(r.output_shape, options.layout), "", 1, style="cyan"),
@@ -64,10 +112,10 @@ def _columns(report: Report, options: Options) -> list[_Column]:
         _Column("MACs", lambda r: f"{r.macs:,}" if r.macs else "—", human(t.macs), 4),
         _Column("FLOPs", lambda r: f"{r.flops:,}" if r.flops else "—", human(t.flops), 9),
         _Column("Acts", lambda r: f"{r.activations:,}", human(t.activations), 3),
-        _Column("RF", _rf, "", 7),
+        _Column("RF", lambda r: r.rf, "", 7),
         _Column(
             "Mem".ljust(BAR_WIDTH + 1) + "Par",
-            lambda r: bar(r.activation_bytes / act_total) + " " + bar(r.params / par_total),
+            lambda r: bar(r.stored / act_total) + " " + bar(r.params / par_total),
             "",
             5,
             right=False,
@@ -78,7 +126,8 @@ def _columns(report: Report, options: Options) -> list[_Column]:
 def render(report: Report, options: Options) -> str:
     """The table and a totals block, as text (with ANSI colour codes only when ``options.color``)."""
     columns = _columns(report, options)
-    cells = [[c.cell(r) for r in report.layers] for c in columns]
+    lines_ = rows(report, options.depth)
+    cells = [[c.cell(r) for r in lines_] for c in columns]
     widths = [max(len(c.header), len(c.footer), *(len(x) for x in col)) for c, col in zip(columns, cells, strict=True)]
     keep: set[int] = set()
     used = 0
@@ -97,8 +146,8 @@ def render(report: Report, options: Options) -> str:
         c = columns[i]
         table.add_column(c.header, footer=c.footer, justify="right" if c.right else "left", no_wrap=True,
                          style=c.style)
-    for j in range(len(report.layers)):
-        table.add_row(*(cells[i][j] for i in shown))
+    for j, line in enumerate(lines_):
+        table.add_row(*(cells[i][j] for i in shown), style="bold" if line.block else None)
     buffer = io.StringIO()
     console = Console(file=buffer, width=max(options.width, used), force_terminal=options.color,
                       color_system="standard" if options.color else None, no_color=not options.color,
