@@ -96,8 +96,12 @@ def run(
         try:
             ev = _evaluate(node, shapes, input_of)
         except ShapeError as err:
-            shown = " and ".join(fmt_shape(shapes[i]) for i in node.inputs)
-            reason = str(err) if shown in str(err) else f"{err} (input {shown})"
+            if len(node.inputs) > 1:
+                paths = ", ".join(f"'{i}' gives {fmt_shape(shapes[i])}" for i in node.inputs)
+                reason = f"{err}; {paths}"
+            else:
+                shown = fmt_shape(shapes[node.inputs[0]])
+                reason = str(err) if shown in str(err) else f"{err} (input {shown})"
             raise SpecError(reason, **where) from None  # type: ignore[arg-type]
         if strict and ev.warnings:
             raise SpecError(ev.warnings[0], hint="drop --strict to accept it with a warning", **where)  # type: ignore[arg-type]

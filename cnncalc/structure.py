@@ -399,12 +399,13 @@ class Builder:
         for r in range(times):
             args = dict(block.args)
             overrides = {**common, **(first if r == 0 else {}), **(each[r] if each else {})}
-            unknown = set(overrides) - set(args)
+            unknown = sorted(map(str, set(overrides) - set(args)))
             if unknown:
-                raise self.fail(
-                    f"block '{name}' has no argument {', '.join(sorted(map(str, unknown)))} "
-                    f"(it takes: {', '.join(args) or 'none'})", entry, "with",
-                )
+                import difflib
+
+                close = difflib.get_close_matches(unknown[0], list(args), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"it takes: {', '.join(args) or 'none'}"
+                raise self.fail(f"block '{name}' has no argument {', '.join(unknown)} ({hint})", entry, "with")
             args.update(overrides)
             missing = [k for k, v in args.items() if v is None]
             if missing:
