@@ -371,6 +371,7 @@ class Builder:
         return tuple(outs)
 
     def block(self, entry: dict[str, Any], current: str, scope: _Scope, suffix: str, times: int) -> str:
+        """Instantiate a block ``times`` times in a row, each instance a named group with its own arguments."""
         extra = set(entry) - _BLOCK_KEYS
         if extra:
             raise self.fail(f"a block instance takes {', '.join(sorted(_BLOCK_KEYS))}; not {sorted(extra)}", entry)
@@ -379,15 +380,6 @@ class Builder:
         if block is None:
             raise self._unknown_block(entry)
         self.size([entry])  # bounds the expansion and catches recursion before any work
-        common = entry.get("with", {})
-        each = entry.get("each")
-        first = entry.get("first", {})
-        for key, value in (("with", common), ("first", first)):
-            if not isinstance(value, dict):
-                raise self.fail(f"'{key}' must map argument names to values", entry, key)
-        if each is not None and (not isinstance(each, list) or len(each) != times
-                                 or not all(isinstance(e, dict) for e in each)):
-            raise self.fail(f"'each' must list one argument mapping per instance ({times})", entry, "each")
         base = entry.get("name") or scope.auto(name)
         if not isinstance(base, str):
             raise self.fail("a block instance's name must be a string", entry, "name")
@@ -396,20 +388,7 @@ class Builder:
             if len(refs) != 1:
                 raise self.fail("a block instance takes one input", entry, "inputs")
             current = refs[0]
-        for r in range(times):
-            args = dict(block.args)
-            overrides = {**common, **(first if r == 0 else {}), **(each[r] if each else {})}
-            unknown = sorted(map(str, set(overrides) - set(args)))
-            if unknown:
-                import difflib
-
-                close = difflib.get_close_matches(unknown[0], list(args), n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"it takes: {', '.join(args) or 'none'}"
-                raise self.fail(f"block '{name}' has no argument {', '.join(unknown)} ({hint})", entry, "with")
-            args.update(overrides)
-            missing = [k for k, v in args.items() if v is None]
-            if missing:
-                raise self.fail(f"block '{name}' needs a value for {', '.join(missing)}", entry, "with")
+        for r, args in enumerate(self.instance_args(entry, block, times)):
             inst = base + suffix + (f"_{r + 1}" if times > 1 else "")
             if inst in scope.local:
                 raise self.fail(f"duplicate layer name '{inst}'", entry, "name", layer=inst)
@@ -428,6 +407,35 @@ class Builder:
                 raise self.fail(f"block '{name}' produced no layers with these arguments", entry)
             scope.local[inst] = current  # the instance's name refers to its output
         return current
+
+    def instance_args(self, entry: dict[str, Any], block: BlockDef, times: int) -> list[dict[str, Any]]:
+        """Each instance's arguments: defaults, then ``with``, then ``first`` (instance 1), then ``each[i]``."""
+        common = entry.get("with", {})
+        each = entry.get("each")
+        first = entry.get("first", {})
+        for key, value in (("with", common), ("first", first)):
+            if not isinstance(value, dict):
+                raise self.fail(f"'{key}' must map argument names to values", entry, key)
+        if each is not None and (not isinstance(each, list) or len(each) != times
+                                 or not all(isinstance(e, dict) for e in each)):
+            raise self.fail(f"'each' must list one argument mapping per instance ({times})", entry, "each")
+        out = []
+        for r in range(times):
+            args = dict(block.args)
+            overrides = {**common, **(first if r == 0 else {}), **(each[r] if each else {})}
+            unknown = sorted(map(str, set(overrides) - set(args)))
+            if unknown:
+                import difflib
+
+                close = difflib.get_close_matches(unknown[0], list(args), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"it takes: {', '.join(args) or 'none'}"
+                raise self.fail(f"block '{block.name}' has no argument {', '.join(unknown)} ({hint})", entry, "with")
+            args.update(overrides)
+            missing = [k for k, v in args.items() if v is None]
+            if missing:
+                raise self.fail(f"block '{block.name}' needs a value for {', '.join(missing)}", entry, "with")
+            out.append(args)
+        return out
 
 
 def expand(entries: list[Any], blocks: dict[str, BlockDef], file: str | None) -> tuple[list[Node], list[Group]]:
