@@ -5,7 +5,9 @@ The public API is :func:`load`, :func:`analyze`, :class:`Report` and the error t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,4 +68,17 @@ def analyze(
     """Analyse a network (anything :func:`load` accepts); ``report.to_dict()`` is the CLI's JSON output."""
     from cnncalc import graph
 
-    return graph.run(load(spec, args=args), input_shape=input_shape, batch=batch, dtype=dtype, strict=strict)
+    with _bulk():
+        return graph.run(load(spec, args=args), input_shape=input_shape, batch=batch, dtype=dtype, strict=strict)
+
+
+@contextmanager
+def _bulk() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small objects (it made 10k-node specs ~2x slower)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
