@@ -14,7 +14,7 @@ from math import prod
 
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import GLOBAL, Evaluation, Linked, Merge, Shape, fmt_shape
-from cnncalc.report import DTYPE_BYTES, BlockRow, Dtype, LayerRow, Report, Totals
+from cnncalc.report import DTYPE_BYTES, BlockRow, Dtype, LayerRow, Report, Tally, Totals
 from cnncalc.spec import Network
 from cnncalc.structure import INPUT, Node
 
@@ -100,8 +100,7 @@ def run(
     input_of: dict[str, Shape] = {}
     fields: dict[str, RFState] = {INPUT: tuple((1, 1, 0) for _ in first[1:])}
     rows = []
-    params = trainable = buffers = macs = flops = 0
-    activations = prod(first) * batch
+    total = Tally()
     for node in net.nodes:
         where = {"file": net.file, "line": node.line, "layer": f"'{node.name}' ({node.layer.type})"}
         try:
@@ -126,48 +125,41 @@ def run(
         shapes[node.name] = ev.shape
         input_of[node.name] = shapes[node.inputs[0]]
         out = prod(ev.shape) * batch
-        stored = out if ev.stores else 0
-        layer_trainable = ev.params if node.layer.trainable else 0
-        rows.append(
-            LayerRow(
-                name=node.name,
-                type=node.layer.type,
-                summary=ev.summary,
-                output_shape=ev.shape,
-                params=ev.params,
-                biases=ev.biases,
-                trainable_params=layer_trainable,
-                buffers=ev.buffers,
-                macs=ev.macs * batch,
-                flops=ev.flops * batch,
-                activations=out,
-                activation_bytes=stored * size,
-                stores=ev.stores,
-                receptive_field=None if state is None else tuple(_number(r) for r, _, _ in state),
-                jump=None if state is None else tuple(_number(j) for _, j, _ in state),
-                rf_offset=None if state is None else tuple(_number(c) for _, _, c in state),
-                line=node.line,
-                warnings=ev.warnings,
-                inputs=node.inputs,
-                groups=node.groups,
-                notes=notes,
-            )
+        row = LayerRow(
+            name=node.name,
+            type=node.layer.type,
+            summary=ev.summary,
+            output_shape=ev.shape,
+            params=ev.params,
+            biases=ev.biases,
+            trainable_params=ev.params if node.layer.trainable else 0,
+            buffers=ev.buffers,
+            macs=ev.macs * batch,
+            flops=ev.flops * batch,
+            activations=out,
+            activation_bytes=(out if ev.stores else 0) * size,
+            stores=ev.stores,
+            receptive_field=None if state is None else tuple(_number(r) for r, _, _ in state),
+            jump=None if state is None else tuple(_number(j) for _, j, _ in state),
+            rf_offset=None if state is None else tuple(_number(c) for _, _, c in state),
+            line=node.line,
+            warnings=ev.warnings,
+            inputs=node.inputs,
+            groups=node.groups,
+            notes=notes,
         )
-        params += ev.params
-        trainable += layer_trainable
-        buffers += ev.buffers
-        macs += ev.macs * batch
-        flops += ev.flops * batch
-        activations += stored
+        rows.append(row)
+        total.add(row)
+    activations = prod(first) * batch + total.activations
     totals = Totals(
-        params=params,
-        trainable_params=trainable,
-        buffers=buffers,
-        macs=macs,
-        flops=flops,
+        params=total.params,
+        trainable_params=total.trainable_params,
+        buffers=total.buffers,
+        macs=total.macs,
+        flops=total.flops,
         activations=activations,
         activation_bytes=activations * size,
-        param_bytes=(params + buffers) * size,
+        param_bytes=(total.params + total.buffers) * size,
     )
     return Report(
         model=net.name,
@@ -188,20 +180,18 @@ def _blocks(net: Network, rows: list[LayerRow]) -> tuple[BlockRow, ...]:
     """Each block instance's sums over the layers inside it (nested blocks count in every enclosing one)."""
     if not net.groups:
         return ()
-    sums: dict[str, list[int]] = {g.name: [0] * 7 for g in net.groups}
+    sums = {g.name: Tally() for g in net.groups}
     last: dict[str, LayerRow] = {}
     for row in rows:
         for group in row.groups:
-            acc = sums[group]
-            for i, value in enumerate((row.params, row.trainable_params, row.buffers, row.macs, row.flops,
-                                       row.activations if row.stores else 0, 1)):
-                acc[i] += value
+            sums[group].add(row)
             last[group] = row
     return tuple(
         BlockRow(
-            name=g.name, block=g.block, depth=g.depth, params=s[0], trainable_params=s[1], buffers=s[2], macs=s[3],
-            flops=s[4], activations=s[5], layers=s[6], output_shape=last[g.name].output_shape if g.name in last else (),
+            name=g.name, block=g.block, depth=g.depth, params=t.params, trainable_params=t.trainable_params,
+            buffers=t.buffers, macs=t.macs, flops=t.flops, activations=t.activations, layers=t.layers,
+            output_shape=last[g.name].output_shape if g.name in last else (),
         )
         for g in net.groups
-        for s in [sums[g.name]]
+        for t in [sums[g.name]]
     )

@@ -73,6 +73,30 @@ class LayerRow:
         }
 
 
+@dataclass(slots=True)
+class Tally:
+    """Running sums over layer rows: the one place totals and block rows are added up."""
+
+    params: int = 0
+    trainable_params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    flops: int = 0
+    #: Stored outputs only (views, in-place and dropout rows add nothing), as the memory total counts them.
+    activations: int = 0
+    layers: int = 0
+
+    def add(self, row: LayerRow) -> None:
+        """Count one layer."""
+        self.params += row.params
+        self.trainable_params += row.trainable_params
+        self.buffers += row.buffers
+        self.macs += row.macs
+        self.flops += row.flops
+        self.activations += row.activations if row.stores else 0
+        self.layers += 1
+
+
 @dataclass(frozen=True, slots=True)
 class BlockRow:
     """One block instance: sums over every layer inside it; activations count stored outputs only."""
