@@ -31,12 +31,17 @@ Pads = tuple[tuple[int, int], ...]
 
 
 def floordiv(a: int, b: int) -> int:
-    """Floor division (the one place it is spelled)."""
+    """Floor division (the one place it is spelled); traced values explain themselves as ⌊a / b⌋."""
     return a // b
 
 
 def ceildiv(a: int, b: int) -> int:
-    """Ceiling division without floats."""
+    """Ceiling division without floats; traced values explain themselves as ⌈a / b⌉."""
+    if type(a) is not int or type(b) is not int:
+        from cnncalc.trace import Traced, ceil_of
+
+        if isinstance(a, Traced) or isinstance(b, Traced):
+            return ceil_of(a, b)
     return -((-a) // b)
 
 
@@ -53,8 +58,8 @@ def per_dim(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
 
 
 def effective_kernel(kernel: int, dilation: int) -> int:
-    """Extent of a dilated kernel: D·(K−1) + 1."""
-    return dilation * (kernel - 1) + 1
+    """Extent of a dilated kernel: D·(K−1) + 1 (the kernel itself when undilated, which keeps explanations short)."""
+    return kernel if dilation == 1 else dilation * (kernel - 1) + 1
 
 
 def resolve_padding(

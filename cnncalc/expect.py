@@ -13,7 +13,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Literal
 
-from cnncalc.report import LayerRow, Report
+from cnncalc.report import BlockRow, LayerRow, Report
 from cnncalc.spec import Expect, LayerExpect, parse_figure
 
 Status = Literal["pass", "fail", "erratum"]
@@ -71,7 +71,9 @@ def _shape(what: str, expected: list[int], actual: tuple[int, ...], erratum: str
     return _verdict(what, expected, got, got == expected, why, erratum)
 
 
-def _receptive_field(what: str, expected: list[int] | int, row: LayerRow, erratum: str | None) -> FigureCheck:
+def _receptive_field(
+    what: str, expected: list[int] | int, row: LayerRow | BlockRow, erratum: str | None
+) -> FigureCheck:
     """An int means the same field in every spatial dim; a row past flatten/FC/global pooling has none."""
     if row.receptive_field is None:
         why = "the layer has no receptive field (every output sees the whole input)"
@@ -82,8 +84,10 @@ def _receptive_field(what: str, expected: list[int] | int, row: LayerRow, erratu
     return _verdict(what, expected, got, got == want, why, erratum)
 
 
-def _layer(name: str, want: LayerExpect, row: LayerRow, batch: int, erratum: str | None) -> list[FigureCheck]:
-    """Every figure given for one layer; the layer's own erratum overrides the entry's."""
+def _layer(
+    name: str, want: LayerExpect, row: LayerRow | BlockRow, batch: int, erratum: str | None
+) -> list[FigureCheck]:
+    """Every figure given for one layer or block instance; the layer's own erratum overrides the entry's."""
     why_not = want.erratum or erratum
     out: list[FigureCheck] = []
     if want.output_shape is not None:
@@ -121,7 +125,8 @@ def check(report: Report, expect: Expect) -> list[FigureCheck]:
     out = [_figure(key, exp, act, expect.erratum) for key, exp, act in figures if exp is not None]
     if expect.output_shape is not None:
         out.append(_shape("output_shape", expect.output_shape, report.output_shape, expect.erratum))
-    rows = {row.name: row for row in report.layers}
+    rows: dict[str, LayerRow | BlockRow] = {row.name: row for row in report.layers}
+    rows.update({block.name: block for block in report.blocks})
     for name, want in expect.layers.items():
         row = rows.get(name)
         if row is None:
@@ -131,3 +136,31 @@ def check(report: Report, expect: Expect) -> list[FigureCheck]:
             continue
         out += _layer(name, want, row, batch, expect.erratum)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCheck:
+    """One ``expect:`` entry's verdicts, with the source it cites."""
+
+    source: str
+    args: dict[str, object]
+    checks: tuple[FigureCheck, ...]
+
+
+def verify(spec: object) -> tuple[Report, list[SourceCheck]]:
+    """Run every ``expect:`` entry of a spec (a path, zoo name, dict or Network) against fresh analyses.
+
+    Entries that set ``args`` are checked against the network built with those arguments.
+    """
+    import cnncalc
+
+    net = cnncalc.load(spec)  # type: ignore[arg-type]
+    report = cnncalc.analyze(net)
+    results = []
+    for entry in net.expect:
+        target = report
+        if entry.args:
+            source = net.file if net.file else spec
+            target = cnncalc.analyze(source, args=entry.args)  # type: ignore[arg-type]
+        results.append(SourceCheck(entry.source.strip(), dict(entry.args), tuple(check(target, entry))))
+    return report, results

@@ -188,9 +188,11 @@ def _blocks(net: Network, rows: list[LayerRow]) -> tuple[BlockRow, ...]:
             last[group] = row
     return tuple(
         BlockRow(
-            name=g.name, block=g.block, depth=g.depth, params=t.params, trainable_params=t.trainable_params,
-            buffers=t.buffers, macs=t.macs, flops=t.flops, activations=t.activations, layers=t.layers,
+            name=g.name, block=g.block, depth=g.depth, params=t.params, biases=t.biases,
+            trainable_params=t.trainable_params, buffers=t.buffers, macs=t.macs, flops=t.flops,
+            activations=t.activations, layers=t.layers,
             output_shape=last[g.name].output_shape if g.name in last else (),
+            receptive_field=last[g.name].receptive_field if g.name in last else None,
         )
         for g in net.groups
         for t in [sums[g.name]]

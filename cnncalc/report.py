@@ -78,6 +78,7 @@ class Tally:
     """Running sums over layer rows: the one place totals and block rows are added up."""
 
     params: int = 0
+    biases: int = 0
     trainable_params: int = 0
     buffers: int = 0
     macs: int = 0
@@ -89,6 +90,7 @@ class Tally:
     def add(self, row: LayerRow) -> None:
         """Count one layer."""
         self.params += row.params
+        self.biases += row.biases
         self.trainable_params += row.trainable_params
         self.buffers += row.buffers
         self.macs += row.macs
@@ -105,6 +107,7 @@ class BlockRow:
     block: str
     depth: int
     params: int
+    biases: int
     trainable_params: int
     buffers: int
     macs: int
@@ -112,13 +115,17 @@ class BlockRow:
     activations: int
     layers: int
     output_shape: tuple[int, ...]
+    #: The receptive field of the block's output (its last layer's).
+    receptive_field: tuple[int | float, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A block's part of the JSON contract."""
         return {
             "name": self.name, "block": self.block, "depth": self.depth, "output_shape": list(self.output_shape),
-            "layers": self.layers, "params": self.params, "trainable_params": self.trainable_params,
+            "layers": self.layers, "params": self.params, "biases": self.biases,
+            "trainable_params": self.trainable_params,
             "buffers": self.buffers, "macs": self.macs, "flops": self.flops, "activations": self.activations,
+            "receptive_field": None if self.receptive_field is None else list(self.receptive_field),
         }
 
 

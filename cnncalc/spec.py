@@ -73,6 +73,8 @@ class Expect(BaseModel):
     note: str | None = None
     #: Why a figure of this source cannot be reproduced (a known, explained erratum).
     erratum: str | None = None
+    #: Network arguments this source's figures assume (e.g. ``{aux: true}``); the spec's defaults otherwise.
+    args: dict[str, Any] = {}
     params: Figure | None = None
     trainable_params: Figure | None = None
     weights: Figure | None = None
