@@ -9,8 +9,9 @@ The forms an entry can take (each may also carry ``name``, ``repeat``, ``inputs`
 input), so skip connections across any distance are written by name. Names are resolved from the innermost
 block instance outwards; only earlier names resolve, so a cycle cannot be written.
 
-Inside a block, ``$arg`` stands for an argument's value and ``${width * 4}`` for integer arithmetic on them;
-``if: $project`` keeps an entry only when the argument is true.
+Inside a block, ``$arg`` stands for an argument's value and ``"${width * 4}"`` for integer arithmetic on them
+(quote it inside a one-line ``{...}`` mapping, where YAML reads braces itself); ``if: $project`` keeps an entry
+only when the argument is true, and ``if: "${stride == 1 and not project}"`` tests a condition.
 """
 
 from __future__ import annotations
@@ -93,8 +94,14 @@ _BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
 }
 
 
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+
+
 def _evaluate(expr: str, args: dict[str, Any]) -> Any:
-    """Integer arithmetic on block arguments: + − × // % and parentheses, nothing else (no eval)."""
+    """Integer arithmetic, comparisons and and/or/not on block arguments, nothing else (no eval)."""
 
     def walk(node: ast.AST) -> Any:
         if isinstance(node, ast.Expression):
@@ -109,7 +116,21 @@ def _evaluate(expr: str, args: dict[str, Any]) -> Any:
             return _BINOPS[type(node.op)](walk(node.left), walk(node.right))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -walk(node.operand)
-        raise SpecError(f"'${{{expr}}}' may only use + - * // % on block arguments and numbers")
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return not walk(node.operand)
+        if isinstance(node, ast.BoolOp):
+            values = [walk(v) for v in node.values]
+            return all(values) if isinstance(node.op, ast.And) else any(values)
+        if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+            left, ok = walk(node.left), True
+            for op, right_node in zip(node.ops, node.comparators, strict=True):
+                right = walk(right_node)
+                ok = ok and _COMPARE[type(op)](left, right)
+                left = right
+            return ok
+        raise SpecError(
+            f"'${{{expr}}}' may only use + - * // %, comparisons, and/or/not on block arguments and numbers"
+        )
 
     if len(expr) > 200:
         raise SpecError("a block expression is limited to 200 characters")

@@ -229,3 +229,16 @@ def test_large_generated_dag_is_linear_and_bounded() -> None:
     report = cnncalc.analyze({"input": [4, 4, 4], "layers": layers})
     assert len(report.layers) == 4000
     assert report.totals.params == 2000 * (4 * 4 + 4)
+
+
+@pytest.mark.parametrize(
+    ("stride", "project", "kept"),
+    [(1, False, ["relu"]), (2, False, ["sigmoid"]), (1, True, ["sigmoid"])],
+)
+def test_conditions_in_expressions(stride: int, project: bool, kept: list[str]) -> None:
+    # MobileNetV2's residual rule: add the shortcut only when the stride is 1 and the channels match.
+    spec = {"input": [4, 8, 8], "args": {"s": stride, "p": project}, "layers": [
+        {"if": "${s == 1 and not p}", "type": "relu"},
+        {"if": "${s > 1 or p}", "type": "sigmoid"},
+    ]}
+    assert [row.type for row in cnncalc.analyze(spec).layers] == kept
