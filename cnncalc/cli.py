@@ -10,7 +10,8 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -21,6 +22,9 @@ from cnncalc import __version__
 from cnncalc.errors import CnncalcError
 from cnncalc.render import RENDERERS, Options
 from cnncalc.report import DTYPE_BYTES, Report
+
+if TYPE_CHECKING:
+    from cnncalc.spec import Network
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: Warnings printed to stderr before the rest are summarised in one line.
@@ -70,7 +74,23 @@ def main() -> None:
     """
 
 
-def _output_options(fn: F) -> F:
+@dataclass(frozen=True, slots=True)
+class View:
+    """The options every analysing command shares, gathered once (click passes them as keywords)."""
+
+    input_text: str | None = None
+    batch: int = 1
+    dtype: str = "float32"
+    fmt: str = "table"
+    layout: str = "chw"
+    strict: bool = False
+    width: int | None = None
+    depth: int | None = None
+    explain: bool = False
+    only: str | None = None
+
+
+def _view_options(fn: F) -> F:
     options = [
         click.option("--input", "input_text", metavar="SHAPE", help="Override the input shape, e.g. 3x227x227."),
         click.option("--batch", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
@@ -84,19 +104,33 @@ def _output_options(fn: F) -> F:
         click.option("--width", type=click.IntRange(40, 1000), help="Table width (default: the terminal's, or 100)."),
         click.option("--depth", type=click.IntRange(1, 100), help="Fold table rows nested deeper than N into their "
                      "block's row (1: top level only)."),
+        click.option("--explain", is_flag=True, help="Show each figure's formula with the numbers substituted."),
+        click.option("--layer", "only", metavar="NAME", help="With --explain: only layers matching NAME (a glob)."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _emit(report: Report, fmt: str, layout: str, width: int | None, depth: int | None = None) -> None:
+def _emit(net: Network, report: Report, view: View) -> None:
     tty = sys.stdout.isatty()
-    color = tty and "NO_COLOR" not in os.environ
-    if width is None:
-        width = shutil.get_terminal_size((100, 24)).columns if tty else 100
-    options = Options(layout="hwc" if layout == "hwc" else "chw", width=width, color=color, depth=depth)
-    click.echo(RENDERERS[fmt](report, options), nl=False)
+    if view.explain:
+        from cnncalc.explain import explain
+
+        explanations = explain(net, report, view.only)
+        if view.fmt == "json":
+            import json
+
+            click.echo(json.dumps([e.to_dict() for e in explanations], indent=2))
+        else:
+            click.echo("\n\n".join(e.text() for e in explanations))
+    else:
+        if view.only is not None:
+            raise click.UsageError("--layer selects layers for --explain; add --explain")
+        width = view.width or (shutil.get_terminal_size((100, 24)).columns if tty else 100)
+        color = tty and "NO_COLOR" not in os.environ
+        options = Options(layout="hwc" if view.layout == "hwc" else "chw", width=width, color=color, depth=view.depth)
+        click.echo(RENDERERS[view.fmt](report, options), nl=False)
     for warning in report.warnings[:_MAX_WARNINGS]:
         click.echo(f"warning: {warning}", err=True)
     if len(report.warnings) > _MAX_WARNINGS:
@@ -104,21 +138,27 @@ def _emit(report: Report, fmt: str, layout: str, width: int | None, depth: int |
                    "--format json lists them all)", err=True)
 
 
-def _analyze(
-    spec: Any, input_text: str | None, batch: int, dtype: str, layout: str, strict: bool,
-    settings: tuple[str, ...] = (),
-) -> Report:
-    from cnncalc import analyze
+def _shape(view: View) -> tuple[int, ...] | None:
     from cnncalc.spec import parse_shape
 
-    shape = parse_shape(input_text, layout="hwc" if layout == "hwc" else "chw") if input_text else None
+    return parse_shape(view.input_text, layout="hwc" if view.layout == "hwc" else "chw") if view.input_text else None
+
+
+def _run(spec: Any, view: View, settings: tuple[str, ...] = ()) -> None:
+    """Load, analyse and print: the body of every analysing command."""
+    from cnncalc import bulk, graph, load
+
     args: dict[str, Any] = {}
     for item in settings:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise click.UsageError(f"--set takes name=value, got {item!r}")
         args[key.strip()] = _coerce(value)
-    return analyze(spec, input_shape=shape, batch=batch, dtype=cast(Any, dtype), strict=strict, args=args or None)
+    with bulk():
+        net = load(spec, args=args or None)
+        report = graph.run(net, input_shape=_shape(view), batch=view.batch, dtype=cast(Any, view.dtype),
+                           strict=view.strict)
+    _emit(net, report, view)
 
 
 @main.command()
@@ -126,25 +166,19 @@ def _analyze(
 @click.option("-e", "--expr", metavar="NOTATION", help='A one-line network, e.g. "3x32x32: conv5-8 maxpool2 fc-10".')
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Set a spec argument (see its 'args:'), e.g. --set aux=true.")
-@_output_options
+@_view_options
 @guarded
-def show(
-    model: str | None, expr: str | None, settings: tuple[str, ...], input_text: str | None, batch: int, dtype: str,
-    fmt: str, layout: str, strict: bool, width: int | None, depth: int | None,
-) -> None:
+def show(model: str | None, expr: str | None, settings: tuple[str, ...], **options: Any) -> None:
     """Analyse MODEL (a zoo name or a spec file) or a one-line -e expression."""
+    view = View(**options)
     if (model is None) == (expr is None):
         raise click.UsageError("give a MODEL (zoo name or spec file) or -e NOTATION, not both and not neither")
     if expr is not None:
         from cnncalc.notation import parse
-        from cnncalc.spec import parse_shape
 
-        shape = parse_shape(input_text, layout="hwc" if layout == "hwc" else "chw") if input_text else None
-        spec: Any = parse(expr, input_shape=shape)
-        input_text = None
+        _run(parse(expr, input_shape=_shape(view)), replace(view, input_text=None), settings)
     else:
-        spec = model
-    _emit(_analyze(spec, input_text, batch, dtype, layout, strict, settings), fmt, layout, width, depth)
+        _run(model, view, settings)
 
 
 @main.command("list")
@@ -195,13 +229,10 @@ def _coerce(text: str) -> Any:
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("kind", metavar="TYPE", required=False)
-@_output_options
+@_view_options
 @click.pass_context
 @guarded
-def layer(
-    ctx: click.Context, kind: str | None, input_text: str | None, batch: int, dtype: str, fmt: str, layout: str,
-    strict: bool, width: int | None, depth: int | None,
-) -> None:
+def layer(ctx: click.Context, /, kind: str | None, **options: Any) -> None:
     """A single-layer calculator: TYPE with its fields as options (--out-channels 96 --kernel-size 11 ...).
 
     Without TYPE, lists the layer types; with TYPE and no options, lists its fields.
@@ -232,10 +263,10 @@ def layer(
         else:
             value = True
         fields[key.replace("-", "_")] = value
-    if input_text is None:
+    view = View(**options)
+    if view.input_text is None:
         raise click.UsageError(f"give --input SHAPE; {kind} takes: {_layer_fields(kind)}")
-    spec = {"name": kind, "input": "1", "layers": [fields]}
-    _emit(_analyze(spec, input_text, batch, dtype, layout, strict), fmt, layout, width)
+    _run({"name": kind, "input": "1", "layers": [fields]}, view)
 
 
 @main.command()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cnncalc.errors import ShapeError
+from cnncalc.trace import settle
 
 
 class Sides(Protocol):
@@ -165,7 +166,7 @@ def slide(
     d = per_dim(dilation, n, "dilation")
     k_eff = tuple(effective_kernel(a, b) for a, b in zip(k, d, strict=True))
     pads = resolve_padding(padding, sizes, k_eff, s)
-    out = tuple(window_out(*args, ceil_mode=ceil_mode) for args in zip(sizes, pads, k_eff, s, strict=True))
+    out = tuple(settle(window_out(*a, ceil_mode=ceil_mode)) for a in zip(sizes, pads, k_eff, s, strict=True))
     misfits: dict[str, list[str]] = {}
     for i, (size, pad, ke, st) in enumerate(zip(sizes, pads, k_eff, s, strict=True)):
         lost = misfit(size, pad, ke, st) - pad[1]  # what falls in the right padding alone is harmless

@@ -55,7 +55,8 @@ def merge_fields(states: list[RFState]) -> tuple[RFState, bool]:
     return tuple(merged), aligned
 
 
-def _step(state: RFState, ev: Evaluation) -> RFState:
+def step(state: RFState, ev: Evaluation) -> RFState:
+    """The receptive field after a layer: Araujo et al.'s recurrence per spatial dim."""
     if ev.rf == GLOBAL or state is None:
         return None
     if ev.rf is None:
@@ -68,7 +69,8 @@ def _step(state: RFState, ev: Evaluation) -> RFState:
     )
 
 
-def _evaluate(node: Node, shapes: dict[str, Shape], input_of: dict[str, Shape]) -> Evaluation:
+def evaluate(node: Node, shapes: dict[str, Shape], input_of: dict[str, Shape]) -> Evaluation:
+    """One node's rule on the shapes of its inputs (and of the nodes its ``links`` name)."""
     layer = node.layer
     ins = [shapes[name] for name in node.inputs]
     if isinstance(layer, Merge):
@@ -104,7 +106,7 @@ def run(
     for node in net.nodes:
         where = {"file": net.file, "line": node.line, "layer": f"'{node.name}' ({node.layer.type})"}
         try:
-            ev = _evaluate(node, shapes, input_of)
+            ev = evaluate(node, shapes, input_of)
         except ShapeError as err:
             if len(node.inputs) > 1:
                 paths = ", ".join(f"'{i}' gives {fmt_shape(shapes[i])}" for i in node.inputs)
@@ -119,7 +121,7 @@ def run(
             state, aligned = fields[node.inputs[0]], True
         else:
             state, aligned = merge_fields([fields[i] for i in node.inputs])
-        state = _step(state, ev)
+        state = step(state, ev)
         notes = () if aligned else ("paths are misaligned: their receptive fields have different jumps or centres",)
         fields[node.name] = state
         shapes[node.name] = ev.shape

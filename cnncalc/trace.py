@@ -19,22 +19,34 @@ class Traced(int):
 
     expr: str
     level: int
+    #: A settled value (an output size already explained on its own line) shows as its number inside others.
+    settled: bool
 
     def __new__(cls, value: SupportsIndex, expr: str | None = None, level: int = _ATOM) -> Traced:
         """``Traced(55)`` shows as ``55``; arithmetic builds longer expressions."""
         obj = super().__new__(cls, value)
         obj.expr = str(int(value)) if expr is None else expr
         obj.level = level
+        obj.settled = False
         return obj
 
     def __repr__(self) -> str:
         return f"Traced({int(self)}, {self.expr!r})"
 
+    def __str__(self) -> str:
+        return int.__repr__(self)
+
+    def __format__(self, spec: str) -> str:
+        return int(self).__format__(spec)
+
     # -- building expressions
 
     @staticmethod
     def _wrap(x: Any, level: int) -> str:
-        text, own = (x.expr, x.level) if isinstance(x, Traced) else (str(int(x)), _ATOM)
+        if isinstance(x, Traced) and not x.settled:
+            text, own = x.expr, x.level
+        else:
+            text, own = str(int(x)), _ATOM
         return f"({text})" if own < level else text
 
     def _bin(
@@ -47,6 +59,8 @@ class Traced(int):
     def __add__(self, other: Any) -> Any:
         if not isinstance(other, int):
             return int(self) + other
+        if not isinstance(other, Traced) and other == 0:
+            return self
         return self._bin(other, int(self) + int(other), "+", _ADD)
 
     def __radd__(self, other: Any) -> Any:
@@ -109,6 +123,15 @@ class Traced(int):
 
 def _text(x: Any) -> str:
     return x.expr if isinstance(x, Traced) else str(x)
+
+
+def settle(value: Any) -> Any:
+    """Mark a traced result as explained: later expressions use its number (``55``), not its formula again."""
+    if not isinstance(value, Traced):
+        return value
+    out = Traced(value, value.expr, value.level)
+    out.settled = True
+    return out
 
 
 def ceil_of(a: int, b: int) -> Traced:

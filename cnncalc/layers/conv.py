@@ -44,13 +44,14 @@ class Conv(Activated):
         if self.out_channels % groups:
             raise ShapeError(f"groups={groups} does not divide out_channels={self.out_channels}")
         sl = slide(x[1:], self.kernel_size, self.stride, self.padding, self.dilation)
-        per_output = (c_in // groups) * prod(sl.kernel)
-        outputs = self.out_channels * prod(sl.out)
+        # Written in the order the explanations read best: K·(C_in/G)·C_out, then H·W·C_out · K·(C_in/G).
+        per_output = prod(sl.kernel) * (c_in if groups == 1 else c_in // groups)
+        outputs = prod(sl.out) * self.out_channels
         bias = self.out_channels if self.bias else 0
         summary = slide_summary(sl) + (f" g{groups}" if groups > 1 else "") + ("" if self.bias else " nobias")
         ev = Evaluation(
             shape=(self.out_channels, *sl.out),
-            params=self.out_channels * per_output + bias,
+            params=per_output * self.out_channels + bias,
             biases=bias,
             macs=outputs * per_output,
             flops=2 * outputs * per_output + (outputs if self.bias else 0),

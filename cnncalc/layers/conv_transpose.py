@@ -31,6 +31,7 @@ from cnncalc.dims import (
 from cnncalc.errors import ShapeError
 from cnncalc.layers import register
 from cnncalc.layers.base import Activated, Evaluation, IntOrTuple, NonNegInt, Padding, PosInt, Shape, Window, channels
+from cnncalc.trace import settle
 
 
 @register
@@ -78,14 +79,21 @@ class ConvTranspose(Activated):
             op = [extra for _, extra in derived]
         else:
             pads = resolve_padding(self.padding, sizes, k_eff, s)
-            for i, (extra, st, dil) in enumerate(zip(op, s, d, strict=True)):
-                if extra >= max(st, dil):
-                    raise ShapeError(
-                        f"output_padding {extra} in dim {i} must be smaller than the stride or the dilation "
-                        f"(max({st}, {dil})); PyTorch rejects it too"
-                    )
-        out = tuple(transposed_out(*args) for args in zip(sizes, pads, k_eff, s, op, strict=True))
-        per_input = (self.out_channels // self.groups) * prod(k)
+        for i, (w, ke, extra, st, dil) in enumerate(zip(sizes, k_eff, op, s, d, strict=True)):
+            if extra < max(st, dil):
+                continue
+            if self.output_size is not None:
+                most = (w - 1) * st + ke + max(st, dil) - 1
+                raise ShapeError(
+                    f"output_size cannot be reached in dim {i}: at most (W − 1)·S + K_eff + max(S, D) − 1 = "
+                    f"({w} − 1)·{st} + {ke} + {max(st, dil) - 1} = {most} (PyTorch rejects it too)"
+                )
+            raise ShapeError(
+                f"output_padding {extra} in dim {i} must be smaller than the stride or the dilation "
+                f"(max({st}, {dil})); PyTorch rejects it too"
+            )
+        out = tuple(settle(transposed_out(*args)) for args in zip(sizes, pads, k_eff, s, op, strict=True))
+        per_input = (self.out_channels if self.groups == 1 else self.out_channels // self.groups) * prod(k)
         macs = c_in * prod(sizes) * per_input
         outputs = self.out_channels * prod(out)
         bias = self.out_channels if self.bias else 0
