@@ -181,6 +181,40 @@ def show(model: str | None, expr: str | None, settings: tuple[str, ...], **optio
         _run(model, view, settings)
 
 
+@main.command()
+@click.argument("targets", nargs=-1, metavar="[MODEL|SPEC]...")
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="Only figures that fail or are known errata, and the counts.")
+@guarded
+def verify(targets: tuple[str, ...], fmt: str, quiet: bool) -> None:
+    """Check specs against their published figures (`expect:` data); no argument: the whole zoo.
+
+    Exit 0 when every figure holds (known, explained errata included), 1 on any unexplained mismatch, 2 on bad
+    input such as a spec without `expect:` data.
+    """
+    import json
+
+    from cnncalc import bulk, zoo
+    from cnncalc.expect import verify as run_checks
+    from cnncalc.render.verdicts import counts, text, to_json
+
+    runs = []
+    with bulk():
+        for target in targets or tuple(zoo.names()):
+            report, results = run_checks(target)
+            if not results:
+                raise CnncalcError(f"{target} has no expect: data to verify (see the README's 'Guarding your model')")
+            runs.append((report, results))
+    if fmt == "json":
+        click.echo(json.dumps(to_json(runs), indent=2))
+    else:
+        tty = sys.stdout.isatty()
+        width = shutil.get_terminal_size((100, 24)).columns if tty else 100
+        click.echo(text(runs, quiet=quiet, color=tty and "NO_COLOR" not in os.environ, width=width), nl=False)
+    if any(counts(results)["fail"] for _, results in runs):
+        sys.exit(1)
+
+
 @main.command("list")
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
 @guarded
