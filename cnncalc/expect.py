@@ -96,6 +96,7 @@ def _layer(
         ("params", want.params, row.params),
         ("weights", want.weights, row.params - row.biases),
         ("macs", want.macs, row.macs // batch),
+        ("connections", want.connections, row.connections // batch),
         ("activations", want.activations, row.activations // batch),
     ]
     out += [_figure(f"{name}.{key}", exp, act, why_not) for key, exp, act in figures if exp is not None]
@@ -119,6 +120,7 @@ def check(report: Report, expect: Expect) -> list[FigureCheck]:
         ("weights", expect.weights, totals.params - sum(row.biases for row in report.layers)),
         ("buffers", expect.buffers, totals.buffers),
         ("macs", expect.macs, totals.macs // batch),
+        ("connections", expect.connections, totals.connections // batch),
         ("flops", expect.flops, totals.flops // batch),
         ("activations", expect.activations, totals.activations // batch),
     ]

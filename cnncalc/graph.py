@@ -138,6 +138,7 @@ def run(
             buffers=ev.buffers,
             macs=ev.macs * batch,
             flops=ev.flops * batch,
+            connections=ev.connections * batch,
             activations=out,
             activation_bytes=(out if ev.stores else 0) * size,
             stores=ev.stores,
@@ -162,6 +163,7 @@ def run(
         activations=activations,
         activation_bytes=activations * size,
         param_bytes=(total.params + total.buffers) * size,
+        connections=total.connections,
     )
     return Report(
         model=net.name,
@@ -192,7 +194,7 @@ def _blocks(net: Network, rows: list[LayerRow]) -> tuple[BlockRow, ...]:
         BlockRow(
             name=g.name, block=g.block, depth=g.depth, params=t.params, biases=t.biases,
             trainable_params=t.trainable_params, buffers=t.buffers, macs=t.macs, flops=t.flops,
-            activations=t.activations, layers=t.layers,
+            activations=t.activations, layers=t.layers, connections=t.connections,
             output_shape=last[g.name].output_shape if g.name in last else (),
             receptive_field=last[g.name].receptive_field if g.name in last else None,
         )

@@ -36,6 +36,7 @@ class LayerRow:
     rf_offset: tuple[float, ...] | None
     line: int | None = None
     warnings: tuple[str, ...] = ()
+    connections: int = 0
     #: Names of the nodes this layer reads (``input`` is the network input).
     inputs: tuple[str, ...] = ()
     #: Enclosing block instances, outermost first.
@@ -60,6 +61,7 @@ class LayerRow:
             "buffers": self.buffers,
             "macs": self.macs,
             "flops": self.flops,
+            "connections": self.connections,
             "activations": self.activations,
             "activation_bytes": self.activation_bytes,
             "stores_output": self.stores,
@@ -83,6 +85,7 @@ class Tally:
     buffers: int = 0
     macs: int = 0
     flops: int = 0
+    connections: int = 0
     #: Stored outputs only (views, in-place and dropout rows add nothing), as the memory total counts them.
     activations: int = 0
     layers: int = 0
@@ -95,6 +98,7 @@ class Tally:
         self.buffers += row.buffers
         self.macs += row.macs
         self.flops += row.flops
+        self.connections += row.connections
         self.activations += row.activations if row.stores else 0
         self.layers += 1
 
@@ -117,6 +121,7 @@ class BlockRow:
     output_shape: tuple[int, ...]
     #: The receptive field of the block's output (its last layer's).
     receptive_field: tuple[int | float, ...] | None = None
+    connections: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """A block's part of the JSON contract."""
@@ -124,7 +129,8 @@ class BlockRow:
             "name": self.name, "block": self.block, "depth": self.depth, "output_shape": list(self.output_shape),
             "layers": self.layers, "params": self.params, "biases": self.biases,
             "trainable_params": self.trainable_params,
-            "buffers": self.buffers, "macs": self.macs, "flops": self.flops, "activations": self.activations,
+            "buffers": self.buffers, "macs": self.macs, "flops": self.flops, "connections": self.connections,
+            "activations": self.activations,
             "receptive_field": None if self.receptive_field is None else list(self.receptive_field),
         }
 
@@ -141,6 +147,7 @@ class Totals:
     activations: int
     activation_bytes: int
     param_bytes: int
+    connections: int = 0
 
     def to_dict(self) -> dict[str, int]:
         """The totals' part of the JSON contract."""
@@ -153,6 +160,7 @@ class Totals:
             "activations": self.activations,
             "activation_bytes": self.activation_bytes,
             "param_bytes": self.param_bytes,
+            "connections": self.connections,
         }
 
 

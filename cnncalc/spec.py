@@ -57,11 +57,12 @@ class LayerExpect(BaseModel):
     params: Figure | None = None
     weights: Figure | None = None
     macs: Figure | None = None
+    connections: Figure | None = None
     activations: Figure | None = None
     receptive_field: list[PosInt] | PosInt | None = None
     erratum: str | None = None
 
-    _figures = field_validator("params", "weights", "macs", "activations")(_check_figure)
+    _figures = field_validator("params", "weights", "macs", "connections", "activations")(_check_figure)
 
 
 class Expect(BaseModel):
@@ -81,12 +82,13 @@ class Expect(BaseModel):
     buffers: Figure | None = None
     macs: Figure | None = None
     flops: Figure | None = None
+    connections: Figure | None = None
     activations: Figure | None = None
     output_shape: list[PosInt] | None = None
     layers: dict[str, LayerExpect] = {}
 
     _figures = field_validator(
-        "params", "trainable_params", "weights", "buffers", "macs", "flops", "activations"
+        "params", "trainable_params", "weights", "buffers", "macs", "flops", "connections", "activations"
     )(_check_figure)
 
 
@@ -206,7 +208,7 @@ def explain(err: ValidationError, data: Any, model: type[BaseModel]) -> tuple[st
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         is_layer = owner is not None and issubclass(owner, Layer) and isinstance(data, dict)
         what = str(data.get("type")) if is_layer else "a spec" if owner is Header else getattr(owner, "__name__", "it")
-        takes = f"; {what} takes: {', '.join(fields)}" if fields else ""
+        takes = f"; {what} takes: {', '.join(fields)}" if fields and not close else ""
         return f"{where}unknown field '{name}'{hint}{takes}", line
     if first["type"] == "missing":
         return f"{where}missing required field '{name}'", line_of(holder) or line

@@ -32,6 +32,7 @@ def test_json_contract(cli: Cli) -> None:
     assert list(data) == ["model", "input", "batch", "dtype", "layers", "totals", "blocks"]
     assert list(data["totals"]) == [
         "params", "trainable_params", "buffers", "macs", "flops", "activations", "activation_bytes", "param_bytes",
+        "connections",
     ]
     first = data["layers"][0]
     for key in ("name", "type", "output_shape", "params", "buffers", "macs", "flops", "activations",

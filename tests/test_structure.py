@@ -211,8 +211,8 @@ def test_json_carries_inputs_groups_and_blocks() -> None:
     assert data["blocks"][0] == {
         "name": "layer1_1", "block": "bottleneck", "depth": 1, "output_shape": [256, 56, 56], "layers": 6,
         "params": 73_728, "biases": 0, "trainable_params": 73_728, "buffers": 0, "macs": data["blocks"][0]["macs"],
-        "flops": data["blocks"][0]["flops"], "activations": data["blocks"][0]["activations"],
-        "receptive_field": [3, 3],
+        "flops": data["blocks"][0]["flops"], "connections": data["blocks"][0]["macs"],
+        "activations": data["blocks"][0]["activations"], "receptive_field": [3, 3],
     }
     assert data["layers"][0]["groups"] == ["layer1_1"]
     assert sum(b["macs"] for b in data["blocks"]) == data["totals"]["macs"]

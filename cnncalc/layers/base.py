@@ -63,6 +63,8 @@ class Evaluation:
     buffers: int = 0
     macs: int = 0
     flops: int = 0
+    #: LeCun et al. (1998)'s count: for layers with weights, each output's weighted inputs plus its bias.
+    connections: int = 0
     rf: RFStep = None
     #: False when the output needs no new memory (a view, an in-place op, dropout at inference).
     stores: bool = True

@@ -11,10 +11,20 @@ from __future__ import annotations
 from math import prod
 from typing import ClassVar, Literal
 
-from cnncalc.dims import slide, slide_summary
+from cnncalc.dims import Slide, slide, slide_summary
 from cnncalc.errors import ShapeError
 from cnncalc.layers import register
-from cnncalc.layers.base import Activated, Evaluation, IntOrTuple, Padding, PosInt, Shape, channels, windows
+from cnncalc.layers.base import (
+    Activated,
+    Evaluation,
+    IntOrTuple,
+    NonNegInt,
+    Padding,
+    PosInt,
+    Shape,
+    channels,
+    windows,
+)
 
 
 @register
@@ -31,6 +41,8 @@ class Conv(Activated):
     groups: PosInt | Literal["depthwise"] = 1
     bias: bool = True
     in_channels: PosInt | None = None
+    #: Sparse connections (LeCun et al. 1998, Table I): the input channels each output channel reads.
+    connection_table: list[list[NonNegInt]] | None = None
 
     dims_of_type: ClassVar[dict[str, int]] = {"conv1d": 1, "conv2d": 2, "conv3d": 3}
 
@@ -44,6 +56,8 @@ class Conv(Activated):
         if self.out_channels % groups:
             raise ShapeError(f"groups={groups} does not divide out_channels={self.out_channels}")
         sl = slide(x[1:], self.kernel_size, self.stride, self.padding, self.dilation)
+        if self.connection_table is not None:
+            return self.fuse(self._sparse(c_in, groups, sl))
         # Written in the order the explanations read best: K·(C_in/G)·C_out, then H·W·C_out · K·(C_in/G).
         per_output = prod(sl.kernel) * (c_in if groups == 1 else c_in // groups)
         outputs = prod(sl.out) * self.out_channels
@@ -55,8 +69,40 @@ class Conv(Activated):
             biases=bias,
             macs=outputs * per_output,
             flops=2 * outputs * per_output + (outputs if self.bias else 0),
+            connections=outputs * per_output + (outputs if self.bias else 0),
             rf=windows(sl),
             summary=summary,
             warnings=sl.warnings,
         )
         return self.fuse(ev)
+
+    def _sparse(self, c_in: int, groups: int, sl: Slide) -> Evaluation:
+        """A connection table instead of full (or grouped) channel mixing: weights only where the table says."""
+        table = self.connection_table or []
+        if groups != 1:
+            raise ShapeError("connection_table replaces groups; leave groups at 1")
+        if len(table) != self.out_channels:
+            raise ShapeError(f"connection_table has {len(table)} rows for {self.out_channels} output channels")
+        bad = sorted({c for row in table for c in row if c >= c_in})
+        if bad or any(not row or len(set(row)) != len(row) for row in table):
+            raise ShapeError(
+                f"connection_table rows must list distinct input channels 0–{c_in - 1}, at least one each"
+                + (f" (got {bad[0]})" if bad else "")
+            )
+        links = sum(len(row) for row in table)
+        per_output = prod(sl.kernel)
+        positions = prod(sl.out)
+        bias = self.out_channels if self.bias else 0
+        macs = positions * per_output * links
+        outputs = positions * self.out_channels
+        return Evaluation(
+            shape=(self.out_channels, *sl.out),
+            params=per_output * links + bias,
+            biases=bias,
+            macs=macs,
+            flops=2 * macs + (outputs if self.bias else 0),
+            connections=macs + (outputs if self.bias else 0),
+            rf=windows(sl),
+            summary=slide_summary(sl) + f" table({links} links)",
+            warnings=sl.warnings,
+        )

@@ -111,6 +111,7 @@ class ConvTranspose(Activated):
             biases=bias,
             macs=macs,
             flops=2 * macs + (outputs if self.bias else 0),
+            connections=macs + (outputs if self.bias else 0),
             rf=tuple(rf),
             summary=summary + (f" g{self.groups}" if self.groups > 1 else ""),
         )

@@ -12,7 +12,7 @@ from typing import Literal
 
 from cnncalc.errors import ShapeError
 from cnncalc.layers import register
-from cnncalc.layers.base import GLOBAL, Activated, Evaluation, PosInt, Shape
+from cnncalc.layers.base import GLOBAL, Activated, Evaluation, Layer, PosInt, Shape
 
 
 @register
@@ -42,7 +42,30 @@ class Linear(Activated):
             biases=bias,
             macs=macs,
             flops=2 * macs + rows * bias,
+            connections=macs + rows * bias,
             rf=GLOBAL if len(x) > 1 else None,
             summary=f"{fan_in}→{self.out_features}" + ("" if self.bias else " nobias"),
         )
         return self.fuse(ev)
+
+
+@register
+class RBF(Layer):
+    """Euclidean radial basis function units (LeCun et al. 1998's output layer): y_i = Σ_j (x_j − w_ij)².
+
+    The centres are fixed by hand in the paper, so they are reported as buffers (840 for 84 → 10), not
+    parameters. MACs in·out (a squared difference accumulated); FLOPs 3 per pair; connections in·out.
+    """
+
+    type: Literal["rbf"]
+    out_features: PosInt
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """A vector input; one distance per output unit."""
+        if len(x) != 1:
+            raise ShapeError(f"rbf takes a vector (flatten first), got {'x'.join(map(str, x))}")
+        pairs = x[0] * self.out_features
+        return Evaluation(
+            (self.out_features,), buffers=pairs, macs=pairs, flops=3 * pairs, connections=pairs, rf=GLOBAL,
+            summary=f"{x[0]}→{self.out_features} fixed",
+        )

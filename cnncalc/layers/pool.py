@@ -115,3 +115,24 @@ class AdaptivePool(Layer):
         if all(o == 1 for o in targets):
             rf = GLOBAL
         return Evaluation(shape, flops=flops, rf=rf, summary="→" + "x".join(map(str, targets)))
+
+
+@register
+class Subsample(_Pool):
+    """LeCun et al. (1998)'s trainable subsampling (S2, S4): the window's sum times a learned coefficient, plus a
+    learned bias, per channel.
+
+    Params 2·C; MACs one per output (the coefficient); FLOPs (K − 1) additions, a multiply and the bias per output;
+    connections K + 1 per output (the paper's count).
+    """
+
+    type: Literal["subsample"]
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Pooling arithmetic with two parameters per channel."""
+        ev, k = self._slide(x, 1)
+        outputs = prod(ev.shape)
+        return Evaluation(
+            ev.shape, params=2 * x[0], biases=x[0], macs=outputs, flops=outputs * (k + 1),
+            connections=outputs * (k + 1), rf=ev.rf, summary=ev.summary, warnings=ev.warnings,
+        )
