@@ -74,11 +74,13 @@ def _traced_layer(node: Node) -> Any:
     return layer.model_copy(update=update)
 
 
-def explain_node(node: Node, shapes: dict[str, Shape], input_of: dict[str, Shape], rf_in: Any) -> Explanation:
+def explain_node(
+    node: Node, shapes: dict[str, Shape], input_of: dict[str, Shape], rf_in: Any, types: dict[str, str]
+) -> Explanation:
     """Re-run one node's rule on traced inputs and collect the derivations."""
     traced_shapes: dict[str, Shape] = {name: tuple(Traced(v) for v in shape) for name, shape in shapes.items()}
     traced_node = Node(node.name, _traced_layer(node), node.inputs, node.line, node.groups, node.links)
-    ev = evaluate(traced_node, traced_shapes, input_of)
+    ev = evaluate(traced_node, traced_shapes, input_of, types)
     lines: list[Line] = []
     names = _dim_names(len(ev.shape))
     for label, value in zip(names, ev.shape, strict=True):
@@ -117,6 +119,7 @@ def explain(net: Network, report: Report, pattern: str | None = None) -> list[Ex
     input_of: dict[str, Shape] = {}
     fields: dict[str, Any] = {INPUT: tuple((1, 1, 0) for _ in report.input[1:])}
     rows = {row.name: row for row in report.layers}
+    types = {node.name: node.layer.type for node in net.nodes}
     out = []
     for node in net.nodes:
         row = rows[node.name]
@@ -124,7 +127,7 @@ def explain(net: Network, report: Report, pattern: str | None = None) -> list[Ex
             rf_in = fields[node.inputs[0]] if len(node.inputs) == 1 else None
             needed = {name: shapes[name] for name in node.inputs}
             needed.update({name: shapes[name] for _, name in node.links})
-            exp = explain_node(node, needed, input_of, rf_in)
+            exp = explain_node(node, needed, input_of, rf_in, types)
             if not _agrees(exp, row, report.batch):
                 raise CnncalcError(f"internal error: the explanation of {node.name} disagrees with the analysis")
             out.append(exp)

@@ -69,16 +69,19 @@ def step(state: RFState, ev: Evaluation) -> RFState:
     )
 
 
-def evaluate(node: Node, shapes: dict[str, Shape], input_of: dict[str, Shape]) -> Evaluation:
+def evaluate(
+    node: Node, shapes: dict[str, Shape], input_of: dict[str, Shape], types: dict[str, str] | None = None
+) -> Evaluation:
     """One node's rule on the shapes of its inputs (and of the nodes its ``links`` name)."""
     layer = node.layer
+    types = types or {}
     ins = [shapes[name] for name in node.inputs]
     if isinstance(layer, Merge):
         return layer.merge(ins)
     if len(ins) != 1:
         raise ShapeError(f"{layer.type} takes one input, got {len(ins)} ({', '.join(node.inputs)})")
     if node.links:
-        linked = {field: Linked(name, input_of[name], shapes[name]) for field, name in node.links}
+        linked = {field: Linked(name, input_of[name], shapes[name], types[name]) for field, name in node.links}
         return layer.evaluate_linked(ins[0], linked)
     return layer.evaluate(ins[0])
 
@@ -100,13 +103,14 @@ def run(
     first: Shape = tuple(input_shape or net.input)
     shapes: dict[str, Shape] = {INPUT: first}
     input_of: dict[str, Shape] = {}
+    types: dict[str, str] = {INPUT: "input"}
     fields: dict[str, RFState] = {INPUT: tuple((1, 1, 0) for _ in first[1:])}
     rows = []
     total = Tally()
     for node in net.nodes:
         where = {"file": net.file, "line": node.line, "layer": f"'{node.name}' ({node.layer.type})"}
         try:
-            ev = evaluate(node, shapes, input_of)
+            ev = evaluate(node, shapes, input_of, types)
         except ShapeError as err:
             if len(node.inputs) > 1:
                 paths = ", ".join(f"'{i}' gives {fmt_shape(shapes[i])}" for i in node.inputs)
@@ -125,6 +129,7 @@ def run(
         notes = () if aligned else ("paths are misaligned: their receptive fields have different jumps or centres",)
         fields[node.name] = state
         shapes[node.name] = ev.shape
+        types[node.name] = node.layer.type
         input_of[node.name] = shapes[node.inputs[0]]
         out = prod(ev.shape) * batch
         row = LayerRow(

@@ -45,6 +45,8 @@ class Linked:
     name: str
     input_shape: Shape
     output_shape: Shape
+    #: The linked layer's type name (max-unpooling needs a max-pool).
+    type: str = ""
 
 
 #: ``None``: elementwise (field unchanged); ``GLOBAL``: spatial dims collapse (every input pixel is seen).

@@ -122,6 +122,8 @@ class MaxUnpool(Layer):
         """Output = the linked pool's input shape, checked against torch's admissible range."""
         n = self.check_dims(x, min_spatial=1)
         pool = linked["indices"]
+        if not pool.type.startswith("maxpool"):
+            raise ShapeError(f"indices names '{pool.name}', a {pool.type}; only a max-pool records indices")
         if x != pool.output_shape:
             raise ShapeError(
                 f"its input {fmt_shape(x)} differs from the output {fmt_shape(pool.output_shape)} of '{pool.name}', "

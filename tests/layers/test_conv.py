@@ -6,6 +6,8 @@ FLOPs = 2·MACs + C_out·O) or quoted from the source named there (published.md 
 
 from __future__ import annotations
 
+import re
+
 from math import prod
 from typing import Any
 
@@ -230,3 +232,46 @@ def test_counts_follow_the_formulas(case: tuple[tuple[int, ...], dict[str, Any]]
     assert ev.biases == bias
     assert ev.macs == outputs * per_output
     assert ev.flops == 2 * ev.macs + (outputs if fields["bias"] else 0)
+
+
+# LeCun et al. 1998, Table I: C3's 16 maps read 3 (six maps), 4 (nine maps) or all 6 of S2's maps.
+LENET_C3 = [
+    [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5], [0, 4, 5], [0, 1, 5], [0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5],
+    [0, 3, 4, 5], [0, 1, 4, 5], [0, 1, 2, 5], [0, 1, 3, 4], [1, 2, 4, 5], [0, 2, 3, 5], [0, 1, 2, 3, 4, 5],
+]
+
+
+def test_connection_table_is_lenet_c3() -> None:
+    # Sec. II.B: C3 has 1,516 trainable parameters and 151,600 connections:
+    # 60 input-map links (6·3 + 9·4 + 1·6) · 25 weights + 16 biases = 1,516; × 10·10 outputs = 151,600.
+    ev = conv((6, 14, 14), out_channels=16, kernel_size=5, connection_table=LENET_C3)
+    assert ev.shape == (16, 10, 10)
+    assert ev.params == 1_516 and ev.biases == 16
+    assert ev.connections == 151_600
+    assert ev.macs == 150_000  # the 1,500 weights at 100 positions; the bias adds are not MACs
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ([[0]] * 15, "connection_table has 15 rows for 16 output channels"),
+        ([[0, 6]] + [[0]] * 15, "rows must list distinct input channels 0–5, at least one each (got 6)"),
+        ([[]] + [[0]] * 15, "at least one each"),
+        ([[1, 1]] + [[0]] * 15, "distinct input channels"),
+    ],
+    ids=["rows", "out-of-range", "empty-row", "repeated"],
+)
+def test_connection_table_errors(table: list[list[int]], message: str) -> None:
+    with pytest.raises(ShapeError, match=re.escape(message)):
+        conv((6, 14, 14), out_channels=16, kernel_size=5, connection_table=table)
+
+
+def test_connection_table_and_groups_exclude_each_other() -> None:
+    with pytest.raises(ShapeError, match="connection_table replaces groups"):
+        conv((6, 14, 14), out_channels=6, kernel_size=5, groups=2, connection_table=[[0]] * 6)
+
+
+def test_connections_of_a_dense_conv() -> None:
+    # LeCun et al. 1998: C1 (6 maps 5x5 on 32x32) has 156 parameters and 122,304 connections = 156 · 28·28.
+    ev = conv((1, 32, 32), out_channels=6, kernel_size=5)
+    assert (ev.params, ev.connections) == (156, 122_304)

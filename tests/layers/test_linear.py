@@ -133,3 +133,23 @@ def test_counts_follow_the_formulas(lead: list[int], fan_in: int, fan_out: int, 
     assert flat.shape == (fan_out,)
     assert flat.params == rows * fan_in * fan_out + (fan_out if bias else 0)
     assert flat.macs == ev.macs  # same multiplies, rows-times the weights
+
+
+def test_rbf_output_layer_is_fixed() -> None:
+    # LeCun et al. 1998: the 10 Euclidean RBF units read the 84 F6 units: 840 connections, no trainable parameters
+    # (the centres are fixed, so they are buffers here).
+    ev = REGISTRY["rbf"].model_validate({"type": "rbf", "out_features": 10}).evaluate((84,))
+    assert ev.shape == (10,)
+    assert (ev.params, ev.buffers, ev.connections, ev.macs) == (0, 840, 840, 840)
+    assert ev.rf == GLOBAL
+
+
+def test_rbf_needs_a_vector() -> None:
+    with pytest.raises(ShapeError, match="rbf takes a vector"):
+        REGISTRY["rbf"].model_validate({"type": "rbf", "out_features": 10}).evaluate((84, 2))
+
+
+def test_linear_connections() -> None:
+    # LeCun et al. 1998: F6 (84 units on 120) has 10,164 parameters and as many connections: 84·(120 + 1).
+    ev = linear((120,), out_features=84)
+    assert (ev.params, ev.connections) == (10_164, 10_164)

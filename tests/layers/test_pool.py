@@ -222,3 +222,20 @@ def test_pool_counts(c: int, size: int, kernel: int, stride: int, pad: int, ceil
     assert ev.params == ev.macs == ev.buffers == 0
     per_output = kernel - 1 if kind.startswith("max") else kernel
     assert ev.flops == prod(ev.shape) * per_output
+
+
+@pytest.mark.parametrize(
+    ("x", "params", "connections"),
+    [
+        # LeCun et al. 1998, Sec. II.B: S2 has 12 trainable parameters and 5,880 connections (14·14·6·(4 + 1));
+        # S4 has 32 parameters and 2,000 connections (5·5·16·5).
+        ((6, 28, 28), 12, 5_880),
+        ((16, 10, 10), 32, 2_000),
+    ],
+    ids=["lenet-S2", "lenet-S4"],
+)
+def test_trainable_subsampling(x: tuple[int, ...], params: int, connections: int) -> None:
+    ev = pool(x, type="subsample", kernel_size=2)
+    assert ev.shape == (x[0], x[1] // 2, x[2] // 2)
+    assert (ev.params, ev.biases, ev.connections) == (params, x[0], connections)
+    assert ev.macs == prod(ev.shape)  # one coefficient multiply per output
