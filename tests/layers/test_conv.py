@@ -7,7 +7,6 @@ FLOPs = 2·MACs + C_out·O) or quoted from the source named there (published.md 
 from __future__ import annotations
 
 import re
-
 from math import prod
 from typing import Any
 
