@@ -311,3 +311,15 @@ def schema() -> None:
     from cnncalc.schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+def _register_optional_commands() -> None:
+    """The torch bridge's commands live in their own modules; they import torch only when run."""
+    from cnncalc.cli_crosscheck import crosscheck
+    from cnncalc.cli_import import import_
+
+    main.add_command(crosscheck)
+    main.add_command(import_)
+
+
+_register_optional_commands()

@@ -116,10 +116,10 @@ def _agrees(exp: Explanation, row: Any, batch: int) -> bool:
 def explain(net: Network, report: Report, pattern: str | None = None) -> list[Explanation]:
     """Explanations for every layer (or those whose name matches the glob ``pattern``), checked against ``report``."""
     shapes: dict[str, Shape] = {INPUT: report.input}
-    input_of: dict[str, Shape] = {}
+    input_of: dict[str, Shape] = {INPUT: report.input}
     fields: dict[str, Any] = {INPUT: tuple((1, 1, 0) for _ in report.input[1:])}
     rows = {row.name: row for row in report.layers}
-    types = {node.name: node.layer.type for node in net.nodes}
+    types = {INPUT: "input", **{node.name: node.layer.type for node in net.nodes}}
     out = []
     for node in net.nodes:
         row = rows[node.name]

@@ -104,6 +104,7 @@ def run(
     shapes: dict[str, Shape] = {INPUT: first}
     input_of: dict[str, Shape] = {}
     types: dict[str, str] = {INPUT: "input"}
+    input_of[INPUT] = first  # a link to the network input sees the input as both its input and output
     fields: dict[str, RFState] = {INPUT: tuple((1, 1, 0) for _ in first[1:])}
     rows = []
     total = Tally()

@@ -141,6 +141,10 @@ class Pad(Layer):
         mode = {"reflection_pad": "reflect", "replication_pad": "replicate"}.get(self.type, self.mode)
         if mode == "reflect" and any(max(p) >= w for p, w in zip(pads, x[1:], strict=True)):
             raise ShapeError(f"reflect padding must be smaller than the input size {fmt_shape(x)}")
+        if mode == "circular" and any(max(p) > w for p, w in zip(pads, x[1:], strict=True)):
+            raise ShapeError(
+                f"circular padding may not wrap around more than once: at most the input size {fmt_shape(x)}"
+            )
         out = tuple(w + a + b for w, (a, b) in zip(x[1:], pads, strict=True))
         rf = tuple(Window(1, 1, a) for a, _ in pads)
         return Evaluation((x[0], *out), rf=rf, summary=f"{fmt_pads(pads)} {mode}")

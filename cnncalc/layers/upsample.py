@@ -102,7 +102,7 @@ class MaxUnpool(Layer):
     """``torch.nn.MaxUnpool*``: puts values back where the max-pool named by ``indices`` found them.
 
     The output takes the size of that pool's input (what torch does with ``output_size=x.size()``); it must lie in
-    torch's range [(W − 1)·S − 2P + K, that + S − 1].
+    torch's range: strictly between (W − 1)·S − 2P + K ∓ S.
     """
 
     type: Literal["max_unpool", "maxunpool", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
@@ -134,10 +134,11 @@ class MaxUnpool(Layer):
         pad = per_dim(self.padding, n, "padding") if self.padding else (0,) * n
         target = pool.input_shape[1:]
         for w, t, k, s, p in zip(x[1:], target, kernel, stride, pad, strict=True):
-            low = (w - 1) * s - 2 * p + k
-            if not low <= t < low + s:
+            default = (w - 1) * s - 2 * p + k  # torch's _unpool_output_size: default − S < size < default + S
+            if not default - s < t < default + s:
                 raise ShapeError(
-                    f"cannot unpool {w} to {t} with kernel {k}, stride {s}: torch allows {low}–{low + s - 1}"
+                    f"cannot unpool {w} to {t} with kernel {k}, stride {s}: torch allows {default - s + 1}–"
+                    f"{default + s - 1}"
                 )
         shape = (x[0], *target)
         return Evaluation(shape, rf=_copy_windows(n, stride), summary=f"← {pool.name}")

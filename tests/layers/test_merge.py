@@ -1,0 +1,197 @@
+"""Merges (cnncalc/layers/merge.py): concatenation (torch.cat) and element-wise sum and product.
+
+torch.cat(tensors, dim) needs every dim but ``dim`` equal and adds the sizes along it; ``dim`` counts the batch as
+dim 0, so the default 1 is the channels. Addition and product need equal shapes here (no broadcasting) and cost
+n − 1 operations per output for n inputs. No merge has parameters. Expected numbers are worked by hand.
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import cnncalc
+from cnncalc.errors import ShapeError, SpecError
+from cnncalc.layers import REGISTRY
+from cnncalc.layers.base import Evaluation, Merge
+
+
+def merge(shapes: list[tuple[int, ...]], **fields: Any) -> Evaluation:
+    """Merge ``shapes`` with a merge layer spec."""
+    layer = REGISTRY[fields["type"]].model_validate(fields)
+    assert isinstance(layer, Merge)
+    return layer.merge(shapes)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Concatenation.
+
+
+@pytest.mark.parametrize(
+    ("shapes", "expected"),
+    [
+        # U-Net's last skip (Ronneberger et al. Fig. 1): cropped 64x392x392 + up-conv 64x392x392 → 128x392x392.
+        pytest.param([(64, 392, 392), (64, 392, 392)], (128, 392, 392), id="unet:64+64"),
+        # GoogLeNet inception (3a) (Szegedy et al. Table 1): 64 + 128 + 32 + 32 = 256 maps of 28x28.
+        pytest.param([(64, 28, 28), (128, 28, 28), (32, 28, 28), (32, 28, 28)], (256, 28, 28),
+                     id="inception3a:64+128+32+32=256"),
+        # DenseNet: input 64 plus a growth of 32 → 96.
+        pytest.param([(64, 56, 56), (32, 56, 56)], (96, 56, 56), id="densenet:64+32"),
+        # Vectors (after flatten): 120 + 84 along dim 1.
+        pytest.param([(120,), (84,)], (204,), id="vectors:120+84"),
+    ],
+)
+def test_concat_adds_the_channels(shapes: list[tuple[int, ...]], expected: tuple[int, ...]) -> None:
+    ev = merge(shapes, type="concat")
+    assert ev.shape == expected
+    assert ev.params == ev.macs == ev.flops == 0  # a copy
+    assert ev.summary == f"{len(shapes)} inputs"
+
+
+@pytest.mark.parametrize(
+    ("dim", "shapes", "expected"),
+    [
+        # dim 2 is H (batch = dim 0): 3x4x5 and 3x6x5 → 3x10x5.
+        pytest.param(2, [(3, 4, 5), (3, 6, 5)], (3, 10, 5), id="dim2:H4+6"),
+        # dim 3 is W: 3x4x5 and 3x4x7 → 3x4x12.
+        pytest.param(3, [(3, 4, 5), (3, 4, 7)], (3, 4, 12), id="dim3:W5+7"),
+        # dim −1 is the last (W) as in torch.
+        pytest.param(-1, [(3, 4, 5), (3, 4, 7)], (3, 4, 12), id="dim-1==W"),
+        # dim −3 on rank 4 is dim 1, the channels.
+        pytest.param(-3, [(3, 4, 5), (2, 4, 5)], (5, 4, 5), id="dim-3==C"),
+        pytest.param(1, [(1, 2, 2), (1, 2, 2), (1, 2, 2)], (3, 2, 2), id="three-inputs"),
+    ],
+)
+def test_concat_dim(dim: int, shapes: list[tuple[int, ...]], expected: tuple[int, ...]) -> None:
+    assert merge(shapes, type="cat", dim=dim).shape == expected  # 'cat' is torch's name for concat
+
+
+@pytest.mark.parametrize(
+    ("shapes", "dim", "message"),
+    [
+        # U-Net without its crop: the skip 64x568x568 cannot join the up-conv's 64x392x392.
+        pytest.param([(64, 568, 568), (64, 392, 392)], 1,
+                     "cannot concatenate 64x568x568 and 64x392x392 along dim 1: every other dim must be equal",
+                     id="spatial-mismatch-names-both"),
+        pytest.param([(64, 56, 56), (64, 56, 56), (32, 28, 28)], 1,
+                     "cannot concatenate 64x56x56 and 64x56x56 and 32x28x28 along dim 1", id="three-one-off"),
+        # Along H the channels must agree.
+        pytest.param([(3, 4, 5), (2, 4, 5)], 2, "cannot concatenate 3x4x5 and 2x4x5 along dim 2", id="dim2-C-differs"),
+        pytest.param([(3, 4, 5), (3, 4)], 1, "cannot concatenate 3x4x5 and 3x4 along dim 1", id="rank-mismatch"),
+        pytest.param([(3, 4, 5), (3, 4, 5)], 0, "dim=0 is out of range for inputs of rank 4 (batch included)",
+                     id="dim0-is-the-batch"),
+        pytest.param([(3, 4, 5), (3, 4, 5)], 4, "dim=4 is out of range for inputs of rank 4", id="dim4"),
+        pytest.param([(3, 4, 5), (3, 4, 5)], -5, "dim=-5 is out of range", id="dim-5"),
+        pytest.param([(3, 4, 5)], 1, "concat needs at least two inputs, got 1", id="one-input"),
+    ],
+)
+def test_concat_errors(shapes: list[tuple[int, ...]], dim: int, message: str) -> None:
+    with pytest.raises(ShapeError) as info:
+        merge(shapes, type="concat", dim=dim)
+    assert message in str(info.value)
+
+
+@given(chans=st.lists(st.integers(1, 64), min_size=2, max_size=6), h=st.integers(1, 32), w=st.integers(1, 32))
+def test_concat_channel_sum(chans: list[int], h: int, w: int) -> None:
+    ev = merge([(c, h, w) for c in chans], type="concat")
+    assert ev.shape == (sum(chans), h, w)
+    assert prod(ev.shape) == sum(c * h * w for c in chans)  # nothing lost, nothing added
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Addition and product.
+
+
+@pytest.mark.parametrize(
+    ("kind", "n", "flops"),
+    [
+        # ResNet-18's first residual add on 64x56x56: one addition per output, 200,704.
+        pytest.param("add", 2, 200_704, id="add-2:64*56*56"),
+        # Three inputs: two additions per output.
+        pytest.param("sum", 3, 401_408, id="sum-3:2*200704"),
+        # SE-style gating with equal shapes: one multiply per output.
+        pytest.param("mul", 2, 200_704, id="mul-2"),
+    ],
+)
+def test_elementwise(kind: str, n: int, flops: int) -> None:
+    ev = merge([(64, 56, 56)] * n, type=kind)
+    assert ev.shape == (64, 56, 56)
+    assert ev.flops == flops
+    assert ev.params == ev.macs == 0
+    assert ev.stores
+
+
+def test_inplace_add_stores_nothing_new() -> None:
+    # x += identity (torchvision's `out += identity`) writes into an existing tensor.
+    assert merge([(8, 4, 4), (8, 4, 4)], type="add", inplace=True).stores is False
+
+
+@pytest.mark.parametrize(
+    ("kind", "shapes", "message"),
+    [
+        # A stride-2 block without its projection: 64x56x56 + 128x28x28.
+        pytest.param("add", [(64, 56, 56), (128, 28, 28)], "cannot add unequal shapes 64x56x56 and 128x28x28",
+                     id="add:resnet-missing-projection"),
+        pytest.param("add", [(64, 56, 56), (64, 56, 55)], "cannot add unequal shapes 64x56x56 and 64x56x55",
+                     id="add:one-pixel-off"),
+        # No broadcasting: SE's 64x1x1 gate must be written at full size.
+        pytest.param("mul", [(64, 56, 56), (64, 1, 1)], "cannot mul unequal shapes 64x56x56 and 64x1x1",
+                     id="mul:no-broadcast"),
+        pytest.param("add", [(8, 4, 4)], "add needs at least two inputs, got 1", id="add:one-input"),
+    ],
+)
+def test_elementwise_errors(kind: str, shapes: list[tuple[int, ...]], message: str) -> None:
+    with pytest.raises(ShapeError) as info:
+        merge(shapes, type=kind)
+    assert message in str(info.value)
+
+
+@given(n=st.integers(2, 6), c=st.integers(1, 16), h=st.integers(1, 16), w=st.integers(1, 16))
+def test_add_costs_n_minus_one_per_output(n: int, c: int, h: int, w: int) -> None:
+    assert merge([(c, h, w)] * n, type="add").flops == (n - 1) * c * h * w
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Merges in a network: branches and references.
+
+
+def test_merge_of_a_single_input_is_an_error() -> None:
+    with pytest.raises(ShapeError, match="concat joins several inputs; give it 'branches' or 'inputs"):
+        REGISTRY["concat"].model_validate({"type": "concat"}).evaluate((3, 4, 4))
+
+
+def test_concat_over_branches_and_add_over_references() -> None:
+    report = cnncalc.analyze({
+        "input": [16, 8, 8],
+        "layers": [
+            {"type": "conv2d", "name": "a", "out_channels": 8, "kernel_size": 3, "padding": 1},
+            # branches: a 1x1 path (4 maps) and the identity (8 maps) → 12 maps.
+            {"type": "concat", "name": "cat", "branches": [[{"type": "conv2d", "out_channels": 4, "kernel_size": 1}],
+                                                           []]},
+            {"type": "conv2d", "name": "b", "out_channels": 8, "kernel_size": 1},
+            # a skip across any distance by name: a (8x8x8) + b (8x8x8).
+            {"type": "add", "name": "sum", "inputs": ["a", "b"]},
+        ],
+    })
+    assert report.layer("cat").output_shape == (12, 8, 8)
+    assert report.layer("sum").output_shape == (8, 8, 8)
+    assert report.layer("sum").inputs == ("a", "b")
+    assert report.layer("sum").flops == 512  # 8·8·8 additions
+
+
+def test_merge_error_in_a_network_names_each_path() -> None:
+    with pytest.raises(SpecError) as info:
+        cnncalc.analyze({
+            "input": [3, 8, 8],
+            "layers": [
+                {"type": "conv2d", "name": "a", "out_channels": 4, "kernel_size": 3},
+                {"type": "concat", "name": "cat", "inputs": ["input", "a"]},
+            ],
+        })
+    text = str(info.value)
+    assert "cannot concatenate 3x8x8 and 4x6x6 along dim 1" in text
+    assert "'input' gives 3x8x8" in text and "'a' gives 4x6x6" in text
