@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnncalc.errors import CnncalcError
-from cnncalc.graph import evaluate, step
+from cnncalc.fields import START, regular_step, regular_window
+from cnncalc.graph import RFState, evaluate, merge_fields, step
 from cnncalc.layers.base import Shape, fmt_shape
 from cnncalc.report import Report
 from cnncalc.spec import Network
@@ -89,17 +90,16 @@ def explain_node(
     for label, value in (("params", ev.params), ("buffers", ev.buffers), ("MACs", ev.macs), ("FLOPs", ev.flops)):
         if int(value) or label == "params":
             lines.append(Line(label, expr(value), int(value)))
-    if rf_in is not None and ev.rf not in (None, "global") and all(
-        isinstance(v, int) for dim in rf_in for v in dim
-    ):
-        state = tuple((Traced(r), Traced(j), Traced(c)) for r, j, c in rf_in)
-        after = step(state, ev)
-        if after is not None:
-            for i, (r, j, _) in enumerate(after):
-                dim = names[i + 1] if i + 1 < len(names) else str(i)
-                if isinstance(r, Traced) and isinstance(j, Traced):
-                    lines.append(Line(f"RF_{dim}", r.expr, int(r)))
-                    lines.append(Line(f"jump_{dim}", j.expr, int(j)))
+    if rf_in is not None and isinstance(ev.rf, tuple) and len(ev.rf) == len(rf_in):
+        for i, (field, window) in enumerate(zip(rf_in, ev.rf, strict=True)):
+            closed = regular_window(field, window)
+            if closed is None:
+                continue  # upsampling: the field is the largest of several phases, not one formula
+            _, span, stride = closed
+            r, j = regular_step(Traced(field.size), Traced(field.shift), Traced(span), Traced(stride))
+            dim = names[i + 1] if i + 1 < len(names) else str(i)
+            lines.append(Line(f"RF_{dim}", expr(r), int(r)))
+            lines.append(Line(f"jump_{dim}", expr(j), int(j)))
     return Explanation(
         node.name, node.layer.type, ev.summary, tuple(shapes[i] for i in node.inputs),
         tuple(int(v) for v in ev.shape), tuple(lines),
@@ -110,14 +110,16 @@ def _agrees(exp: Explanation, row: Any, batch: int) -> bool:
     """The traced values must be the report's (per sample): the explanation is the computation, or it is a bug."""
     want = {"params": row.params, "buffers": row.buffers, "MACs": row.macs // batch, "FLOPs": row.flops // batch}
     got = {line.label: line.value for line in exp.lines if line.label in want}
-    return exp.output == row.output_shape and all(got.get(k, 0) == v for k, v in want.items())
+    fields = [line.value for line in exp.lines if line.label.startswith("RF_")]
+    rf_ok = all(v in (row.receptive_field or ()) for v in fields)
+    return exp.output == row.output_shape and rf_ok and all(got.get(k, 0) == v for k, v in want.items())
 
 
 def explain(net: Network, report: Report, pattern: str | None = None) -> list[Explanation]:
     """Explanations for every layer (or those whose name matches the glob ``pattern``), checked against ``report``."""
     shapes: dict[str, Shape] = {INPUT: report.input}
     input_of: dict[str, Shape] = {INPUT: report.input}
-    fields: dict[str, Any] = {INPUT: tuple((1, 1, 0) for _ in report.input[1:])}
+    fields: dict[str, RFState] = {INPUT: tuple(START for _ in report.input[1:])}
     rows = {row.name: row for row in report.layers}
     types = {INPUT: "input", **{node.name: node.layer.type for node in net.nodes}}
     out = []
@@ -133,12 +135,8 @@ def explain(net: Network, report: Report, pattern: str | None = None) -> list[Ex
             out.append(exp)
         shapes[node.name] = row.output_shape
         input_of[node.name] = shapes[node.inputs[0]]
-        if row.receptive_field is None:
-            fields[node.name] = None
-        else:
-            jumps = row.jump or ()
-            offsets = row.rf_offset or ()
-            fields[node.name] = tuple(zip(row.receptive_field, jumps, offsets, strict=True))
+        state, _ = merge_fields([fields[i] for i in node.inputs])
+        fields[node.name] = step(state, evaluate(node, shapes, input_of, types))
     if pattern is not None and not out:
         raise CnncalcError(f"no layer matches '{pattern}'; names look like {', '.join(list(rows)[:4])}, …")
     return out

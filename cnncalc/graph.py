@@ -1,10 +1,8 @@
 """The engine: walk the network's DAG in definition order, apply each layer's rule, compose receptive fields.
 
-Receptive fields follow Araujo, Norris & Sim (Distill 2019): per spatial dim, with r the field size, j the jump
-(effective stride) and c the centre of the first output in input pixels,
-``r ← r + (K_eff − 1)·j``, ``c ← c + ((K_eff − 1)/2 − P_before)·j``, ``j ← j·S``.
-Where paths merge, the field is the hull of the paths' fields; paths whose jumps or centres differ are
-*misaligned* (the row says so).
+Receptive fields are :mod:`cnncalc.fields`' business (Araujo, Norris & Sim, Distill 2019, made exact through
+upsampling); where paths merge, the field is the hull of the paths' fields, and paths whose jumps or centres
+differ are *misaligned* (the row says so).
 """
 
 from __future__ import annotations
@@ -12,34 +10,26 @@ from __future__ import annotations
 from fractions import Fraction
 from math import prod
 
+from cnncalc import fields as rf
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.layers.base import GLOBAL, Evaluation, Linked, Merge, Shape, fmt_shape
 from cnncalc.report import DTYPE_BYTES, BlockRow, Dtype, LayerRow, Report, Tally, Totals
 from cnncalc.spec import Network
 from cnncalc.structure import INPUT, Node
 
-Num = int | Fraction
-#: Per spatial dim: (field size r, jump j, centre c); ``None`` once every output sees the whole input.
-#: Plain ints while they can be (they are ~10x faster than Fractions); Fractions after upsampling or half pixels.
-RFState = tuple[tuple[Num, Num, Num], ...] | None
+#: One :class:`~cnncalc.fields.DimField` per spatial dim; ``None`` once every output sees the whole input.
+RFState = tuple[rf.DimField, ...] | None
 
 
-def _number(value: Num) -> float | int:
+def _number(value: int | Fraction) -> float | int:
     if isinstance(value, int):
         return value
     return int(value) if value.denominator == 1 else float(value)
 
 
-def _half(value: Num) -> Num:
-    """value / 2, exact, staying an int when it can."""
-    if isinstance(value, int) and value % 2 == 0:
-        return value // 2
-    return Fraction(value) / 2
-
-
 def merge_fields(states: list[RFState]) -> tuple[RFState, bool]:
-    """The hull of several paths' fields, and whether the paths are aligned (same jump and centre per dim)."""
-    if any(s is None for s in states) or not states:
+    """The hull of several paths' fields, and whether the paths are aligned (same jump and centres per dim)."""
+    if not states or any(s is None for s in states):
         return None, True
     present = [s for s in states if s is not None]
     if len({len(s) for s in present}) != 1:
@@ -47,26 +37,24 @@ def merge_fields(states: list[RFState]) -> tuple[RFState, bool]:
     merged = []
     aligned = True
     for dims in zip(*present, strict=True):
-        lo = min(c - _half(r - 1) for r, _, c in dims)
-        hi = max(c + _half(r - 1) for r, _, c in dims)
-        jumps = {j for _, j, _ in dims}
-        aligned = aligned and len(jumps) == 1 and len({c for _, _, c in dims}) == 1
-        merged.append((hi - lo + 1, max(jumps), _half(lo + hi)))
+        field, ok = rf.merge(list(dims))
+        if field is None:
+            return None, False
+        merged.append(field)
+        aligned = aligned and ok
     return tuple(merged), aligned
 
 
 def step(state: RFState, ev: Evaluation) -> RFState:
-    """The receptive field after a layer: Araujo et al.'s recurrence per spatial dim."""
+    """The receptive fields after a layer (``None``: every output sees the whole input, or no longer tracked)."""
     if ev.rf == GLOBAL or state is None:
         return None
     if ev.rf is None:
         return state
     if len(ev.rf) != len(state):
         return None
-    return tuple(
-        (r + (w.kernel - 1) * j, j * w.stride, c + _half((w.kernel - 1 - 2 * w.pad) * j))
-        for (r, j, c), w in zip(state, ev.rf, strict=True)
-    )
+    out = tuple(rf.advance(f, w) for f, w in zip(state, ev.rf, strict=True))
+    return None if any(f is None for f in out) else out  # type: ignore[return-value]
 
 
 def evaluate(
@@ -105,7 +93,7 @@ def run(
     input_of: dict[str, Shape] = {}
     types: dict[str, str] = {INPUT: "input"}
     input_of[INPUT] = first  # a link to the network input sees the input as both its input and output
-    fields: dict[str, RFState] = {INPUT: tuple((1, 1, 0) for _ in first[1:])}
+    fields: dict[str, RFState] = {INPUT: tuple(rf.START for _ in first[1:])}
     rows = []
     total = Tally()
     for node in net.nodes:
@@ -148,9 +136,9 @@ def run(
             activations=out,
             activation_bytes=(out if ev.stores else 0) * size,
             stores=ev.stores,
-            receptive_field=None if state is None else tuple(_number(r) for r, _, _ in state),
-            jump=None if state is None else tuple(_number(j) for _, j, _ in state),
-            rf_offset=None if state is None else tuple(_number(c) for _, _, c in state),
+            receptive_field=None if state is None else tuple(f.size for f in state),
+            jump=None if state is None else tuple(_number(f.jump) for f in state),
+            rf_offset=None if state is None else tuple(_number(f.offset) for f in state),
             line=node.line,
             warnings=ev.warnings,
             inputs=node.inputs,

@@ -99,13 +99,6 @@ def test_unet_up_convs_halve_the_channels() -> None:
     assert [r.params for r in rows] == [2_097_664, 524_544, 131_200, 32_832]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine limitation (cnncalc/graph.py composes the up-convs' fractional jumps linearly): it reports 200, "
-    "but propagating exact input intervals through U-Net (valid 3x3 convs, 2x2 pools, k2/s2 up-convs whose outputs "
-    "2i and 2i+1 both copy input i, centre crops, concat = hull) gives fields of 188 to 204 pixels per output; "
-    "the largest, the receptive field, is 204 (the first output sees input pixels 0..187)",
-)
 def test_unet_receptive_field() -> None:
     assert analyze("unet").layer("final").receptive_field == (204, 204)
 

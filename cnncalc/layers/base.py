@@ -27,15 +27,26 @@ IntOrTuple = PosInt | Annotated[list[PosInt], Field(min_length=1, max_length=3)]
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """One spatial dim's receptive-field step: effective kernel, stride, padding before (Araujo et al. 2019).
+    """Which input positions output ``o`` reads, per spatial dim: ``⌊(o·step − first)/up⌋`` … ``⌊(o·step − last)/up⌋``.
 
-    Upsampling layers have a fractional stride (1/S) and a fractional padding that places the centre: the kernel is
-    then the number of *input* pixels one output depends on.
+    The receptive-field engine (:mod:`cnncalc.fields`) composes these; :meth:`regular` builds the common case.
     """
 
-    kernel: int
-    stride: int | Fraction
-    pad: int | Fraction
+    step: int
+    up: int
+    first: int
+    last: int
+
+    @classmethod
+    def regular(cls, kernel: int, stride: int, pad: int) -> Window:
+        """A sliding window: effective kernel, stride and padding before (Araujo et al. 2019's k, s, p)."""
+        return cls(stride, 1, pad, pad - kernel + 1)
+
+    @classmethod
+    def copy(cls, factor: int | Fraction) -> Window:
+        """Each output copies one input, ``factor`` outputs per input (nearest, unpooling, pixel shuffle)."""
+        f = Fraction(factor)
+        return cls(f.denominator, f.numerator, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,4 +224,4 @@ Padding = (
 
 def windows(sl: Any) -> tuple[Window, ...]:
     """Receptive-field steps of a :class:`cnncalc.dims.Slide`, one per spatial dim."""
-    return tuple(Window(k, s, p[0]) for k, s, p in zip(sl.k_eff, sl.stride, sl.pads, strict=True))
+    return tuple(Window.regular(k, s, p[0]) for k, s, p in zip(sl.k_eff, sl.stride, sl.pads, strict=True))

@@ -6,19 +6,17 @@ output's:
 - params  = C_in · (C_out / G) · K (+ C_out biases), as for the convolution it transposes
 - MACs    = C_in · I · (C_out / G) · K: every input value is multiplied by a whole kernel (fvcore's count)
 - FLOPs   = 2 · MACs (+ C_out · O bias additions)
-Receptive field: an output sees ⌈K_eff / S⌉ input pixels with jump 1/S (a fractionally strided convolution).
+Receptive field: output o sees the inputs i with i·S − P ≤ o ≤ i·S − P + K_eff − 1, at most ⌈K_eff / S⌉ of them.
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
 from math import prod
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from cnncalc.dims import (
-    ceildiv,
     effective_kernel,
     fmt_dims,
     fmt_pads,
@@ -97,11 +95,9 @@ class ConvTranspose(Activated):
         macs = c_in * prod(sizes) * per_input
         outputs = self.out_channels * prod(out)
         bias = self.out_channels if self.bias else 0
-        rf = []
-        for ke, st, (before, _) in zip(k_eff, s, pads, strict=True):
-            touched = ceildiv(ke, st)
-            centre = Fraction(2 * before - (ke - 1), 2 * st)  # first output's centre, in input pixels
-            rf.append(Window(touched, Fraction(1, st), Fraction(touched - 1, 2) - centre))
+        # Output o receives input i when i·S − P ≤ o ≤ i·S − P + K_eff − 1: i from ⌈(o + P − K_eff + 1)/S⌉ to
+        # ⌊(o + P)/S⌋ (dilation's gaps ignored: an upper bound).
+        rf = [Window(1, st, ke - before - st, -before) for ke, st, (before, _) in zip(k_eff, s, pads, strict=True)]
         summary = f"{'x'.join(map(str, k))}/{fmt_dims(s)} {fmt_pads(pads)}"
         if any(op):
             summary += f" op{fmt_dims(op)}"

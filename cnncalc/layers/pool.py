@@ -110,7 +110,8 @@ class AdaptivePool(Layer):
         shape = (x[0], *targets)
         flops = volume if "avg" in self.type else volume - prod(shape)
         rf: tuple[Window, ...] | Literal["global"] = tuple(
-            Window(max(ls), max(size // o, 1), 0) for ls, size, o in zip(lengths, x[1:], targets, strict=True)
+            Window.regular(max(ls), max(size // o, 1), 0)
+            for ls, size, o in zip(lengths, x[1:], targets, strict=True)
         )
         if all(o == 1 for o in targets):
             rf = GLOBAL

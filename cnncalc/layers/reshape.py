@@ -118,7 +118,7 @@ class Crop(Layer):
         out = tuple(w - a - b for w, (a, b) in zip(sizes, cuts, strict=True))
         if min(out) < 1 or any(a < 0 or b < 0 for a, b in cuts):
             raise ShapeError(f"cannot crop {fmt_shape(x)} to {'x'.join(map(str, out))}: crops must shrink the input")
-        rf = tuple(Window(1, 1, -a) for a, _ in cuts)
+        rf = tuple(Window(1, 1, -a, -a) for a, _ in cuts)
         label = f"→{'x'.join(map(str, out))}" + (f" (as {target.name})" if target else "")
         return Evaluation((x[0], *out), rf=rf, stores=False, summary=label)
 
@@ -146,7 +146,7 @@ class Pad(Layer):
                 f"circular padding may not wrap around more than once: at most the input size {fmt_shape(x)}"
             )
         out = tuple(w + a + b for w, (a, b) in zip(x[1:], pads, strict=True))
-        rf = tuple(Window(1, 1, a) for a, _ in pads)
+        rf = tuple(Window(1, 1, a, a) for a, _ in pads)
         return Evaluation((x[0], *out), rf=rf, summary=f"{fmt_pads(pads)} {mode}")
 
 

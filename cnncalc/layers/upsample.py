@@ -28,8 +28,22 @@ _NEIGHBOURS = {"nearest": 1, "linear": 2, "bilinear": 2, "trilinear": 2, "bicubi
 
 
 def _copy_windows(n: int, factor: tuple[int, ...] | tuple[float, ...]) -> tuple[Window, ...]:
-    """Each output copies one input pixel; the jump shrinks by the factor."""
-    return tuple(Window(1, 1 / Fraction(f).limit_denominator(10**6), 0) for f in factor[:n])
+    """Each output copies one input pixel (torch's nearest rule, ⌊o / f⌋); the jump shrinks by the factor."""
+    return tuple(Window.copy(Fraction(f).limit_denominator(1000)) for f in factor[:n])
+
+
+def _interpolation_window(ratio: Fraction, neighbours: int, align_corners: bool) -> Window:
+    """Linear modes read the 2 pixels around the source position, bicubic 4; torch's source rule per mode.
+
+    align_corners=False: src = (o + ½)/ratio − ½; True: src = o/ratio (the ratio of (in − 1) and (out − 1)).
+    """
+    up, step = ratio.numerator, ratio.denominator
+    if align_corners:
+        base_step, base_up, offset = step, up, 0
+    else:
+        base_step, base_up, offset = 2 * step, 2 * up, up - step
+    before = neighbours // 2 - 1  # bicubic reads one pixel before ⌊src⌋, linear none
+    return Window(base_step, base_up, offset + before * base_up, offset - (neighbours - 1 - before) * base_up)
 
 
 @register
@@ -71,13 +85,13 @@ class Upsample(Layer):
         per_output = 0 if mode == "nearest" else 31 if mode == "bicubic" else 2 ** (n + 1) - 1
         shape = (x[0], *out)
         rf = []
-        for sc in scales:
-            jump = 1 / Fraction(sc).limit_denominator(10**6)
+        for w, o, sc in zip(sizes, out, scales, strict=True):
             if neighbours == 1:
-                rf.append(Window(1, jump, 0))
-                continue
-            centre = Fraction(0) if self.align_corners else (jump - 1) / 2  # source of output 0, torch's rule
-            rf.append(Window(neighbours, jump, Fraction(neighbours - 1, 2) - max(centre, Fraction(0))))
+                rf.append(Window.copy(Fraction(sc).limit_denominator(1000)))
+            elif self.align_corners and o > 1:
+                rf.append(_interpolation_window(Fraction(o - 1, max(w - 1, 1)), neighbours, True))
+            else:
+                rf.append(_interpolation_window(Fraction(sc).limit_denominator(1000), neighbours, False))
         label = "x".join(f"{sc:g}" for sc in scales) if self.size is None else "→" + "x".join(map(str, out))
         return Evaluation(shape, flops=prod(shape) * per_output, rf=tuple(rf), summary=f"{mode} {label}")
 
@@ -183,7 +197,7 @@ class PixelUnshuffle(Layer):
             raise ShapeError(f"spatial size {x[1]}x{x[2]} is not divisible by downscale_factor {r}")
         channels(x, None)
         shape = (x[0] * r * r, x[1] // r, x[2] // r)
-        return Evaluation(shape, rf=(Window(r, r, 0), Window(r, r, 0)), summary=f"/{r}")
+        return Evaluation(shape, rf=(Window.regular(r, r, 0), Window.regular(r, r, 0)), summary=f"/{r}")
 
 
 __all__ = ["MaxUnpool", "PixelShuffle", "PixelUnshuffle", "Unpool", "Upsample", "window_out"]

@@ -33,7 +33,7 @@ def test_alexnet_conv1() -> None:
     assert ev.biases == 96
     assert ev.macs == 105_415_200  # 55·55·96 · 11·11·3 = 290,400 · 363 = 105,415,200 (published.md)
     assert ev.flops == 211_120_800  # 2·105,415,200 + 290,400 bias additions
-    assert ev.rf == (Window(11, 4, 0), Window(11, 4, 0))
+    assert ev.rf == (Window.regular(11, 4, 0), Window.regular(11, 4, 0))
 
 
 def test_alexnet_conv2_two_groups() -> None:
@@ -96,7 +96,7 @@ def test_conv1d_dilated_strided() -> None:
     assert ev.shape == (8, 25)
     assert ev.params == 104  # 4·3·8 + 8: dilation adds no weights
     assert ev.macs == 2_400  # 25·8 · 4·3 = 200 · 12
-    assert ev.rf == (Window(5, 2, 2),)
+    assert ev.rf == (Window.regular(5, 2, 2),)
 
 
 def test_conv3d_c3d_conv1a() -> None:
@@ -148,7 +148,7 @@ def test_same_padding_stride_2() -> None:
     # TF SAME on 224 with a 7x7/2 conv (ResNet's stem in TF): out ceil(224/2) = 112; pads (2, 3).
     ev = conv((3, 224, 224), out_channels=64, kernel_size=7, stride=2, padding="same")
     assert ev.shape == (64, 112, 112)
-    assert ev.rf == (Window(7, 2, 2), Window(7, 2, 2))
+    assert ev.rf == (Window.regular(7, 2, 2), Window.regular(7, 2, 2))
 
 
 def test_stride_that_does_not_fit_warns() -> None:

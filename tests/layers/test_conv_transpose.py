@@ -344,8 +344,13 @@ def test_receptive_field_step(k: int, s: int, d: int, touched: int) -> None:
     ev = deconv((1, 8, 8), out_channels=1, kernel_size=k, stride=s, dilation=d)
     assert ev.rf is not None and ev.rf != "global"
     for window in ev.rf:
-        assert window.kernel == touched == ceil((d * (k - 1) + 1) / s)
-        assert window.stride == Fraction(1, s)
+        # Output o reads inputs ⌊(o·step − first)/up⌋ … ⌊(o·step − last)/up⌋; at most ⌈K_eff/S⌉ of them.
+        most = max(
+            (o * window.step - window.last) // window.up - (o * window.step - window.first) // window.up + 1
+            for o in range(2 * s)
+        )
+        assert most == touched == ceil((d * (k - 1) + 1) / s)
+        assert Fraction(window.step, window.up) == Fraction(1, s)
 
 
 # --------------------------------------------------------------------------------------------------------------

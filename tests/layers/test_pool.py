@@ -31,7 +31,7 @@ def test_alexnet_pool1() -> None:
     assert ev.params == 0
     assert ev.macs == 0
     assert ev.flops == 559_872  # 27·27·96 outputs · (9 − 1) comparisons = 69,984 · 8
-    assert ev.rf == (Window(3, 2, 0), Window(3, 2, 0))
+    assert ev.rf == (Window.regular(3, 2, 0), Window.regular(3, 2, 0))
 
 
 def test_alexnet_pool3() -> None:
@@ -92,7 +92,7 @@ def test_dilated_maxpool() -> None:
     ev = pool((1, 9), type="maxpool1d", kernel_size=3, dilation=2, stride=1)
     assert ev.shape == (1, 5)
     assert ev.flops == 10
-    assert ev.rf == (Window(5, 1, 0),)
+    assert ev.rf == (Window.regular(5, 1, 0),)
     # torch bounds the padding by half the *effective* window: 2 <= 5 // 2 is allowed.
     assert pool((1, 9), type="maxpool1d", kernel_size=3, dilation=2, stride=1, padding=2).shape == (1, 9)
 
@@ -155,7 +155,7 @@ def test_global_pooling() -> None:
 
 def test_adaptive_receptive_field_step() -> None:
     # 8 → 4 is exactly 2x2/2 pooling.
-    assert pool((1, 8, 8), type="adaptive_maxpool2d", output_size=4).rf == (Window(2, 2, 0), Window(2, 2, 0))
+    assert pool((1, 8, 8), type="adaptive_maxpool2d", output_size=4).rf == (Window.regular(2, 2, 0), Window.regular(2, 2, 0))
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,7 @@ def test_centre_crop_to_size(x: tuple[int, ...], size: int | list[int], shape: t
     assert ev.shape == shape
     assert ev.params == ev.macs == ev.flops == 0
     assert ev.stores is False  # a view
-    assert ev.rf == tuple(Window(1, 1, -a) for a in cut_before)  # the centre moves by the amount cut before
+    assert ev.rf == tuple(Window(1, 1, -a, -a) for a in cut_before)  # the centre moves by the amount cut before
     assert layer(x, type="center_crop", size=size).shape == shape
 
 
@@ -63,7 +63,7 @@ def test_explicit_crop_amounts() -> None:
     # 8x8 with before [1, 2], after [0, 3]: H 8 − 1 − 0 = 7, W 8 − 2 − 3 = 3.
     ev = layer((3, 8, 8), type="crop", crop={"before": [1, 2], "after": [0, 3]})
     assert ev.shape == (3, 7, 3)
-    assert ev.rf == (Window(1, 1, -1), Window(1, 1, -2))
+    assert ev.rf == (Window(1, 1, -1, -1), Window(1, 1, -2, -2))
 
 
 def test_crop_to_a_named_layer_unet_style() -> None:
@@ -130,7 +130,7 @@ def test_centre_crop_property(w: int, t: int) -> None:
         return
     ev = layer((1, w), type="crop", size=t)
     assert ev.shape == (1, t)
-    assert ev.rf == (Window(1, 1, -((w - t) // 2)),)  # the smaller half is cut before
+    assert ev.rf == (Window(1, 1, -((w - t) // 2), -((w - t) // 2)),)  # the smaller half is cut before
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ def test_pad(padding: Any, shape: tuple[int, ...], before: tuple[int, int]) -> N
     assert ev.shape == shape
     assert ev.params == ev.flops == 0
     assert ev.stores  # a new tensor
-    assert ev.rf == tuple(Window(1, 1, b) for b in before)
+    assert ev.rf == tuple(Window(1, 1, b, b) for b in before)
 
 
 @pytest.mark.parametrize(
