@@ -26,8 +26,8 @@ def brute(windows: list[Window], o: int) -> tuple[int, int]:
 
 
 windows = st.one_of(
-    st.builds(lambda k, s, p: Window.regular(k, s, p), st.integers(1, 7), st.integers(1, 3), st.integers(0, 3)),
-    st.builds(lambda f: Window.copy(f), st.integers(2, 4)),  # nearest upsampling, unpooling, pixel shuffle
+    st.builds(Window.regular, st.integers(1, 7), st.integers(1, 3), st.integers(0, 3)),
+    st.builds(Window.copy, st.integers(2, 4)),  # nearest upsampling, unpooling, pixel shuffle
     # Transposed convolution: output o reads i with i·S − P ≤ o ≤ i·S − P + K − 1 (K ≥ S: with K < S some
     # outputs read nothing at all, only their bias).
     st.integers(1, 3).flatmap(

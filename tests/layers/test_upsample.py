@@ -24,7 +24,6 @@ from cnncalc.layers.base import Evaluation, Window
 from cnncalc.report import Report
 
 
-
 def reads(w: Window) -> int:
     """The most input positions one output reads through window ``w`` (over a full period of phases)."""
     return max((o * w.step - w.last) // w.up - (o * w.step - w.first) // w.up + 1 for o in range(2 * w.up))
