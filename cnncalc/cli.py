@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -29,6 +28,12 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 #: Warnings printed to stderr before the rest are summarised in one line.
 _MAX_WARNINGS = 5
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 def _fail(message: str) -> None:
@@ -127,7 +132,7 @@ def _emit(net: Network, report: Report, view: View) -> None:
     else:
         if view.only is not None:
             raise click.UsageError("--layer selects layers for --explain; add --explain")
-        width = view.width or (shutil.get_terminal_size((100, 24)).columns if tty else 100)
+        width = view.width or (_terminal_width() if tty else 100)
         color = tty and "NO_COLOR" not in os.environ
         options = Options(layout="hwc" if view.layout == "hwc" else "chw", width=width, color=color, depth=view.depth)
         click.echo(RENDERERS[view.fmt](report, options), nl=False)
@@ -209,7 +214,7 @@ def verify(targets: tuple[str, ...], fmt: str, quiet: bool) -> None:
         click.echo(json.dumps(to_json(runs), indent=2))
     else:
         tty = sys.stdout.isatty()
-        width = shutil.get_terminal_size((100, 24)).columns if tty else 100
+        width = _terminal_width() if tty else 100
         click.echo(text(runs, quiet=quiet, color=tty and "NO_COLOR" not in os.environ, width=width), nl=False)
     if any(counts(results)["fail"] for _, results in runs):
         sys.exit(1)

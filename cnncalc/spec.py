@@ -5,7 +5,6 @@ that class alone validates the entry. A typo in ``type`` gets a did-you-mean, an
 message instead of one error per member of a union.
 """
 
-from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field

@@ -16,7 +16,6 @@ only when the argument is true, and ``if: "${stride == 1 and not project}"`` tes
 
 from __future__ import annotations
 
-import ast
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,20 +87,18 @@ def line_of(obj: Any, key: str | int | None = None) -> int | None:
 
 # --- argument substitution -------------------------------------------------------------------------------------
 
-_BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
+_BINOPS: dict[str, Callable[[Any, Any], Any]] = {
+    "Add": operator.add, "Sub": operator.sub, "Mult": operator.mul, "FloorDiv": operator.floordiv, "Mod": operator.mod,
 }
-
-
-_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "Eq": operator.eq, "NotEq": operator.ne, "Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt,
+    "GtE": operator.ge,
 }
 
 
 def _evaluate(expr: str, args: dict[str, Any]) -> Any:
     """Integer arithmetic, comparisons and and/or/not on block arguments, nothing else (no eval)."""
+    import ast  # only specs with ${...} expressions pay for it
 
     def walk(node: ast.AST) -> Any:
         if isinstance(node, ast.Expression):
@@ -112,8 +109,8 @@ def _evaluate(expr: str, args: dict[str, Any]) -> Any:
             if node.id not in args:
                 raise SpecError(f"'{node.id}' in '${{{expr}}}' is not an argument of this block ({', '.join(args)})")
             return args[node.id]
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            return _BINOPS[type(node.op)](walk(node.left), walk(node.right))
+        if isinstance(node, ast.BinOp) and type(node.op).__name__ in _BINOPS:
+            return _BINOPS[type(node.op).__name__](walk(node.left), walk(node.right))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -walk(node.operand)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
@@ -121,11 +118,11 @@ def _evaluate(expr: str, args: dict[str, Any]) -> Any:
         if isinstance(node, ast.BoolOp):
             values = [walk(v) for v in node.values]
             return all(values) if isinstance(node.op, ast.And) else any(values)
-        if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+        if isinstance(node, ast.Compare) and all(type(op).__name__ in _COMPARE for op in node.ops):
             left, ok = walk(node.left), True
             for op, right_node in zip(node.ops, node.comparators, strict=True):
                 right = walk(right_node)
-                ok = ok and _COMPARE[type(op)](left, right)
+                ok = ok and _COMPARE[type(op).__name__](left, right)
                 left = right
             return ok
         raise SpecError(

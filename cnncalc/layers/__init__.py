@@ -4,7 +4,6 @@ Adding a layer type = one class in its family's module (or a new module added to
 :func:`register`. The spec loader, ``cnncalc schema``, ``cnncalc layer`` and the tests all read this registry.
 """
 
-from __future__ import annotations
 
 from importlib import import_module
 from typing import TypeVar

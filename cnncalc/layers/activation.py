@@ -8,7 +8,6 @@ the tanh approximation is counted the same), softmax and log_softmax 3 (exp, add
 Maxout reduces the channels by ``pieces`` with pieces − 1 comparisons per output.
 """
 
-from __future__ import annotations
 
 from math import prod
 from typing import ClassVar, Literal

@@ -6,7 +6,6 @@ FLOPs and the receptive-field step. Formulas raise :class:`~cnncalc.errors.Shape
 are; the graph walk adds the file, line and layer name.
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -38,12 +37,12 @@ class Window:
     last: int
 
     @classmethod
-    def regular(cls, kernel: int, stride: int, pad: int) -> Window:
+    def regular(cls, kernel: int, stride: int, pad: int) -> "Window":
         """A sliding window: effective kernel, stride and padding before (Araujo et al. 2019's k, s, p)."""
         return cls(stride, 1, pad, pad - kernel + 1)
 
     @classmethod
-    def copy(cls, factor: int | Fraction) -> Window:
+    def copy(cls, factor: int | Fraction) -> "Window":
         """Each output copies one input, ``factor`` outputs per input (nearest, unpooling, pixel shuffle)."""
         f = Fraction(factor)
         return cls(f.denominator, f.numerator, 0, 0)

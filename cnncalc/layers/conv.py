@@ -6,7 +6,6 @@ Formulas (per sample; C_in, C_out channels, G groups, K the kernel's elements, O
 - FLOPs   = 2 · MACs (+ C_out · O bias additions)
 """
 
-from __future__ import annotations
 
 from math import prod
 from typing import ClassVar, Literal

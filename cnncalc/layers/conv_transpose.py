@@ -9,7 +9,6 @@ output's:
 Receptive field: output o sees the inputs i with i·S − P ≤ o ≤ i·S − P + K_eff − 1, at most ⌈K_eff / S⌉ of them.
 """
 
-from __future__ import annotations
 
 from math import prod
 from typing import Annotated, ClassVar, Literal

@@ -5,7 +5,6 @@
 - FLOPs  = 2 · MACs (+ rows · out bias additions)
 """
 
-from __future__ import annotations
 
 from math import prod
 from typing import Literal

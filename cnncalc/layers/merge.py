@@ -4,7 +4,6 @@ No parameters. FLOPs: addition and product cost (n − 1) per output value for n
 Concatenation needs every dim but ``dim`` equal; addition and product need equal shapes (no broadcasting).
 """
 
-from __future__ import annotations
 
 from math import prod
 from typing import Literal

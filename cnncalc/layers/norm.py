@@ -6,7 +6,6 @@ FLOPs at inference: 2 per element (the folded scale and shift). LRN has no param
 2·size + 3 (size squares, size − 1 additions, then scale, add k, power and divide).
 """
 
-from __future__ import annotations
 
 from math import prod
 from typing import Annotated, ClassVar, Literal

@@ -4,7 +4,6 @@ No parameters and no MACs. FLOPs: max pooling makes K−1 comparisons per output
 one division (K per output), K being the window's elements. Adaptive pooling counts each window exactly.
 """
 
-from __future__ import annotations
 
 from math import prod
 from typing import Annotated, ClassVar, Literal

@@ -4,7 +4,6 @@ Flatten, crop (views), dropout (the identity at inference) and identity store no
 to activation memory; pad and channel shuffle make a new tensor. None has FLOPs.
 """
 
-from __future__ import annotations
 
 from math import prod
 from typing import Annotated, ClassVar, Literal

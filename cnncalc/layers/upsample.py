@@ -6,7 +6,6 @@ a fractional jump 1/S (Araujo et al.'s formulas hold unchanged): an output depen
 nearest, unpooling and pixel shuffle, 2 per dim for linear modes and 4 for bicubic.
 """
 
-from __future__ import annotations
 
 from fractions import Fraction
 from math import floor, prod
