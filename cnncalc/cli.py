@@ -220,6 +220,48 @@ def verify(targets: tuple[str, ...], fmt: str, quiet: bool) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.argument("spec", metavar="SPEC")
+@click.argument("table", type=click.Path(dir_okay=False))
+@click.option("--layout", type=click.Choice(("auto", "chw", "hwc")), default="auto", show_default=True,
+              help="How the table writes shapes: detected, channels first, or H×W×C (cs231n).")
+@click.option("--input", "input_text", metavar="SHAPE", help="Override the spec's input shape.")
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
+@guarded
+def check(spec: str, table: str, layout: str, input_text: str | None, fmt: str) -> None:
+    """Check a homework TABLE (CSV or Markdown) of shapes and counts against SPEC, cell by cell.
+
+    Each cell gets ✓ or ✗ with the correct value and its derivation; a wrong cell names the common mistake that
+    reproduces it. Exit 0 when every cell is right, 1 when any is wrong, 2 on bad input.
+    """
+    import json
+
+    from cnncalc import bulk, graph, load
+    from cnncalc.homework import check as check_table
+    from cnncalc.render.homework import render
+
+    with bulk():
+        net = load(spec)
+        report = graph.run(net, input_shape=_shape(View(input_text=input_text)))
+    result = check_table(net, report, table, cast(Any, layout))
+    if fmt == "json":
+        click.echo(json.dumps(
+            {"table": result.table, "notes": list(result.notes), "wrong": result.wrong,
+             "cells": [_cell_dict(c) for c in result.cells]},
+            indent=2,
+        ))
+    else:
+        tty = sys.stdout.isatty()
+        width = _terminal_width() if tty else 100
+        click.echo(render(result, color=tty and "NO_COLOR" not in os.environ, width=width), nl=False)
+    if result.wrong:
+        sys.exit(1)
+
+
+def _cell_dict(cell: Any) -> dict[str, Any]:
+    return {name: getattr(cell, name) for name in cell.__slots__}
+
+
 @main.command("list")
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
 @guarded
