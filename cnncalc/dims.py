@@ -103,17 +103,18 @@ def window_out(size: int, pad: tuple[int, int], k_eff: int, stride: int, *, ceil
     """PyTorch's output length of a sliding window: ⌊(W + P_b + P_a − K_eff) / S⌋ + 1.
 
     With ``ceil_mode`` the division rounds up, but (PyTorch's rule) the last window must start inside the input
-    or the left padding, never in the right padding alone.
+    or the left padding, never in the right padding alone; a window may then hang over the end, even when the
+    kernel is larger than the padded input (torch gives one output there, as here).
     """
     padded = size + pad[0] + pad[1]
-    if k_eff > padded:
-        raise ShapeError(
-            f"kernel {k_eff} is larger than the padded input {padded} (size {size}, padding {pad[0]}+{pad[1]})"
-        )
     span = padded - k_eff
     out = (ceildiv(span, stride) if ceil_mode else floordiv(span, stride)) + 1
     if ceil_mode and (out - 1) * stride >= size + pad[0]:
         out -= 1
+    if out < 1:
+        raise ShapeError(
+            f"kernel {k_eff} is larger than the padded input {padded} (size {size}, padding {pad[0]}+{pad[1]})"
+        )
     return out
 
 

@@ -347,13 +347,23 @@ def test_symmetric_padding_forms_agree(p: int, n: int) -> None:
     assert resolve_padding(_Sides([p], [p]), ws, ks, ss) == expected
 
 
-@given(size=sizes, before=pad_amounts, after=pad_amounts, extra=st.integers(1, 20), stride=strides,
-       ceil_mode=st.booleans())
-def test_kernel_larger_than_padded_input_raises(
-    size: int, before: int, after: int, extra: int, stride: int, ceil_mode: bool
-) -> None:
+@given(size=sizes, before=pad_amounts, after=pad_amounts, extra=st.integers(1, 20), stride=strides)
+def test_kernel_larger_than_padded_input_raises(size: int, before: int, after: int, extra: int, stride: int) -> None:
     with pytest.raises(ShapeError, match="larger than the padded input"):
-        window_out(size, (before, after), size + before + after + extra, stride, ceil_mode=ceil_mode)
+        window_out(size, (before, after), size + before + after + extra, stride)
+
+
+@given(size=sizes, before=pad_amounts, extra=st.integers(1, 20), stride=strides)
+def test_ceil_mode_lets_a_window_hang_over_the_end(size: int, before: int, extra: int, stride: int) -> None:
+    # torch (pooling_output_shape): ⌊(W + P − K + S − 1)/S⌋ + 1, minus one if the last window starts in the right
+    # padding; a kernel up to S − 1 larger than the padded input still gives one output (checked against torch in
+    # tests/test_torch_properties.py), a larger one none.
+    k = size + before + extra
+    if extra < stride:
+        assert window_out(size, (before, 0), k, stride, ceil_mode=True) == 1
+    else:
+        with pytest.raises(ShapeError, match="larger than the padded input"):
+            window_out(size, (before, 0), k, stride, ceil_mode=True)
 
 
 @given(a=st.integers(-1000, 1000), b=st.integers(1, 50))

@@ -28,10 +28,10 @@ class _Pool(Layer):
         self.check_dims(x, min_spatial=1)
         stride = self.kernel_size if self.stride is None else self.stride
         sl = slide(x[1:], self.kernel_size, stride, self.padding, dilation, ceil_mode=self.ceil_mode)
-        for (before, after), k in zip(sl.pads, sl.k_eff, strict=True):
-            if max(before, after) > k // 2:
+        for (before, after), k in zip(sl.pads, sl.kernel, strict=True):
+            if max(before, after) > k // 2:  # torch compares with the kernel, not the dilated extent
                 raise ShapeError(
-                    f"padding {max(before, after)} is more than half the window {k}: windows would lie in padding "
+                    f"padding {max(before, after)} is more than half the kernel {k}: windows could lie in padding "
                     "alone (PyTorch rejects this too)"
                 )
         summary = slide_summary(sl) + (" ceil" if self.ceil_mode else "")
@@ -65,6 +65,11 @@ class AvgPool(_Pool):
 
     def evaluate(self, x: Shape) -> Evaluation:
         """Sliding window without dilation; additions and a division as FLOPs."""
+        kernel = per_dim(self.kernel_size, len(x) - 1, "kernel_size")
+        if len(x) == 4 and any(w < kk for w, kk in zip(x[1:], kernel, strict=True)):
+            # torch's avg_pool3d (unlike 1-D and 2-D) checks the unpadded input against the kernel.
+            raise ShapeError(f"3-D average pooling needs an input at least as large as the kernel {list(kernel)} "
+                             "before padding (PyTorch's avg_pool3d rejects it)")
         ev, k = self._slide(x, 1)
         return Evaluation(ev.shape, flops=prod(ev.shape) * k, rf=ev.rf, summary=ev.summary, warnings=ev.warnings)
 

@@ -93,8 +93,11 @@ def test_dilated_maxpool() -> None:
     assert ev.shape == (1, 5)
     assert ev.flops == 10
     assert ev.rf == (Window.regular(5, 1, 0),)
-    # torch bounds the padding by half the *effective* window: 2 <= 5 // 2 is allowed.
-    assert pool((1, 9), type="maxpool1d", kernel_size=3, dilation=2, stride=1, padding=2).shape == (1, 9)
+    # torch bounds the padding by half the kernel, not the dilated window: max_pool1d(3, padding=2, dilation=2)
+    # raises "padding should be at most half of kernel size, but got padding=2 and kernel_size=3".
+    assert pool((1, 9), type="maxpool1d", kernel_size=3, dilation=2, stride=1, padding=1).shape == (1, 7)
+    with pytest.raises(ShapeError, match="more than half the kernel 3"):
+        pool((1, 9), type="maxpool1d", kernel_size=3, dilation=2, stride=1, padding=2)
 
 
 @pytest.mark.parametrize(
@@ -164,11 +167,11 @@ def test_adaptive_receptive_field_step() -> None:
     [
         # torch: "pad should be at most half of effective kernel size": 2 > 3 // 2 = 1.
         pytest.param((3, 8, 8), {"type": "maxpool2d", "kernel_size": 3, "padding": 2},
-                     "padding 2 is more than half the window 3", id="maxpool-pad2-k3"),
+                     "padding 2 is more than half the kernel 3", id="maxpool-pad2-k3"),
         pytest.param((3, 8, 8), {"type": "avgpool2d", "kernel_size": 2, "padding": 2},
-                     "padding 2 is more than half the window 2", id="avgpool-pad2-k2"),
+                     "padding 2 is more than half the kernel 2", id="avgpool-pad2-k2"),
         pytest.param((3, 8, 8), {"type": "maxpool2d", "kernel_size": 3, "padding": [[0, 2], [0, 0]]},
-                     "padding 2 is more than half the window 3", id="asymmetric-pad"),
+                     "padding 2 is more than half the kernel 3", id="asymmetric-pad"),
         pytest.param((3, 8), {"type": "maxpool2d", "kernel_size": 2}, "maxpool2d needs an input with 2 spatial dims",
                      id="maxpool2d-on-1d"),
         pytest.param((3, 8, 8), {"type": "avgpool1d", "kernel_size": 2}, "avgpool1d needs an input with 1 spatial dims",
