@@ -83,6 +83,17 @@ class Evaluation:
     summary: str = ""
     warnings: tuple[str, ...] = field(default=())
 
+    @classmethod
+    def weighted(
+        cls, shape: Shape, *, weights: int, biases: int, macs: int, bias_adds: int, **rest: Any
+    ) -> "Evaluation":
+        """A layer with weights, under the one FLOP convention: 2 per multiply-add plus one per bias addition.
+
+        LeCun's connections are the multiply-adds plus the bias additions.
+        """
+        return cls(shape, params=weights + biases, biases=biases, macs=macs, flops=2 * macs + bias_adds,
+                   connections=macs + bias_adds, **rest)
+
 
 class Layer(BaseModel):
     """Fields common to all layers. Subclasses narrow ``type`` to a ``Literal`` of the names they answer to."""

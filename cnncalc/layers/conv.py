@@ -62,13 +62,12 @@ class Conv(Activated):
         outputs = prod(sl.out) * self.out_channels
         bias = self.out_channels if self.bias else 0
         summary = slide_summary(sl) + (f" g{groups}" if groups > 1 else "") + ("" if self.bias else " nobias")
-        ev = Evaluation(
-            shape=(self.out_channels, *sl.out),
-            params=per_output * self.out_channels + bias,
+        ev = Evaluation.weighted(
+            (self.out_channels, *sl.out),
+            weights=per_output * self.out_channels,
             biases=bias,
             macs=outputs * per_output,
-            flops=2 * outputs * per_output + (outputs if self.bias else 0),
-            connections=outputs * per_output + (outputs if self.bias else 0),
+            bias_adds=outputs if self.bias else 0,
             rf=windows(sl),
             summary=summary,
             warnings=sl.warnings,
@@ -94,13 +93,12 @@ class Conv(Activated):
         bias = self.out_channels if self.bias else 0
         macs = positions * per_output * links
         outputs = positions * self.out_channels
-        return Evaluation(
-            shape=(self.out_channels, *sl.out),
-            params=per_output * links + bias,
+        return Evaluation.weighted(
+            (self.out_channels, *sl.out),
+            weights=per_output * links,
             biases=bias,
             macs=macs,
-            flops=2 * macs + (outputs if self.bias else 0),
-            connections=macs + (outputs if self.bias else 0),
+            bias_adds=outputs if self.bias else 0,
             rf=windows(sl),
             summary=slide_summary(sl) + f" table({links} links)",
             warnings=sl.warnings,

@@ -100,13 +100,12 @@ class ConvTranspose(Activated):
         summary = f"{'x'.join(map(str, k))}/{fmt_dims(s)} {fmt_pads(pads)}"
         if any(op):
             summary += f" op{fmt_dims(op)}"
-        ev = Evaluation(
-            shape=(self.out_channels, *out),
-            params=c_in * per_input + bias,
+        ev = Evaluation.weighted(
+            (self.out_channels, *out),
+            weights=c_in * per_input,
             biases=bias,
             macs=macs,
-            flops=2 * macs + (outputs if self.bias else 0),
-            connections=macs + (outputs if self.bias else 0),
+            bias_adds=outputs if self.bias else 0,
             rf=tuple(rf),
             summary=summary + (f" g{self.groups}" if self.groups > 1 else ""),
         )

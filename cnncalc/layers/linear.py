@@ -35,13 +35,12 @@ class Linear(Activated):
         rows = prod(lead)
         macs = rows * fan_in * self.out_features
         bias = self.out_features if self.bias else 0
-        ev = Evaluation(
-            shape=(*lead, self.out_features),
-            params=fan_in * self.out_features + bias,
+        ev = Evaluation.weighted(
+            (*lead, self.out_features),
+            weights=fan_in * self.out_features,
             biases=bias,
             macs=macs,
-            flops=2 * macs + rows * bias,
-            connections=macs + rows * bias,
+            bias_adds=rows * bias,
             rf=GLOBAL if len(x) > 1 else None,
             summary=f"{fan_in}→{self.out_features}" + ("" if self.bias else " nobias"),
         )
