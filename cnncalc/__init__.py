@@ -26,6 +26,7 @@ __all__ = [
     "Totals",
     "__version__",
     "analyze",
+    "from_torch",
     "load",
 ]
 
@@ -70,6 +71,13 @@ def analyze(
 
     with bulk():
         return graph.run(load(spec, args=args), input_shape=input_shape, batch=batch, dtype=dtype, strict=strict)
+
+
+def from_torch(module: Any, input_shape: tuple[int, ...], *, name: str = "imported") -> dict[str, Any]:
+    """A spec dict for a ``torch.nn.Module`` traced with torch.fx (needs the ``torch`` extra)."""
+    from cnncalc.torch_import import from_torch as convert
+
+    return convert(module, input_shape, name=name)
 
 
 @contextmanager

@@ -1,0 +1,191 @@
+"""Importing torch modules: reference networks written by hand (no torchvision), round-tripped through a spec."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+import cnncalc
+
+pytestmark = pytest.mark.torch
+
+
+def _nets() -> dict[str, tuple[Any, tuple[int, ...], int]]:
+    import torch
+    from torch import nn
+    from torch.nn import functional
+
+    class LeNet(nn.Module):
+        """The PyTorch tutorial's Net (beginner_source/blitz/neural_networks_tutorial.py)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1, self.conv2 = nn.Conv2d(1, 6, 5), nn.Conv2d(6, 16, 5)
+            self.fc1, self.fc2, self.fc3 = nn.Linear(400, 120), nn.Linear(120, 84), nn.Linear(84, 10)
+
+        def forward(self, x: Any) -> Any:
+            x = functional.max_pool2d(functional.relu(self.conv1(x)), (2, 2))
+            x = functional.max_pool2d(functional.relu(self.conv2(x)), 2)
+            x = torch.flatten(x, 1)
+            return self.fc3(functional.relu(self.fc2(functional.relu(self.fc1(x)))))
+
+    def vgg16() -> Any:
+        cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+        layers: list[Any] = []
+        c = 3
+        for v in cfg:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                layers += [nn.Conv2d(c, int(v), 3, padding=1), nn.ReLU(inplace=True)]
+                c = int(v)
+        return nn.Sequential(*layers, nn.AdaptiveAvgPool2d((7, 7)), nn.Flatten(), nn.Linear(25088, 4096), nn.ReLU(),
+                             nn.Dropout(), nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(), nn.Linear(4096, 1000))
+
+    class Basic(nn.Module):
+        def __init__(self, cin: int, cout: int, stride: int) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.downsample = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+                               if stride != 1 or cin != cout else None)
+
+        def forward(self, x: Any) -> Any:
+            identity = x if self.downsample is None else self.downsample(x)
+            out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+            return self.relu(out + identity)
+
+    class ResNet18(nn.Module):
+        """torchvision's resnet18 layout, written out (He et al. 2015, Table 1; option B shortcuts)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+            self.bn1, self.relu, self.maxpool = nn.BatchNorm2d(64), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)
+            widths, cin, stages = [64, 128, 256, 512], 64, []
+            for i, w in enumerate(widths):
+                stages.append(nn.Sequential(Basic(cin, w, 1 if i == 0 else 2), Basic(w, w, 1)))
+                cin = w
+            self.layer1, self.layer2, self.layer3, self.layer4 = stages
+            self.avgpool, self.fc = nn.AdaptiveAvgPool2d((1, 1)), nn.Linear(512, 1000)
+
+        def forward(self, x: Any) -> Any:
+            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+            return self.fc(torch.flatten(self.avgpool(x), 1))
+
+    class Inception(nn.Module):
+        """GoogLeNet's inception (3a) without ReLUs: 64, 96→128, 16→32, pool→32 on 192x28x28 (Table 1)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.b1 = nn.Conv2d(192, 64, 1)
+            self.b2 = nn.Sequential(nn.Conv2d(192, 96, 1), nn.Conv2d(96, 128, 3, padding=1))
+            self.b3 = nn.Sequential(nn.Conv2d(192, 16, 1), nn.Conv2d(16, 32, 5, padding=2))
+            self.b4 = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(192, 32, 1))
+
+        def forward(self, x: Any) -> Any:
+            return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+
+    class Skip(nn.Module):
+        """U-Net's crop-and-concatenate: a valid conv path, an up-conv, the skip cropped to match."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.enc = nn.Conv2d(1, 8, 3)
+            self.pool = nn.MaxPool2d(2)
+            self.mid = nn.Conv2d(8, 16, 3)
+            self.up = nn.ConvTranspose2d(16, 8, 2, stride=2)
+
+        def forward(self, x: Any) -> Any:
+            e = self.enc(x)
+            u = self.up(self.mid(self.pool(e)))
+            return torch.cat([e[:, :, 2:-2, 2:-2], u], dim=1)
+
+    return {
+        # 61,706: the tutorial network's parameters (published.md §6).
+        "lenet": (LeNet(), (1, 32, 32), 61_706),
+        # 138,357,544: torchvision vgg16 num_params.
+        "vgg16": (vgg16(), (3, 224, 224), 138_357_544),
+        # 11,689,512: torchvision resnet18 num_params.
+        "resnet18": (ResNet18(), (3, 224, 224), 11_689_512),
+        # 163,328 weights (GoogLeNet Table 1, 3a: 159K in K = 1024) + 368 biases.
+        "inception_3a": (Inception(), (192, 28, 28), 163_696),
+        "unet_skip": (Skip(), (1, 20, 20), 80 + 1168 + 520),
+    }
+
+
+@pytest.mark.parametrize("name", ["lenet", "vgg16", "resnet18", "inception_3a", "unet_skip"])
+def test_import_matches_torch(name: str) -> None:
+    import torch
+
+    module, shape, params = _nets()[name]
+    assert sum(p.numel() for p in module.parameters()) == params  # the reference count holds in torch itself
+    spec = cnncalc.from_torch(module, shape)
+    report = cnncalc.analyze(spec)
+    assert report.totals.params == params
+    with torch.no_grad():
+        out = module.eval()(torch.zeros(1, *shape))
+    assert report.output_shape == tuple(out.shape[1:])
+    buffers = sum(b.numel() for b in module.buffers())
+    assert report.totals.buffers == buffers
+
+
+def test_resnet_import_keeps_the_graph() -> None:
+    module, shape, _ = _nets()["resnet18"]
+    report = cnncalc.analyze(cnncalc.from_torch(module, shape))
+    adds = [row for row in report.layers if row.type == "add"]
+    assert len(adds) == 8  # one residual sum per basic block
+    assert all(len(row.inputs) == 2 for row in adds)
+    assert report.totals.macs == 1_814_073_344  # torchvision resnet18 _ops 1.814 GFLOPS (published.md §5)
+
+
+def test_unmappable_modules_are_listed() -> None:
+    from torch import nn
+
+    class Odd(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 3)
+            self.norm = nn.GroupNorm(1, 2)
+
+        def forward(self, x: Any) -> Any:
+            return self.norm(self.conv(x)).cumsum(1)
+
+    with pytest.raises(cnncalc.CnncalcError, match=r"no mapping for: norm \(GroupNorm\); cumsum"):
+        cnncalc.from_torch(Odd(), (1, 8, 8))
+
+
+def test_cli_import(cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "mymodels.py").write_text(
+        "from torch import nn\n"
+        "def tiny():\n"
+        "    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 4 * 4, 10))\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = cli("import", "mymodels:tiny", "--input", "3x4x4", "-o", "tiny.yaml")
+    assert result.exit_code == 0, result.output
+    # (3·3·3 + 1)·8 = 224 and 128·10 + 10 = 1,290.
+    assert "1,514 params" in result.stderr
+    assert cnncalc.analyze(tmp_path / "tiny.yaml").totals.params == 1_514
+    sys.modules.pop("mymodels", None)
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [("nocolon", "give MODULE:FACTORY"), ("no_such_module_xyz:f", "cannot import no_such_module_xyz"),
+     ("os:no_such_factory", "os has no no_such_factory")],
+)
+def test_cli_import_errors(cli: Callable[..., Result], target: str, message: str) -> None:
+    result = cli("import", target, "--input", "3x8x8")
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
