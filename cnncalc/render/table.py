@@ -7,13 +7,8 @@ memory and of parameters, so "memory sits in the early convs, parameters in the 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from cnncalc.render import Options, human, human_bytes, shape_text
 from cnncalc.report import LayerRow, Report
@@ -123,8 +118,22 @@ def _columns(report: Report, options: Options) -> list[_Column]:
     ]
 
 
+_SGR = {"bold": "1", "dim": "2", "cyan": "36", "magenta": "35", "green": "32"}
+
+
+def _paint(text: str, style: str | None, color: bool) -> str:
+    """ANSI colour around already-padded text (widths are measured without it)."""
+    if not color or not style or not text.strip():
+        return text
+    return f"\x1b[{_SGR[style]}m{text}\x1b[0m"
+
+
 def render(report: Report, options: Options) -> str:
-    """The table and a totals block, as text (with ANSI colour codes only when ``options.color``)."""
+    """The table and a totals block, as text (with ANSI colour codes only when ``options.color``).
+
+    Laid out by hand rather than with rich's Table: the columns are sized here anyway (to drop the least important
+    ones first), and a 500-layer ResNet-152 then renders in milliseconds instead of a third of a second.
+    """
     columns = _columns(report, options)
     lines_ = rows(report, options.depth)
     cells = [[c.cell(r) for r in lines_] for c in columns]
@@ -136,26 +145,26 @@ def render(report: Report, options: Options) -> str:
         if used + extra <= options.width:
             keep.add(i)
             used += extra
-    t = report.totals
-    title = f"{report.model} — input {shape_text(report.input, options.layout)}, batch {report.batch}, {report.dtype}"
-    table = Table(title=title, box=box.SIMPLE_HEAD, show_footer=True, show_edge=False, pad_edge=False,
-                  title_justify="left",
-                  header_style="bold", footer_style="bold")
     shown = sorted(keep)
-    for i in shown:
-        c = columns[i]
-        table.add_column(c.header, footer=c.footer, justify="right" if c.right else "left", no_wrap=True,
-                         style=c.style)
-    for j, line in enumerate(lines_):
-        table.add_row(*(cells[i][j] for i in shown), style="bold" if line.block else None)
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=max(options.width, used), force_terminal=options.color,
-                      color_system="standard" if options.color else None, no_color=not options.color,
-                      highlight=False, emoji=False, soft_wrap=False)
-    console.print(table)
-    lines = [
-        f"Params       {t.params:,} ({human(t.params)}): trainable {t.trainable_params:,}, "
-        f"buffers {t.buffers:,}",
+    color = options.color
+    gap = " " * _GAP
+
+    def line(values: list[str], styles: list[str | None]) -> str:
+        padded = [
+            _paint(v.rjust(widths[i]) if columns[i].right else v.ljust(widths[i]), style, color)
+            for i, v, style in zip(shown, values, styles, strict=True)
+        ]
+        return gap.join(padded).rstrip()
+
+    t = report.totals
+    out = [f"{report.model} — input {shape_text(report.input, options.layout)}, batch {report.batch}, {report.dtype}",
+           line([columns[i].header for i in shown], ["bold"] * len(shown)), "─" * used]
+    for j, row in enumerate(lines_):
+        styles = ["bold" if row.block else columns[i].style for i in shown]
+        out.append(line([cells[i][j] for i in shown], styles))
+    out += ["", line([columns[i].footer for i in shown], ["bold"] * len(shown))]
+    out += [
+        f"Params       {t.params:,} ({human(t.params)}): trainable {t.trainable_params:,}, buffers {t.buffers:,}",
         f"MACs         {t.macs:,} ({human(t.macs)})    FLOPs {t.flops:,} ({human(t.flops)})",
         f"Activations  {t.activations:,} values = {human_bytes(t.activation_bytes)} "
         f"(input + every stored output, forward, batch {report.batch}, {report.dtype})",
@@ -163,8 +172,6 @@ def render(report: Report, options: Options) -> str:
     ]
     dropped = [columns[i].header for i in range(len(columns)) if i not in keep]
     if dropped:
-        lines.append(f"(left out to fit {options.width} columns: {', '.join(dropped)}; see --width, --format json)")
-    lines.append("Acts = output values per layer; bars = share of activation memory (Mem) and of parameters (Par)")
-    console.print("\n".join(lines), overflow="ignore", crop=False)
-    text = buffer.getvalue()
-    return text if options.color else "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+        out.append(f"(left out to fit {options.width} columns: {', '.join(dropped)}; see --width, --format json)")
+    out.append("Acts = output values per layer; bars = share of activation memory (Mem) and of parameters (Par)")
+    return "\n".join(out) + "\n"
