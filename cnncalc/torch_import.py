@@ -117,9 +117,10 @@ def from_torch(module: Any, input_shape: tuple[int, ...], *, name: str = "import
 
     try:
         traced = fx.symbolic_trace(module)
-    except Exception as err:  # tracing failures come in many types
-        raise CnncalcError(f"torch.fx could not trace the module ({type(err).__name__}: {err}); cnncalc imports "
-                           "traceable modules (data-independent control flow)") from None
+    except Exception as err:  # tracing failures come in many types (data-dependent control flow, …)
+        layers = _from_hooks(module, input_shape, torch, nn, reason=f"{type(err).__name__}: {err}")
+        return {"name": name, "description": f"imported from torch ({type(module).__name__}, by forward hooks)",
+                "input": list(input_shape), "layers": layers}
     from torch.fx.passes.shape_prop import ShapeProp
 
     device = next((p.device for p in module.parameters()), torch.device("cpu"))
@@ -132,6 +133,53 @@ def from_torch(module: Any, input_shape: tuple[int, ...], *, name: str = "import
     layers = _layers(traced, fx, nn, functional, torch)
     return {"name": name, "description": f"imported from torch ({type(module).__name__})",
             "input": list(input_shape), "layers": layers}
+
+
+def _from_hooks(module: Any, input_shape: tuple[int, ...], torch: Any, nn: Any, *, reason: str) -> list[dict[str, Any]]:
+    """The fallback when fx cannot trace: record the leaf modules a forward pass calls, in order, as a chain.
+
+    Only a plain chain can be recovered this way (each leaf must read the previous leaf's output, and the last
+    leaf's output must be the network's); anything else is an error that says why tracing failed.
+    """
+    calls: list[tuple[str, Any, Any, Any]] = []
+    hooks = []
+    for path, sub in module.named_modules():
+        if not list(sub.children()):
+            hooks.append(sub.register_forward_hook(
+                lambda m, args, out, path=path: calls.append((path, m, args[0] if args else None, out))
+            ))
+    device = next((p.device for p in module.parameters()), torch.device("cpu"))
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x = torch.zeros(1, *input_shape, device=device)
+            result = module(x)
+    except Exception as err:
+        raise CnncalcError(f"the module does not run on a 1x{'x'.join(map(str, input_shape))} input: {err}") from None
+    finally:
+        for hook in hooks:
+            hook.remove()
+    layers: list[dict[str, Any]] = []
+    unmapped: list[str] = []
+    previous = x
+    for path, m, inp, out in calls:
+        if inp is not previous:
+            raise CnncalcError(
+                f"torch.fx could not trace the module ({reason}), and its forward pass is not a plain chain of "
+                f"modules (the input of '{path}' is not the previous module's output), so it cannot be imported"
+            )
+        entry = _module_layer(m, nn)
+        if entry is None:
+            unmapped.append(f"{path} ({type(m).__name__})")
+        else:
+            layers.append({"name": path or type(m).__name__.lower(), **entry})
+        previous = out
+    if unmapped:
+        raise CnncalcError("cnncalc has no mapping for: " + "; ".join(unmapped))
+    if result is not previous:
+        raise CnncalcError(f"torch.fx could not trace the module ({reason}), and its output is not its last "
+                           "module's output (functions between modules are invisible to hooks)")
+    return layers
 
 
 def _layers(traced: Any, fx: Any, nn: Any, functional: Any, torch: Any) -> list[dict[str, Any]]:

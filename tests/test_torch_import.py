@@ -189,3 +189,44 @@ def test_cli_import_errors(cli: Callable[..., Result], target: str, message: str
     result = cli("import", target, "--input", "3x8x8")
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_untraceable_chain_falls_back_to_hooks() -> None:
+    import torch
+    from torch import nn
+
+    class Branchy(nn.Module):
+        """Data-dependent control flow: fx cannot trace it, but the modules it calls form a chain."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.relu = nn.ReLU()
+            self.fc = nn.Linear(4 * 6 * 6, 5)
+            self.flat = nn.Flatten()
+
+        def forward(self, x: Any) -> Any:
+            y = self.relu(self.conv(x))
+            if y.sum() > 1e9:  # depends on the data
+                y = y * 2
+            return self.fc(self.flat(y))
+
+    spec = cnncalc.from_torch(Branchy(), (3, 8, 8))
+    assert "forward hooks" in spec["description"]
+    assert [layer["name"] for layer in spec["layers"]] == ["conv", "relu", "flat", "fc"]
+    # (3·3·3 + 1)·4 = 112 and 144·5 + 5 = 725.
+    assert cnncalc.analyze(spec).totals.params == 112 + 725 == sum(p.numel() for p in Branchy().parameters())
+
+    class NotAChain(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Conv2d(3, 3, 1), nn.Conv2d(3, 3, 1)
+
+        def forward(self, x: Any) -> Any:
+            if x.sum() > 1e9:
+                return x
+            return self.a(x) + self.b(x)
+
+    with pytest.raises(cnncalc.CnncalcError, match="not a plain chain"):
+        cnncalc.from_torch(NotAChain(), (3, 4, 4))
+    assert torch.zeros(1).shape == (1,)
