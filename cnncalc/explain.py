@@ -13,7 +13,7 @@ from typing import Any
 
 from cnncalc.errors import CnncalcError
 from cnncalc.fields import START, regular_step, regular_window
-from cnncalc.graph import RFState, evaluate, merge_fields, step
+from cnncalc.graph import Context, RFState, evaluate, merge_fields, step
 from cnncalc.layers.base import Shape, fmt_shape
 from cnncalc.report import Report
 from cnncalc.spec import Network
@@ -117,26 +117,20 @@ def _agrees(exp: Explanation, row: Any, batch: int) -> bool:
 
 def explain(net: Network, report: Report, pattern: str | None = None) -> list[Explanation]:
     """Explanations for every layer (or those whose name matches the glob ``pattern``), checked against ``report``."""
-    shapes: dict[str, Shape] = {INPUT: report.input}
-    input_of: dict[str, Shape] = {INPUT: report.input}
+    ctx = Context.of(net, report)
     fields: dict[str, RFState] = {INPUT: tuple(START for _ in report.input[1:])}
     rows = {row.name: row for row in report.layers}
-    types = {INPUT: "input", **{node.name: node.layer.type for node in net.nodes}}
     out = []
     for node in net.nodes:
         row = rows[node.name]
         if pattern is None or fnmatch.fnmatchcase(node.name, pattern) or node.name == pattern:
             rf_in = fields[node.inputs[0]] if len(node.inputs) == 1 else None
-            needed = {name: shapes[name] for name in node.inputs}
-            needed.update({name: shapes[name] for _, name in node.links})
-            exp = explain_node(node, needed, input_of, rf_in, types)
+            exp = explain_node(node, ctx.needed(node), ctx.input_of, rf_in, ctx.types)
             if not _agrees(exp, row, report.batch):
                 raise CnncalcError(f"internal error: the explanation of {node.name} disagrees with the analysis")
             out.append(exp)
-        shapes[node.name] = row.output_shape
-        input_of[node.name] = shapes[node.inputs[0]]
         state, _ = merge_fields([fields[i] for i in node.inputs])
-        fields[node.name] = step(state, evaluate(node, shapes, input_of, types))
+        fields[node.name] = step(state, evaluate(node, ctx.shapes, ctx.input_of, ctx.types))
     if pattern is not None and not out:
         raise CnncalcError(f"no layer matches '{pattern}'; names look like {', '.join(list(rows)[:4])}, …")
     return out

@@ -7,6 +7,7 @@ differ are *misaligned* (the row says so).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from math import prod
 
@@ -55,6 +56,29 @@ def step(state: RFState, ev: Evaluation) -> RFState:
         return None
     out = tuple(rf.advance(f, w) for f, w in zip(state, ev.rf, strict=True))
     return None if any(f is None for f in out) else out  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What re-evaluating one node needs, read back from a report: every node's output and first-input shape."""
+
+    shapes: dict[str, Shape]
+    input_of: dict[str, Shape]
+    types: dict[str, str]
+
+    @classmethod
+    def of(cls, net: Network, report: Report) -> Context:
+        """The context of every node of ``net`` as ``report`` analysed it."""
+        shapes: dict[str, Shape] = {INPUT: report.input}
+        input_of: dict[str, Shape] = {INPUT: report.input}
+        for node, row in zip(net.nodes, report.layers, strict=True):
+            input_of[node.name] = shapes[node.inputs[0]]
+            shapes[node.name] = row.output_shape
+        return cls(shapes, input_of, {INPUT: "input", **{n.name: n.layer.type for n in net.nodes}})
+
+    def needed(self, node: Node) -> dict[str, Shape]:
+        """The shapes of a node's inputs and of the nodes it links to."""
+        return {n: self.shapes[n] for n in (*node.inputs, *(linked for _, linked in node.links))}
 
 
 def evaluate(

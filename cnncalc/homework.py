@@ -19,10 +19,11 @@ from typing import Any, Literal
 
 from cnncalc.errors import CnncalcError, SpecError
 from cnncalc.explain import explain_node
+from cnncalc.graph import Context
 from cnncalc.layers.base import Shape, fmt_shape
 from cnncalc.report import LayerRow, Report
 from cnncalc.spec import Network, parse_figure
-from cnncalc.structure import INPUT, Node
+from cnncalc.structure import Node
 
 Kind = Literal["shape", "activations", "params", "weights", "macs", "flops", "receptive_field"]
 Layout = Literal["auto", "chw", "hwc"]
@@ -141,13 +142,8 @@ class _Context:
 
 
 def _context(net: Network, report: Report) -> _Context:
-    shapes: dict[str, Shape] = {INPUT: report.input}
-    input_of: dict[str, Shape] = {INPUT: report.input}
-    for node, row in zip(net.nodes, report.layers, strict=True):
-        input_of[node.name] = shapes[node.inputs[0]]
-        shapes[node.name] = row.output_shape
-    types = {INPUT: "input", **{n.name: n.layer.type for n in net.nodes}}
-    return _Context(net, report, shapes, input_of, types)
+    ctx = Context.of(net, report)
+    return _Context(net, report, ctx.shapes, ctx.input_of, ctx.types)
 
 
 @dataclass(frozen=True, slots=True)

@@ -371,9 +371,9 @@ def _key(name: str) -> str:
 
 def _build(net: Network, report: Report, t: _T) -> tuple[dict[str, _Built], set[str]]:
     """Every node's modules and call, with the shapes the report gives its inputs (and linked nodes)."""
-    shapes: dict[str, Shape] = {INPUT: report.input}
-    for node, row in zip(net.nodes, report.layers, strict=True):
-        shapes[node.name] = row.output_shape
+    from cnncalc.graph import Context
+
+    shapes = Context.of(net, report).shapes
     by_name = {n.name: n for n in net.nodes}
     pooled = {linked for node in net.nodes for _, linked in node.links if node.layer.type.startswith("max_unpool")}
     built: dict[str, _Built] = {}
