@@ -222,44 +222,38 @@ def verify(targets: tuple[str, ...], fmt: str, quiet: bool) -> None:
 
 @main.command()
 @click.argument("spec", metavar="SPEC")
-@click.argument("table", type=click.Path(dir_okay=False))
-@click.option("--layout", type=click.Choice(("auto", "chw", "hwc")), default="auto", show_default=True,
-              help="How the table writes shapes: detected, channels first, or H×W×C (cs231n).")
-@click.option("--input", "input_text", metavar="SHAPE", help="Override the spec's input shape.")
+@click.argument("table", metavar="TABLE")
+@click.option("--layout", type=click.Choice(("auto", "hwc", "chw")), default="auto", show_default=True,
+              help="How the table writes shapes: detected from its cells, H×W×C (cs231n) or C×H×W.")
+@click.option("--input", "input_text", metavar="SHAPE", help="Override the spec's input shape (channels first).")
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="Only the wrong cells, the notes and the counts.")
+@click.option("--width", type=click.IntRange(40, 1000), help="Table width (default: the terminal's, or 100).")
 @guarded
-def check(spec: str, table: str, layout: str, input_text: str | None, fmt: str) -> None:
+def check(spec: str, table: str, layout: str, input_text: str | None, fmt: str, quiet: bool,
+          width: int | None) -> None:
     """Check a homework TABLE (CSV or Markdown) of shapes and counts against SPEC, cell by cell.
 
     Each cell gets ✓ or ✗ with the correct value and its derivation; a wrong cell names the common mistake that
-    reproduces it. Exit 0 when every cell is right, 1 when any is wrong, 2 on bad input.
+    reproduces it (input depth left out, bias left out, padding ignored, …). Exit 0 when every cell is right, 1
+    when any is wrong, 2 on bad input (an unreadable table, no known column, rows that cannot be matched).
     """
-    import json
-
     from cnncalc import bulk, graph, load
-    from cnncalc.homework import check as check_table
-    from cnncalc.render.homework import render
+    from cnncalc.check import check as check_table
+    from cnncalc.render.check import text, to_json
 
     with bulk():
         net = load(spec)
         report = graph.run(net, input_shape=_shape(View(input_text=input_text)))
     result = check_table(net, report, table, cast(Any, layout))
     if fmt == "json":
-        click.echo(json.dumps(
-            {"table": result.table, "notes": list(result.notes), "wrong": result.wrong,
-             "cells": [_cell_dict(c) for c in result.cells]},
-            indent=2,
-        ))
+        click.echo(to_json(result))
     else:
         tty = sys.stdout.isatty()
-        width = _terminal_width() if tty else 100
-        click.echo(render(result, color=tty and "NO_COLOR" not in os.environ, width=width), nl=False)
+        click.echo(text(result, color=tty and "NO_COLOR" not in os.environ,
+                        width=width or (_terminal_width() if tty else 100), quiet=quiet), nl=False)
     if result.wrong:
         sys.exit(1)
-
-
-def _cell_dict(cell: Any) -> dict[str, Any]:
-    return {name: getattr(cell, name) for name in cell.__slots__}
 
 
 @main.command("list")

@@ -58,7 +58,8 @@ class Conv(Activated):
         if self.connection_table is not None:
             return self.fuse(self._sparse(c_in, groups, sl))
         # Written in the order the explanations read best: K·(C_in/G)·C_out, then H·W·C_out · K·(C_in/G).
-        per_output = prod(sl.kernel) * (c_in if groups == 1 else c_in // groups)
+        per_group = c_in if groups == 1 else 1 if groups == c_in else c_in // groups  # plain in explanations
+        per_output = prod(sl.kernel) * per_group
         outputs = prod(sl.out) * self.out_channels
         bias = self.out_channels if self.bias else 0
         summary = slide_summary(sl) + (f" g{groups}" if groups > 1 else "") + ("" if self.bias else " nobias")
