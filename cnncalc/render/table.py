@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cnncalc.render import Options, human, human_bytes, shape_text
-from cnncalc.report import LayerRow, Report
+from cnncalc.report import BlockRow, LayerRow, Report
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 BAR_WIDTH = 5
@@ -47,7 +47,7 @@ class _Row:
     block: bool = False
 
 
-def _rf(row: LayerRow) -> str:
+def _rf(row: LayerRow | BlockRow) -> str:
     if row.receptive_field is None:
         return "all"
     values = row.receptive_field
@@ -73,7 +73,7 @@ def rows(report: Report, depth: int | None = None) -> list[_Row]:
             b = blocks[group]
             local = group.rsplit("/", 1)[-1]
             out.append(_Row("  " * level + local, b.block, f"{b.layers} layers", b.output_shape, b.params, b.macs,
-                            b.flops, b.activations, b.activations, "", block=True))
+                            b.flops, b.activations, b.activations, _rf(b), block=True))
         level = len(row.groups)
         if depth is not None and level >= depth:
             continue
