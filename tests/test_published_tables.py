@@ -117,7 +117,7 @@ def test_cs231n_alexnet_case_study() -> None:
 def test_one_by_one_bottleneck_example() -> None:
     # shared/seeds/003, "The problem of computational cost": 28x28x32 × 5x5x192 ≈ 120M multiplications directly;
     # "Using 1x1 convolution": 28x28x16 × 192 ≈ 2.4M plus 28x28x32 × 5x5x16 ≈ 10M, total ≈ 12.4M. Ints: derived.
-    got = verdicts("cs231n_1x1_bottleneck")
+    got = verdicts("bottleneck_1x1")
     assert got["macs"] == [
         ("120M", 120_422_400, "pass"), (120_422_400, 120_422_400, "pass"),
         ("12.4M", 12_443_648, "pass"), (12_443_648, 12_443_648, "pass"),
