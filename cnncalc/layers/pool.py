@@ -108,6 +108,8 @@ class AdaptivePool(Layer):
         raw = per_dim(self.output_size, n, "output_size") if isinstance(self.output_size, int) else self.output_size
         if len(raw) not in (1, n):
             raise ShapeError(f"output_size {raw} has {len(raw)} values for {n} spatial dims")
+        if n == 1 and None in raw:
+            raise ShapeError("a 1-D adaptive pool needs a size, not null (torch's AdaptiveAvg/MaxPool1d take an int)")
         targets = [size if o is None else o for size, o in zip(x[1:], raw * n if len(raw) == 1 else raw, strict=True)]
         lengths = [adaptive_windows(size, o) for size, o in zip(x[1:], targets, strict=True)]
         volume = x[0] * prod(sum(ls) for ls in lengths)
