@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,12 @@ def import_(target: str, input_text: str, output: str | None, name: str | None) 
         module_name, sep, factory_name = target.partition(":")
         if not sep or not module_name or not factory_name:
             raise CnncalcError(f"give MODULE:FACTORY, like mypackage.models:ResNet, not {target!r}")
-        sys.path.insert(0, str(Path.cwd()))
+        if importlib.util.find_spec("torch") is None:  # before the user's module fails on its own import torch
+            from cnncalc.torch_bridge import INSTALL
+
+            raise CnncalcError(INSTALL)
+        if str(Path.cwd()) not in sys.path:
+            sys.path.insert(0, str(Path.cwd()))
         try:
             module = importlib.import_module(module_name)
         except Exception as err:  # whatever the user's module raises on import
@@ -53,6 +59,8 @@ def import_(target: str, input_text: str, output: str | None, name: str | None) 
             Path(output).write_text(text, encoding="utf-8")
         else:
             click.echo(text, nl=False)
+        for note in str(spec.get("notes") or "").splitlines():
+            click.echo(f"warning: {note}", err=True)
         totals = cnncalc.analyze(spec).totals
         click.echo(f"{len(spec['layers'])} layers, {totals.params:,} params ({human(totals.params)}), "
                    f"{totals.macs:,} MACs ({human(totals.macs)})", err=True)

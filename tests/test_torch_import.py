@@ -230,3 +230,232 @@ def test_untraceable_chain_falls_back_to_hooks() -> None:
     with pytest.raises(cnncalc.CnncalcError, match="not a plain chain"):
         cnncalc.from_torch(NotAChain(), (3, 4, 4))
     assert torch.zeros(1).shape == (1,)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The hard cases: each was silently wrong, crashed, or was refused by the first importer.
+
+
+def matches_torch(module: Any, shape: tuple[int, ...]) -> dict[str, Any]:
+    """Import, analyse, and compare output shape and parameters with a torch forward pass; returns the spec."""
+    import torch
+
+    spec = cnncalc.from_torch(module, shape)
+    report = cnncalc.analyze(spec)
+    with torch.no_grad():
+        y = module.eval()(torch.zeros(2, *shape))
+    assert report.output_shape == tuple(y.shape[1:])
+    assert report.totals.params == sum(p.numel() for p in module.parameters())
+    return spec
+
+
+def test_transposed_conv_called_with_output_size() -> None:
+    from torch import nn
+
+    class Up(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.down = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+            self.up = nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1)
+
+        def forward(self, x: Any) -> Any:
+            return self.up(self.down(x), output_size=x.shape[2:])
+
+    # 8 → 4 → (4 − 1)·2 − 2 + 3 = 7, and output_size=8 makes torch add an output padding of 1.
+    spec = matches_torch(Up(), (3, 8, 8))
+    assert spec["layers"][-1]["output_padding"] == 1
+
+
+def test_batch_norm_in_training_mode_is_left_unchanged() -> None:
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5))  # training mode, one value per channel at batch 1
+    with torch.no_grad():
+        model[1].running_mean.fill_(1.0)
+    matches_torch(model.train(), (4,))
+    model.train()
+    cnncalc.from_torch(model, (4,))
+    assert model.training and model[1].training
+    assert model[1].running_mean.tolist() == [1.0] * 5  # no forward pass updated the statistics
+    assert int(model[1].num_batches_tracked) == 0
+
+
+def test_functional_calls() -> None:
+    from torch import nn
+    from torch.nn import functional
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.fc = nn.Linear(8, 10)
+
+        def forward(self, x: Any) -> Any:
+            x = functional.leaky_relu(self.conv(x), 0.2)
+            x = functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+            x = functional.max_pool2d(x, 3, 1, 1)
+            x = functional.pad(x, (1, 0, 2, 0), mode="replicate")
+            return functional.log_softmax(self.fc(x.mean((2, 3))), dim=1)
+
+    spec = matches_torch(Net(), (3, 5, 5))
+    types = [layer["type"] for layer in spec["layers"]]
+    assert types == ["conv2d", "leaky_relu", "upsample", "maxpool2d", "pad", "global_avgpool", "flatten", "linear",
+                     "log_softmax"]
+    assert spec["layers"][4]["padding"] == [[2, 0], [1, 0]]  # torch's last-dim-first order, turned round
+
+
+def test_max_unpool_with_the_pools_indices() -> None:
+    from torch import nn
+
+    class SegNetStage(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.pool = nn.MaxPool2d(2, return_indices=True)
+            self.unpool = nn.MaxUnpool2d(2)
+
+        def forward(self, x: Any) -> Any:
+            y, indices = self.pool(self.conv(x))
+            return self.unpool(y, indices)
+
+    spec = matches_torch(SegNetStage(), (3, 6, 6))
+    assert spec["layers"][-1]["indices"] == "pool"
+
+
+def test_crop_with_offsets_computed_from_sizes() -> None:
+    import torch
+    from torch import nn
+
+    class Skip(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.enc, self.pool, self.mid = nn.Conv2d(1, 4, 3), nn.MaxPool2d(2), nn.Conv2d(4, 4, 3)
+            self.up = nn.ConvTranspose2d(4, 4, 2, stride=2)
+
+        def forward(self, x: Any) -> Any:
+            e = self.enc(x)
+            u = self.up(self.mid(self.pool(e)))
+            dh, dw = (e.size(2) - u.size(2)) // 2, (e.size(3) - u.size(3)) // 2
+            return torch.cat([e[:, :, dh:dh + u.size(2), dw:dw + u.size(3)], u], 1)
+
+    # 20 → 18 → 9 → 7 → 14; the skip is cropped from 18 to 14, 2 on each side.
+    spec = matches_torch(Skip(), (1, 20, 20))
+    crop = next(layer for layer in spec["layers"] if layer["type"] == "crop")
+    assert crop["crop"] == {"before": [2, 2], "after": [2, 2]}
+
+
+def test_modules_mapped_despite_their_options() -> None:
+    from torch import nn
+
+    matches_torch(nn.Conv2d(3, 8, 3), (3, 8, 8))  # a bare layer as the whole model
+    matches_torch(nn.Sequential(nn.Conv2d(3, 3, 3, padding=1, padding_mode="reflect"), nn.CircularPad2d(1),
+                                nn.Flatten(), nn.Softmax()), (3, 5, 5))  # Softmax() picks dim 1 as torch does
+
+
+def test_shared_module_is_noted() -> None:
+    from torch import nn
+
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+        def forward(self, x: Any) -> Any:
+            return self.conv(self.conv(x))
+
+    spec = cnncalc.from_torch(Twice(), (4, 6, 6))
+    assert cnncalc.analyze(spec).totals.params == 2 * 148  # (3·3·4 + 1)·4 = 148, counted at each of 2 calls
+    assert "module 'conv' is called 2 times" in spec["notes"]
+
+
+@pytest.mark.parametrize(
+    ("forward", "message"),
+    [
+        (lambda m, x: m.conv(x) + 1, r"add \(add\): an operand that is not a tensor"),
+        (lambda m, x: m.conv(x) * m.conv(x).mean((2, 3), keepdim=True), r"mul \(mul\): broadcasting 4x6x6 and 4x1x1"),
+        (lambda m, x: m.conv(x) * m.scale, r"'scale', a tensor not computed from the input"),
+    ],
+    ids=["scalar", "broadcast", "parameter"],
+)
+def test_unmappable_arithmetic_is_listed(forward: Callable[[Any, Any], Any], message: str) -> None:
+    import torch
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.scale = nn.Parameter(torch.ones(1))
+
+        def forward(self, x: Any) -> Any:
+            return forward(self, x)
+
+    with pytest.raises(cnncalc.CnncalcError, match=message):
+        cnncalc.from_torch(Net(), (3, 8, 8))
+
+
+def test_hooks_refuse_a_hidden_residual_addition() -> None:
+    from torch import nn
+
+    class Residual(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+        def forward(self, x: Any) -> Any:
+            if x.sum() >= 0:  # data-dependent: fx cannot trace it
+                return x + self.conv(x)  # same shape as a chain would give: the hooks must not hide the addition
+            return x
+
+    with pytest.raises(cnncalc.CnncalcError, match="not a plain chain"):
+        cnncalc.from_torch(Residual(), (4, 6, 6))
+
+
+def test_hooks_read_a_reshape_between_modules_as_flatten() -> None:
+    from torch import nn
+
+    class Branchy(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.fc = nn.Conv2d(3, 4, 3), nn.Linear(4 * 6 * 6, 3)
+
+        def forward(self, x: Any) -> Any:
+            if x.sum() >= 0:
+                x = self.conv(x)
+            return self.fc(x.flatten(1))
+
+    spec = matches_torch(Branchy(), (3, 8, 8))
+    assert [layer["type"] for layer in spec["layers"]] == ["conv2d", "flatten", "linear"]
+    assert "read as a flatten" in spec["notes"]
+
+
+def test_cli_import_prints_notes(cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    (tmp_path / "twice.py").write_text(
+        "from torch import nn\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(1, 1, 3, padding=1)\n"
+        "    def forward(self, x):\n"
+        "        return self.conv(self.conv(x))\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = cli("import", "twice:Net", "--input", "1x32x32")
+    assert result.exit_code == 0, result.output
+    assert "warning: module 'conv' is called 2 times" in result.stderr
+    assert "{type: conv2d, name: conv, out_channels: 1, kernel_size: 3, padding: 1}" in result.stdout
+    sys.modules.pop("twice", None)
+
+
+def test_cli_import_without_torch(cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    result = cli("import", "mymodels:Net", "--input", "3x8x8")
+    assert result.exit_code == 2
+    assert "pip install 'cnncalc[torch]'" in result.stderr and "Traceback" not in result.stderr
