@@ -149,16 +149,22 @@ def _shape(view: View) -> tuple[int, ...] | None:
     return parse_shape(view.input_text, layout="hwc" if view.layout == "hwc" else "chw") if view.input_text else None
 
 
-def _run(spec: Any, view: View, settings: tuple[str, ...] = ()) -> None:
-    """Load, analyse and print: the body of every analysing command."""
-    from cnncalc import bulk, graph, load
-
+def settings_args(settings: tuple[str, ...]) -> dict[str, Any]:
+    """``--set name=value`` options as spec arguments (values read as YAML scalars)."""
     args: dict[str, Any] = {}
     for item in settings:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise click.UsageError(f"--set takes name=value, got {item!r}")
         args[key.strip()] = _coerce(value)
+    return args
+
+
+def _run(spec: Any, view: View, settings: tuple[str, ...] = ()) -> None:
+    """Load, analyse and print: the body of every analysing command."""
+    from cnncalc import bulk, graph, load
+
+    args = settings_args(settings)
     with bulk():
         net = load(spec, args=args or None)
         report = graph.run(net, input_shape=_shape(view), batch=view.batch, dtype=cast(Any, view.dtype),

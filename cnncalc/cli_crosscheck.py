@@ -32,14 +32,9 @@ def crosscheck(model: str, device: str, batch: int, input_text: str | None, sett
 
     Exit 0 when everything agrees, 1 on any mismatch, 2 on bad input or when torch is not installed.
     """
-    from cnncalc.cli import _coerce, guarded
+    from cnncalc.cli import guarded, settings_args
 
-    args: dict[str, Any] = {}
-    for item in settings:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise click.UsageError(f"--set takes name=value, got {item!r}")
-        args[key.strip()] = _coerce(value)
+    args = settings_args(settings)
 
     @guarded
     def run() -> CrossReport:
