@@ -13,7 +13,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from cnncalc.dims import fmt_dims, per_dim, window_out
+from cnncalc.dims import fmt_dims, per_dim
 from cnncalc.errors import ShapeError
 from cnncalc.layers import register
 from cnncalc.layers.base import Evaluation, IntOrTuple, Layer, Linked, PosInt, Shape, Window, channels, fmt_shape
@@ -142,7 +142,9 @@ class MaxUnpool(Layer):
                 f"its input {fmt_shape(x)} differs from the output {fmt_shape(pool.output_shape)} of '{pool.name}', "
                 "whose indices it uses"
             )
-        kernel = per_dim(self.kernel_size or self._pool_field(pool, "kernel_size"), n, "kernel_size")
+        if self.kernel_size is None:
+            raise ShapeError(f"give kernel_size (the kernel of '{pool.name}')")
+        kernel = per_dim(self.kernel_size, n, "kernel_size")
         stride = per_dim(self.stride or kernel, n, "stride")
         pad = per_dim(self.padding, n, "padding") if self.padding else (0,) * n
         target = pool.input_shape[1:]
@@ -155,10 +157,6 @@ class MaxUnpool(Layer):
                 )
         shape = (x[0], *target)
         return Evaluation(shape, rf=_copy_windows(n, stride), summary=f"← {pool.name}")
-
-    @staticmethod
-    def _pool_field(pool: Linked, name: str) -> int:
-        raise ShapeError(f"give kernel_size (the kernel of '{pool.name}')")
 
 
 @register
@@ -197,6 +195,3 @@ class PixelUnshuffle(Layer):
         channels(x, None)
         shape = (x[0] * r * r, x[1] // r, x[2] // r)
         return Evaluation(shape, rf=(Window.regular(r, r, 0), Window.regular(r, r, 0)), summary=f"/{r}")
-
-
-__all__ = ["MaxUnpool", "PixelShuffle", "PixelUnshuffle", "Unpool", "Upsample", "window_out"]
