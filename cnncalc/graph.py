@@ -30,6 +30,8 @@ def _number(value: int | Fraction) -> float | int:
 
 def merge_fields(states: list[RFState]) -> tuple[RFState, bool]:
     """The hull of several paths' fields, and whether the paths are aligned (same jump and centres per dim)."""
+    if len(states) == 1:
+        return states[0], True  # a single path: nothing to merge (the hot path of every chain)
     if not states or any(s is None for s in states):
         return None, True
     present = [s for s in states if s is not None]
@@ -134,10 +136,7 @@ def run(
             raise SpecError(reason, **where) from None  # type: ignore[arg-type]
         if strict and ev.warnings:
             raise SpecError(ev.warnings[0], hint="drop --strict to accept it with a warning", **where)  # type: ignore[arg-type]
-        if len(node.inputs) == 1:
-            state, aligned = fields[node.inputs[0]], True
-        else:
-            state, aligned = merge_fields([fields[i] for i in node.inputs])
+        state, aligned = merge_fields([fields[i] for i in node.inputs])
         state = step(state, ev)
         notes = () if aligned else ("paths are misaligned: their receptive fields have different jumps or centres",)
         fields[node.name] = state
