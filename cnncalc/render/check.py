@@ -5,15 +5,14 @@ The logic lives in :mod:`cnncalc.check`; this module only lays its result out, a
 
 from __future__ import annotations
 
-import io
 import json
 
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from cnncalc.check import CheckResult, name_key
+from cnncalc.render import Captured
 
 
 def to_json(result: CheckResult) -> str:
@@ -23,9 +22,8 @@ def to_json(result: CheckResult) -> str:
 
 def text(result: CheckResult, *, color: bool, width: int, quiet: bool = False) -> str:
     """Notes first, then one line per cell grouped by table row, then the counts (``quiet``: wrong cells only)."""
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=color, color_system="standard" if color else None,
-                      no_color=not color, highlight=False, emoji=False)
+    captured = Captured(color=color, width=width)
+    console = captured.console
     console.print(f"[bold]{escape(result.table)}[/] against [bold]{escape(result.model)}[/]")
     for note in result.notes:
         console.print(f"[dim]note: {escape(note)}[/]")
@@ -60,5 +58,4 @@ def text(result: CheckResult, *, color: bool, width: int, quiet: bool = False) -
     if table.rows:
         console.print(table)
     console.print(f"{len(result.cells)} cells: {result.right} ✓, {result.wrong} ✗")
-    out = buffer.getvalue()
-    return out if color else "\n".join(line.rstrip() for line in out.splitlines()) + "\n"
+    return captured.text()

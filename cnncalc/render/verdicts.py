@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 
 from cnncalc.expect import FigureCheck, SourceCheck
+from cnncalc.render import Captured
 from cnncalc.report import Report
 
 GLYPH = {"pass": "[green]✓[/]", "fail": "[bold red]✗[/]", "erratum": "[yellow]erratum[/]"}
@@ -47,9 +46,8 @@ def _line(c: FigureCheck, verbose: bool) -> str:
 
 def text(runs: list[tuple[Report, list[SourceCheck]]], *, quiet: bool, color: bool, width: int) -> str:
     """Every spec, every source, every figure (``quiet``: only the figures that are not plain passes)."""
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=color, color_system="standard" if color else None,
-                      no_color=not color, highlight=False, emoji=False)
+    captured = Captured(color=color, width=width)
+    console = captured.console
     total = {"pass": 0, "fail": 0, "erratum": 0}
     for report, results in runs:
         c = counts(results)
@@ -70,8 +68,7 @@ def text(runs: list[tuple[Report, list[SourceCheck]]], *, quiet: bool, color: bo
         f"\n{len(runs)} network(s), {sum(total.values())} figures: {total['pass']} ✓, {total['fail']} ✗, "
         f"{total['erratum']} known errata"
     )
-    out = buffer.getvalue()
-    return out if color else "\n".join(line.rstrip() for line in out.splitlines()) + "\n"
+    return captured.text()
 
 
 def to_json(runs: list[tuple[Report, list[SourceCheck]]]) -> list[dict[str, Any]]:
