@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from cnncalc.dims import slide
 from cnncalc.errors import CnncalcError, SpecError
-from cnncalc.explain import Explanation, explain, explain_node
+from cnncalc.explain import Explanation, dim_names, explain, explain_node
 from cnncalc.graph import Context, evaluate
 from cnncalc.layers import REGISTRY
 from cnncalc.layers.base import Layer, Shape
@@ -1036,7 +1036,7 @@ def _conv_ceil(eng: _Engine, layer: Layer, x: Shape) -> Figures | None:
                    get("dilation", 1), ceil_mode=True)
     except CnncalcError:
         return None
-    names = ["D", "H", "W"][-len(sl.out):] if len(sl.out) <= 3 else [f"S{i}" for i in range(len(sl.out))]
+    names = dim_names(len(sl.out) + 1)[1:]  # the labels --explain uses (L; H, W; D, H, W)
     line = "; ".join(f"{n}_out = {v.expr} = {int(v)}" if isinstance(v, Traced) else f"{n}_out = {v}"
                      for n, v in zip(names, sl.out, strict=True))
     out_channels = int(getattr(layer, "out_channels", x[0]))

@@ -63,7 +63,8 @@ class Explanation:
         return "\n".join([head, *(f"  {line.text()}" for line in self.lines)])
 
 
-def _dim_names(rank: int) -> list[str]:
+def dim_names(rank: int) -> list[str]:
+    """Labels of a shape's dims in explanations: C, then L / H, W / D, H, W (``features`` for a vector)."""
     spatial = {0: [], 1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}.get(rank - 1, [f"S{i}" for i in range(rank - 1)])
     return ["C", *spatial] if rank > 1 else ["features"]
 
@@ -83,7 +84,7 @@ def explain_node(
     traced_node = Node(node.name, _traced_layer(node), node.inputs, node.line, node.groups, node.links)
     ev = evaluate(traced_node, traced_shapes, input_of, types)
     lines: list[Line] = []
-    names = _dim_names(len(ev.shape))
+    names = dim_names(len(ev.shape))
     for label, value in zip(names, ev.shape, strict=True):
         if isinstance(value, Traced) and value.expr != str(int(value)):
             lines.append(Line(f"{label}_out", value.expr, int(value)))
