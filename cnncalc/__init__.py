@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cnncalc.engine.report import Dtype, LayerRow, Report, Totals
 from cnncalc.errors import CnncalcError, ShapeError, SpecError
-from cnncalc.report import Dtype, LayerRow, Report, Totals
-from cnncalc.spec import Network
+from cnncalc.spec.format import Network
 
 __version__ = "0.1.0"
 __all__ = [
@@ -38,21 +38,21 @@ def load(spec: str | Path | Mapping[str, Any] | Network, *, args: Mapping[str, A
     """
     if isinstance(spec, Network):
         return spec
-    from cnncalc import loader
-    from cnncalc import spec as spec_module
+    from cnncalc.spec import format as spec_module
+    from cnncalc.spec import loader
 
     values = dict(args) if args else None
     if isinstance(spec, Mapping):
         return spec_module.build(dict(spec), None, values)
     text = str(spec)
     if ":" in text and not Path(text).exists() and any(ch.isspace() for ch in text.strip()):
-        from cnncalc.notation import parse
+        from cnncalc.spec.notation import parse
 
         return parse(text)
     path = Path(text)
     if path.suffix.lower() in {".yaml", ".yml", ".json"} or path.exists():
         return loader.load_file(path, values)
-    from cnncalc import zoo
+    from cnncalc.spec import zoo
 
     return loader.load_file(zoo.path(text), values)
 
@@ -67,7 +67,7 @@ def analyze(
     args: Mapping[str, Any] | None = None,
 ) -> Report:
     """Analyse a network (anything :func:`load` accepts); ``report.to_dict()`` is the CLI's JSON output."""
-    from cnncalc import graph
+    from cnncalc.engine import graph
 
     with bulk():
         return graph.run(load(spec, args=args), input_shape=input_shape, batch=batch, dtype=dtype, strict=strict)
@@ -75,7 +75,7 @@ def analyze(
 
 def from_torch(module: Any, input_shape: tuple[int, ...], *, name: str = "imported") -> dict[str, Any]:
     """A spec dict for a ``torch.nn.Module`` traced with torch.fx (needs the ``torch`` extra)."""
-    from cnncalc.torch_import import from_torch as convert
+    from cnncalc.torch.importer import from_torch as convert
 
     return convert(module, input_shape, name=name)
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import Result
 
 import cnncalc
-from cnncalc.check import Cell, CheckResult, check, classify, name_key, read_number, read_shape
+from cnncalc.proof.homework import Cell, CheckResult, check, classify, name_key, read_number, read_shape
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "homework"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cnncalc import zoo
+from cnncalc.spec import zoo
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "zoo_cli.json"
 
@@ -32,7 +32,7 @@ VIEWS: dict[str, list[str]] = {
 
 
 def _digest(args: list[str]) -> str:
-    from cnncalc.cli import main
+    from cnncalc.cli.main import main
 
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     blob = f"{result.exit_code}\n{result.stdout}\n--stderr--\n{result.stderr}"

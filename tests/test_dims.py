@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from cnncalc.dims import (
+from cnncalc.engine.dims import (
     ceildiv,
     effective_kernel,
     floordiv,
@@ -198,7 +198,7 @@ class _Sides:
 
 def test_resolve_padding_sides_object() -> None:
     # ONNX pads [x1_begin, x2_begin, x1_end, x2_end] = [1, 3, 2, 4] split in halves → H (1, 2), W (3, 4).
-    from cnncalc.layers.base import PadSides
+    from cnncalc.engine.layers.base import PadSides
 
     assert resolve_padding(PadSides(before=[1, 3], after=[2, 4]), (9, 9), (3, 3), (1, 1)) == ((1, 2), (3, 4))
     assert resolve_padding(_Sides([1, 3], [2, 4]), (9, 9), (3, 3), (1, 1)) == ((1, 2), (3, 4))

@@ -91,7 +91,7 @@ def test_api_error(name: str) -> None:
 
 @pytest.mark.parametrize("name", case_params())
 def test_cli_error(name: str) -> None:
-    from cnncalc.cli import main
+    from cnncalc.cli.main import main
 
     result = CliRunner().invoke(main, [f"{CASES}/{name}.yaml"])
     assert result.exit_code == 2, (result.exit_code, result.stderr, result.exception)
@@ -148,7 +148,7 @@ def test_api_file_errors(
 def test_cli_file_errors(
     make: Callable[[Path], str], expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cnncalc.cli import main
+    from cnncalc.cli.main import main
 
     monkeypatch.chdir(tmp_path)
     path = make(tmp_path)
@@ -172,7 +172,7 @@ def test_unknown_name_is_neither_zoo_nor_file(tmp_path: Path, monkeypatch: pytes
 def test_alias_bomb_is_measured_not_expanded() -> None:
     # 9 levels of 9 aliases would be 9**9 = 387,420,489 leaves; the loader counts shared nodes once (linear time),
     # and stops at MAX_NODES, so this returns at once.
-    from cnncalc import loader
+    from cnncalc.spec import loader
 
     with pytest.raises(SpecError, match="alias bomb"):
         loader.parse_text((ROOT / CASES / "alias_bomb.yaml").read_text(encoding="utf-8"))
@@ -180,7 +180,7 @@ def test_alias_bomb_is_measured_not_expanded() -> None:
 
 def test_repeat_limit_is_checked_before_expanding() -> None:
     # 10**9 copies would take minutes to build; the count is checked first (spec.MAX_LAYERS).
-    from cnncalc.spec import MAX_LAYERS
+    from cnncalc.spec.format import MAX_LAYERS
 
     spec = {"input": [3, 8, 8], "layers": [{"type": "relu", "repeat": MAX_LAYERS + 1}]}
     with pytest.raises(SpecError, match=f"repeat: {MAX_LAYERS + 1:,} is more than the limit of {MAX_LAYERS:,}"):

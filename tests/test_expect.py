@@ -1,4 +1,4 @@
-"""The rules of :func:`cnncalc.expect.check`, on a hand-built report, so the checker itself can fail.
+"""The rules of :func:`cnncalc.proof.expect.check`, on a hand-built report, so the checker itself can fail.
 
 The report here is written out by hand (no engine involved): a conv, a pool, a flatten and an FC layer; the
 total parameter count is set per test to probe the precision boundaries.
@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from cnncalc.expect import FigureCheck, check
-from cnncalc.report import LayerRow, Report, Totals
-from cnncalc.spec import Expect
+from cnncalc.engine.report import LayerRow, Report, Totals
+from cnncalc.proof.expect import FigureCheck, check
+from cnncalc.spec.format import Expect
 
 
 def _row(name: str, shape: tuple[int, ...], *, params: int = 0, biases: int = 0, macs: int = 0, batch: int = 1,

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cnncalc
-from cnncalc import zoo
-from cnncalc.explain import Explanation, explain
+from cnncalc.engine.explain import Explanation, explain
+from cnncalc.spec import zoo
 
 
 def lines(exp: Explanation) -> dict[str, str]:

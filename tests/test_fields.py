@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnncalc.fields import START, DimField, advance, merge
-from cnncalc.layers.base import Window
+from cnncalc.engine.fields import START, DimField, advance, merge
+from cnncalc.engine.layers.base import Window
 
 
 def reads(w: Window, o: int) -> range:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from cnncalc.expect import verify
+from cnncalc.proof.expect import verify
 
 Verdict = tuple[Any, Any, str]
 

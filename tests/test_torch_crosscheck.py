@@ -17,14 +17,14 @@ import pytest
 from click.testing import Result
 
 import cnncalc
-from cnncalc import zoo
-from cnncalc.layers import layer_classes
+from cnncalc.engine.layers import layer_classes
+from cnncalc.spec import zoo
 
 pytestmark = pytest.mark.torch
 
 
 def check(spec: Any, *, device: str = "cpu", batch: int = 2, args: dict[str, Any] | None = None) -> Any:
-    from cnncalc.torch_bridge import crosscheck
+    from cnncalc.torch.bridge import crosscheck
 
     net = cnncalc.load(spec, args=args)
     return crosscheck(net, cnncalc.analyze(net, batch=batch), device=device)
@@ -39,7 +39,7 @@ def assert_agrees(result: Any) -> None:
 
 
 def test_every_layer_class_has_a_torch_mapping() -> None:
-    from cnncalc.torch_bridge import BUILDERS
+    from cnncalc.torch.bridge import BUILDERS
 
     assert set(layer_classes()) <= set(BUILDERS), set(layer_classes()) - set(BUILDERS)
 
@@ -217,7 +217,7 @@ def test_flop_counter_conventions() -> None:
 def test_the_module_is_a_plain_torch_module() -> None:
     import torch
 
-    from cnncalc.torch_bridge import build_module
+    from cnncalc.torch.bridge import build_module
 
     net = cnncalc.load({"input": [6, 8, 8], "layers": [
         _conv(4, 3, name="block/conv.1", padding="same", activation="relu", connection_table=[[0, 1], [2], [3, 4, 5],
@@ -252,8 +252,8 @@ def _refusing(kind: str) -> Callable[..., Any]:
 
 @pytest.mark.parametrize("kind", ["always", "outside-meta"])
 def test_a_layer_torch_refuses_is_a_disagreement(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
-    from cnncalc.layers.activation import Activation
-    from cnncalc.torch_bridge import BUILDERS
+    from cnncalc.engine.layers.activation import Activation
+    from cnncalc.torch.bridge import BUILDERS
 
     monkeypatch.setitem(BUILDERS, Activation, _refusing(kind))
     result = check(SMALL, batch=1)
@@ -262,7 +262,7 @@ def test_a_layer_torch_refuses_is_a_disagreement(monkeypatch: pytest.MonkeyPatch
 
 
 def test_missing_torch_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cnncalc.torch_bridge import torch_modules
+    from cnncalc.torch.bridge import torch_modules
 
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(cnncalc.CnncalcError, match=r"pip install 'cnncalc\[torch\]'"):
@@ -302,7 +302,7 @@ def test_cli_json_input_and_set(cli: Callable[..., Result]) -> None:
 def test_cli_reports_a_mismatch(cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
-    from cnncalc import torch_bridge
+    from cnncalc.torch import bridge as torch_bridge
 
     original = torch_bridge.crosscheck
 
@@ -321,8 +321,8 @@ def test_cli_reports_a_mismatch(cli: Callable[..., Result], monkeypatch: pytest.
 
 def test_cli_reports_a_layer_torch_refuses(cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch,
                                            tmp_path: Path) -> None:
-    from cnncalc.layers.activation import Activation
-    from cnncalc.torch_bridge import BUILDERS
+    from cnncalc.engine.layers.activation import Activation
+    from cnncalc.torch.bridge import BUILDERS
 
     monkeypatch.setitem(BUILDERS, Activation, _refusing("always"))
     spec = tmp_path / "small.json"

@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from cnncalc.engine.layers import REGISTRY
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.layers import REGISTRY
 
 pytestmark = [pytest.mark.torch, pytest.mark.filterwarnings("ignore")]
 

@@ -3,7 +3,7 @@
 Each number is copied from a paper, the torchvision weights metadata, the cs231n notes, or derived by hand from
 the published architecture (see /work/shared/reference/published.md); none is computed by cnncalc itself, so a
 wrong formula in the engine fails here. The last test runs every spec's own ``expect:`` data through
-:func:`cnncalc.expect.check`.
+:func:`cnncalc.proof.expect.check`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import cnncalc
-from cnncalc.expect import check, verify
-from cnncalc.report import Report
+from cnncalc.engine.report import Report
+from cnncalc.proof.expect import check, verify
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import cnncalc
-from cnncalc.report import Report
+from cnncalc.engine.report import Report
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import cnncalc
-from cnncalc.expect import check
-from cnncalc.report import Report
+from cnncalc.engine.report import Report
+from cnncalc.proof.expect import check
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 

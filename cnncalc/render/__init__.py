@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from cnncalc.report import Report
+from cnncalc.engine.report import Report
 
 Layout = Literal["chw", "hwc"]
 

@@ -6,8 +6,8 @@ import csv as _csv
 import io
 import json as _json
 
+from cnncalc.engine.report import Report
 from cnncalc.render import Options, human, human_bytes, shape_text
-from cnncalc.report import Report
 
 CSV_COLUMNS = (
     "name", "type", "summary", "output_shape", "params", "biases", "trainable_params", "buffers", "macs", "flops",

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cnncalc.engine.report import BlockRow, LayerRow, Report
 from cnncalc.render import Options, human, human_bytes, shape_text
-from cnncalc.report import BlockRow, LayerRow, Report
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 BAR_WIDTH = 5

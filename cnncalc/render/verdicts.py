@@ -6,9 +6,9 @@ from typing import Any
 
 from rich.markup import escape
 
-from cnncalc.expect import FigureCheck, SourceCheck
+from cnncalc.engine.report import Report
+from cnncalc.proof.expect import FigureCheck, SourceCheck
 from cnncalc.render import Captured
-from cnncalc.report import Report
 
 GLYPH = {"pass": "[green]✓[/]", "fail": "[bold red]✗[/]", "erratum": "[yellow]erratum[/]"}
 

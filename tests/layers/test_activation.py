@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cnncalc.engine.layers import REGISTRY
+from cnncalc.engine.layers.base import Evaluation
 from cnncalc.errors import ShapeError
-from cnncalc.layers import REGISTRY
-from cnncalc.layers.base import Evaluation
 
 
 def act(x: tuple[int, ...], **fields: Any) -> Evaluation:

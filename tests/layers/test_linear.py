@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cnncalc.engine.layers import REGISTRY
+from cnncalc.engine.layers.base import GLOBAL, Evaluation
 from cnncalc.errors import ShapeError
-from cnncalc.layers import REGISTRY
-from cnncalc.layers.base import GLOBAL, Evaluation
 
 
 def linear(x: tuple[int, ...], **fields: Any) -> Evaluation:

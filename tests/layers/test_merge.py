@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cnncalc
+from cnncalc.engine.layers import REGISTRY
+from cnncalc.engine.layers.base import Evaluation, Merge
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.layers import REGISTRY
-from cnncalc.layers.base import Evaluation, Merge
 
 
 def merge(shapes: list[tuple[int, ...]], **fields: Any) -> Evaluation:

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from cnncalc.engine.layers import REGISTRY
+from cnncalc.engine.layers.base import GLOBAL, Evaluation, Window
+from cnncalc.engine.layers.pool import adaptive_windows
 from cnncalc.errors import ShapeError
-from cnncalc.layers import REGISTRY
-from cnncalc.layers.base import GLOBAL, Evaluation, Window
-from cnncalc.layers.pool import adaptive_windows
 
 
 def pool(x: tuple[int, ...], **fields: Any) -> Evaluation:

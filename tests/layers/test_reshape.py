@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from cnncalc.engine.layers import REGISTRY
+from cnncalc.engine.layers.base import GLOBAL, Evaluation
 from cnncalc.errors import ShapeError
-from cnncalc.layers import REGISTRY
-from cnncalc.layers.base import GLOBAL, Evaluation
 
 
 def layer(x: tuple[int, ...], **fields: Any) -> Evaluation:

@@ -15,10 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cnncalc
+from cnncalc.engine.layers import REGISTRY
+from cnncalc.engine.layers.base import Evaluation, Window
+from cnncalc.engine.report import Report
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.layers import REGISTRY
-from cnncalc.layers.base import Evaluation, Window
-from cnncalc.report import Report
 
 
 def layer(x: tuple[int, ...], **fields: Any) -> Evaluation:

@@ -18,10 +18,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cnncalc
+from cnncalc.engine.layers import REGISTRY
+from cnncalc.engine.layers.base import Evaluation, Window
+from cnncalc.engine.report import Report
 from cnncalc.errors import CnncalcError, ShapeError, SpecError
-from cnncalc.layers import REGISTRY
-from cnncalc.layers.base import Evaluation, Window
-from cnncalc.report import Report
 
 
 def reads(w: Window) -> int:
@@ -128,7 +128,7 @@ def test_interpolate_errors(x: tuple[int, ...], fields: dict[str, Any], message:
 
 def test_interpolate_receptive_field_steps() -> None:
     # Nearest copies one source pixel; the jump becomes 1/2. Bilinear blends 2 per dim; bicubic 4.
-    # The window reads input positions ⌊(o·step − first)/up⌋ … ⌊(o·step − last)/up⌋ (cnncalc.layers.base.Window).
+    # The window reads input positions ⌊(o·step − first)/up⌋ … ⌊(o·step − last)/up⌋ (cnncalc.engine.layers.base.Window).
     assert layer((3, 5, 5), type="upsample", scale_factor=2).rf == (Window(1, 2, 0, 0),) * 2
     bilinear = layer((3, 5, 5), type="upsample", scale_factor=2, mode="bilinear").rf
     bicubic = layer((3, 5, 5), type="upsample", scale_factor=2, mode="bicubic").rf

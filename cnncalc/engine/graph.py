@@ -1,0 +1,220 @@
+"""The engine: walk the network's DAG in definition order, apply each layer's rule, compose receptive fields.
+
+Receptive fields are :mod:`cnncalc.engine.fields`' business (Araujo, Norris & Sim, Distill 2019, made exact through
+upsampling); where paths merge, the field is the hull of the paths' fields, and paths whose jumps or centres
+differ are *misaligned* (the row says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from math import prod
+
+from cnncalc.engine import fields as rf
+from cnncalc.engine.layers.base import GLOBAL, Evaluation, Linked, Merge, Shape, fmt_shape
+from cnncalc.engine.report import DTYPE_BYTES, BlockRow, Dtype, LayerRow, Report, Tally, Totals
+from cnncalc.errors import ShapeError, SpecError
+from cnncalc.spec.expand import INPUT, Node
+from cnncalc.spec.format import Network
+
+#: One :class:`~cnncalc.engine.fields.DimField` per spatial dim; ``None`` once every output sees the whole input.
+RFState = tuple[rf.DimField, ...] | None
+
+
+def _number(value: int | Fraction) -> float | int:
+    if isinstance(value, int):
+        return value
+    return int(value) if value.denominator == 1 else float(value)
+
+
+def merge_fields(states: list[RFState]) -> tuple[RFState, bool]:
+    """The hull of several paths' fields, and whether the paths are aligned (same jump and centres per dim)."""
+    if len(states) == 1:
+        return states[0], True  # a single path: nothing to merge (the hot path of every chain)
+    if not states or any(s is None for s in states):
+        return None, True
+    present = [s for s in states if s is not None]
+    if len({len(s) for s in present}) != 1:
+        return None, False
+    merged = []
+    aligned = True
+    for dims in zip(*present, strict=True):
+        field, ok = rf.merge(list(dims))
+        if field is None:
+            return None, False
+        merged.append(field)
+        aligned = aligned and ok
+    return tuple(merged), aligned
+
+
+def step(state: RFState, ev: Evaluation) -> RFState:
+    """The receptive fields after a layer (``None``: every output sees the whole input, or no longer tracked)."""
+    if ev.rf == GLOBAL or state is None:
+        return None
+    if ev.rf is None:
+        return state
+    if len(ev.rf) != len(state):
+        return None
+    out = tuple(rf.advance(f, w) for f, w in zip(state, ev.rf, strict=True))
+    return None if any(f is None for f in out) else out  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What re-evaluating one node needs, read back from a report: every node's output and first-input shape."""
+
+    shapes: dict[str, Shape]
+    input_of: dict[str, Shape]
+    types: dict[str, str]
+
+    @classmethod
+    def of(cls, net: Network, report: Report) -> Context:
+        """The context of every node of ``net`` as ``report`` analysed it."""
+        shapes: dict[str, Shape] = {INPUT: report.input}
+        input_of: dict[str, Shape] = {INPUT: report.input}
+        for node, row in zip(net.nodes, report.layers, strict=True):
+            input_of[node.name] = shapes[node.inputs[0]]
+            shapes[node.name] = row.output_shape
+        return cls(shapes, input_of, {INPUT: "input", **{n.name: n.layer.type for n in net.nodes}})
+
+    def needed(self, node: Node) -> dict[str, Shape]:
+        """The shapes of a node's inputs and of the nodes it links to."""
+        return {n: self.shapes[n] for n in (*node.inputs, *(linked for _, linked in node.links))}
+
+
+def evaluate(
+    node: Node, shapes: dict[str, Shape], input_of: dict[str, Shape], types: dict[str, str] | None = None
+) -> Evaluation:
+    """One node's rule on the shapes of its inputs (and of the nodes its ``links`` name)."""
+    layer = node.layer
+    types = types or {}
+    ins = [shapes[name] for name in node.inputs]
+    if isinstance(layer, Merge):
+        return layer.merge(ins)
+    if len(ins) != 1:
+        raise ShapeError(f"{layer.type} takes one input, got {len(ins)} ({', '.join(node.inputs)})")
+    if node.links:
+        linked = {field: Linked(name, input_of[name], shapes[name], types[name]) for field, name in node.links}
+        return layer.evaluate_linked(ins[0], linked)
+    return layer.evaluate(ins[0])
+
+
+def run(
+    net: Network,
+    *,
+    input_shape: Shape | None = None,
+    batch: int = 1,
+    dtype: Dtype = "float32",
+    strict: bool = False,
+) -> Report:
+    """Analyse ``net``; ``strict`` turns warnings (a stride that does not fit) into errors."""
+    if batch < 1:
+        raise SpecError(f"batch must be at least 1, got {batch}")
+    if dtype not in DTYPE_BYTES:
+        raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
+    size = DTYPE_BYTES[dtype]
+    first: Shape = tuple(input_shape or net.input)
+    shapes: dict[str, Shape] = {INPUT: first}
+    input_of: dict[str, Shape] = {}
+    types: dict[str, str] = {INPUT: "input"}
+    input_of[INPUT] = first  # a link to the network input sees the input as both its input and output
+    fields: dict[str, RFState] = {INPUT: tuple(rf.START for _ in first[1:])}
+    rows = []
+    total = Tally()
+    for node in net.nodes:
+        where = {"file": net.file, "line": node.line, "layer": f"'{node.name}' ({node.layer.type})"}
+        try:
+            ev = evaluate(node, shapes, input_of, types)
+        except ShapeError as err:
+            if len(node.inputs) > 1:
+                paths = ", ".join(f"'{i}' gives {fmt_shape(shapes[i])}" for i in node.inputs)
+                reason = f"{err}; {paths}"
+            else:
+                shown = fmt_shape(shapes[node.inputs[0]])
+                reason = str(err) if shown in str(err) else f"{err} (input {shown})"
+            raise SpecError(reason, **where) from None  # type: ignore[arg-type]
+        if strict and ev.warnings:
+            raise SpecError(ev.warnings[0], hint="drop --strict to accept it with a warning", **where)  # type: ignore[arg-type]
+        state, aligned = merge_fields([fields[i] for i in node.inputs])
+        state = step(state, ev)
+        notes = () if aligned else ("paths are misaligned: their receptive fields have different jumps or centres",)
+        fields[node.name] = state
+        shapes[node.name] = ev.shape
+        types[node.name] = node.layer.type
+        input_of[node.name] = shapes[node.inputs[0]]
+        out = prod(ev.shape) * batch
+        row = LayerRow(
+            name=node.name,
+            type=node.layer.type,
+            summary=ev.summary,
+            output_shape=ev.shape,
+            params=ev.params,
+            biases=ev.biases,
+            trainable_params=ev.params if node.layer.trainable else 0,
+            buffers=ev.buffers,
+            macs=ev.macs * batch,
+            flops=ev.flops * batch,
+            connections=ev.connections * batch,
+            activations=out,
+            activation_bytes=(out if ev.stores else 0) * size,
+            stores=ev.stores,
+            receptive_field=None if state is None else tuple(f.size for f in state),
+            jump=None if state is None else tuple(_number(f.jump) for f in state),
+            rf_offset=None if state is None else tuple(_number(f.offset) for f in state),
+            line=node.line,
+            warnings=ev.warnings,
+            inputs=node.inputs,
+            groups=node.groups,
+            notes=notes,
+        )
+        rows.append(row)
+        total.add(row)
+    activations = prod(first) * batch + total.activations
+    totals = Totals(
+        params=total.params,
+        trainable_params=total.trainable_params,
+        buffers=total.buffers,
+        macs=total.macs,
+        flops=total.flops,
+        activations=activations,
+        activation_bytes=activations * size,
+        param_bytes=(total.params + total.buffers) * size,
+        connections=total.connections,
+    )
+    return Report(
+        model=net.name,
+        input=first,
+        batch=batch,
+        dtype=dtype,
+        layers=tuple(rows),
+        totals=totals,
+        description=net.description,
+        source=net.source,
+        file=net.file,
+        warnings=tuple(f"{row.name}: {w}" for row in rows for w in row.warnings),
+        blocks=_blocks(net, rows),
+    )
+
+
+def _blocks(net: Network, rows: list[LayerRow]) -> tuple[BlockRow, ...]:
+    """Each block instance's sums over the layers inside it (nested blocks count in every enclosing one)."""
+    if not net.groups:
+        return ()
+    sums = {g.name: Tally() for g in net.groups}
+    last: dict[str, LayerRow] = {}
+    for row in rows:
+        for group in row.groups:
+            sums[group].add(row)
+            last[group] = row
+    return tuple(
+        BlockRow(
+            name=g.name, block=g.block, depth=g.depth, params=t.params, biases=t.biases,
+            trainable_params=t.trainable_params, buffers=t.buffers, macs=t.macs, flops=t.flops,
+            activations=t.activations, layers=t.layers, connections=t.connections,
+            output_shape=last[g.name].output_shape if g.name in last else (),
+            receptive_field=last[g.name].receptive_field if g.name in last else None,
+        )
+        for g in net.groups
+        for t in [sums[g.name]]
+    )

@@ -1,0 +1,237 @@
+"""What every layer family provides: a pydantic spec model that also owns its formulas.
+
+A layer class *is* its YAML schema (``extra="forbid"``) and its rule: :meth:`Layer.evaluate` maps an input shape
+(channels first, batch excluded) to an :class:`Evaluation` holding the output shape, parameters, buffers, MACs,
+FLOPs and the receptive-field step. Formulas raise :class:`~cnncalc.errors.ShapeError` without knowing where they
+are; the graph walk adds the file, line and layer name.
+"""
+
+
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from math import prod
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from cnncalc.errors import ShapeError
+
+Shape = tuple[int, ...]
+#: Strict: YAML's ``yes``/``true`` must not become a size of 1.
+PosInt = Annotated[int, Field(ge=1, strict=True)]
+NonNegInt = Annotated[int, Field(ge=0, strict=True)]
+#: One positive int for every spatial dim, or a list with one per dim (torch's ``int | tuple``).
+IntOrTuple = PosInt | Annotated[list[PosInt], Field(min_length=1, max_length=3)]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Which input positions output ``o`` reads, per spatial dim: ``⌊(o·step − first)/up⌋`` … ``⌊(o·step − last)/up⌋``.
+
+    The receptive-field engine (:mod:`cnncalc.engine.fields`) composes these; :meth:`regular` builds the common case.
+    """
+
+    step: int
+    up: int
+    first: int
+    last: int
+
+    @classmethod
+    def regular(cls, kernel: int, stride: int, pad: int) -> "Window":
+        """A sliding window: effective kernel, stride and padding before (Araujo et al. 2019's k, s, p)."""
+        return cls(stride, 1, pad, pad - kernel + 1)
+
+    @classmethod
+    def copy(cls, factor: int | Fraction) -> "Window":
+        """Each output copies one input, ``factor`` outputs per input (nearest, unpooling, pixel shuffle)."""
+        f = Fraction(factor)
+        return cls(f.denominator, f.numerator, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """What a layer may know of another node it names: that node's input and output shapes."""
+
+    name: str
+    input_shape: Shape
+    output_shape: Shape
+    #: The linked layer's type name (max-unpooling needs a max-pool).
+    type: str = ""
+
+
+#: ``None``: elementwise (field unchanged); ``GLOBAL``: spatial dims collapse (every input pixel is seen).
+GLOBAL: Literal["global"] = "global"
+RFStep = tuple[Window, ...] | Literal["global"] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """A layer's results for one sample; the engine multiplies by batch and adds totals."""
+
+    shape: Shape
+    params: int = 0
+    #: The part of ``params`` that is biases (cs231n's tables list weights without them).
+    biases: int = 0
+    buffers: int = 0
+    macs: int = 0
+    flops: int = 0
+    #: LeCun et al. (1998)'s count: for layers with weights, each output's weighted inputs plus its bias.
+    connections: int = 0
+    rf: RFStep = None
+    #: False when the output needs no new memory (a view, an in-place op, dropout at inference).
+    stores: bool = True
+    summary: str = ""
+    warnings: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def weighted(
+        cls, shape: Shape, *, weights: int, biases: int, macs: int, bias_adds: int, **rest: Any
+    ) -> "Evaluation":
+        """A layer with weights, under the one FLOP convention: 2 per multiply-add plus one per bias addition.
+
+        LeCun's connections are the multiply-adds plus the bias additions.
+        """
+        return cls(shape, params=weights + biases, biases=biases, macs=macs, flops=2 * macs + bias_adds,
+                   connections=macs + bias_adds, **rest)
+
+
+class Layer(BaseModel):
+    """Fields common to all layers. Subclasses narrow ``type`` to a ``Literal`` of the names they answer to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    type: str
+    name: str | None = None
+    #: False for frozen layers: their parameters still count, but not as trainable.
+    trainable: bool = True
+
+    #: Spatial dims a ``typeNd`` alias demands, e.g. ``{"conv2d": 2}``; checked before evaluation.
+    dims_of_type: ClassVar[dict[str, int]] = {}
+
+    #: Fields that name another node of the network (max-unpool ``indices``, crop ``to``); the engine resolves
+    #: them and passes those nodes' shapes to :meth:`evaluate_linked`.
+    links: ClassVar[tuple[str, ...]] = ()
+    #: True for shape-keeping, parameterless layers that ``activation:`` may fuse into a conv or linear layer.
+    fusable: ClassVar[bool] = False
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Apply the layer's formulas to input shape ``x``."""
+        raise NotImplementedError
+
+    def evaluate_linked(self, x: Shape, linked: dict[str, Linked]) -> Evaluation:
+        """Like :meth:`evaluate`, for layers whose ``links`` name other nodes (their shapes are in ``linked``)."""
+        return self.evaluate(x)
+
+    def check_dims(self, x: Shape, *, min_spatial: int = 0) -> int:
+        """Number of spatial dims of ``x``, checked against the ``typeNd`` alias and a minimum."""
+        n = len(x) - 1
+        want = self.dims_of_type.get(self.type)
+        if want is not None and n != want:
+            raise ShapeError(f"{self.type} needs an input with {want} spatial dims (C×…), got {fmt_shape(x)}")
+        if n < min_spatial:
+            raise ShapeError(f"{self.type} needs a channels-first input with spatial dims, got {fmt_shape(x)}")
+        return n
+
+
+class Merge(Layer):
+    """Base of layers that join several inputs (concatenation, addition); the engine calls :meth:`merge`."""
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """A merge of one input is a spec mistake, not a no-op."""
+        raise ShapeError(f"{self.type} joins several inputs; give it 'branches' or 'inputs: [a, b, ...]'")
+
+    def merge(self, shapes: list[Shape]) -> Evaluation:
+        """Output of joining ``shapes`` (at least two)."""
+        raise NotImplementedError
+
+
+class ElementwiseCost(Layer):
+    """Base of layers that keep the shape and cost a fixed number of FLOPs per element (fvcore's idea)."""
+
+    flops_per_element: ClassVar[dict[str, int]] = {}
+    fusable: ClassVar[bool] = True
+    inplace: bool = False
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Same shape; FLOPs = elements × the per-element cost documented in the subclass."""
+        return Evaluation(x, flops=prod(x) * self.flops_per_element[self.type], stores=not self.inplace)
+
+
+class Activated(Layer):
+    """Layers that may fuse a parameterless activation (``activation: relu``), Keras-style, as cs231n counts rows."""
+
+    activation: str | None = None
+
+    @field_validator("activation")
+    @classmethod
+    def _elementwise(cls, value: str | None) -> str | None:
+        """Only shape-keeping, parameterless activations can be fused (the rest need a layer of their own)."""
+        if value is None:
+            return None
+        from cnncalc.engine.layers import REGISTRY
+
+        name = value.lower()
+        target = REGISTRY.get(name)
+        if target is None or not target.fusable:
+            known = ", ".join(sorted(k for k, c in REGISTRY.items() if c.fusable))
+            import difflib
+
+            close = difflib.get_close_matches(name, [k for k, c in REGISTRY.items() if c.fusable], n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; use one of {known}"
+            raise ValueError(f"cannot be fused{hint}")
+        return name
+
+    def fuse(self, ev: Evaluation) -> Evaluation:
+        """Add the fused activation's FLOPs; it works in place, so no extra memory."""
+        if self.activation is None:
+            return ev
+        from cnncalc.engine.layers import REGISTRY
+
+        act = REGISTRY[self.activation].model_validate({"type": self.activation}).evaluate(ev.shape)
+        summary = f"{ev.summary} +{self.activation}".strip()
+        return replace(ev, params=ev.params + act.params, flops=ev.flops + act.flops, summary=summary)
+
+
+def fmt_shape(shape: Shape) -> str:
+    """``3x224x224``: the notation shapes are written in everywhere."""
+    return "x".join(map(str, shape)) if shape else "scalar"
+
+
+def channels(x: Shape, given: int | None, what: str = "in_channels") -> int:
+    """The input's channel count, checked against an explicitly given ``in_channels``."""
+    if not x:
+        raise ShapeError("input has no channel dim")
+    if given is not None and given != x[0]:
+        raise ShapeError(f"{what}={given} but the incoming shape {fmt_shape(x)} has {x[0]} channels")
+    return x[0]
+
+
+def type_names(cls: type[Layer]) -> tuple[str, ...]:
+    """The ``Literal`` values of a layer class's ``type`` field: the names it is registered under."""
+    ann: Any = cls.model_fields["type"].annotation
+    return tuple(getattr(ann, "__args__", ()))
+
+
+class PadSides(BaseModel):
+    """Explicit per-side padding, ONNX's ``pads`` split in halves: ``{before: [top, left], after: [bottom, right]}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    before: list[NonNegInt]
+    after: list[NonNegInt]
+
+
+#: Every padding form: int, one per dim, flat per-side list (MatConvNet [top bottom left right]), pairs per dim,
+#: explicit sides, or a mode (``same`` = TF/ONNX SAME_UPPER, ``same_lower``, ``valid``).
+Padding = (
+    NonNegInt
+    | list[NonNegInt]
+    | list[Annotated[list[NonNegInt], Field(min_length=2, max_length=2)]]
+    | PadSides
+    | Literal["same", "same_lower", "valid"]
+)
+
+
+def windows(sl: Any) -> tuple[Window, ...]:
+    """Receptive-field steps of a :class:`cnncalc.engine.dims.Slide`, one per spatial dim."""
+    return tuple(Window.regular(k, s, p[0]) for k, s, p in zip(sl.k_eff, sl.stride, sl.pads, strict=True))

@@ -1,0 +1,145 @@
+"""Pooling (``torch.nn.MaxPool*``, ``AvgPool*``, ``AdaptiveMax/AvgPool*``) and global pooling.
+
+No parameters and no MACs. FLOPs: max pooling makes K−1 comparisons per output, average pooling K−1 additions and
+one division (K per output), K being the window's elements. Adaptive pooling counts each window exactly.
+"""
+
+
+from math import prod
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field
+
+from cnncalc.engine.dims import ceildiv, floordiv, per_dim, slide, slide_summary
+from cnncalc.engine.layers import register
+from cnncalc.engine.layers.base import GLOBAL, Evaluation, IntOrTuple, Layer, Padding, PosInt, Shape, Window, windows
+from cnncalc.errors import ShapeError
+
+
+class _Pool(Layer):
+    """Shared fields and rule of max and average pooling; the stride defaults to the window (PyTorch)."""
+
+    kernel_size: IntOrTuple
+    stride: IntOrTuple | None = None
+    padding: Padding = 0
+    ceil_mode: bool = False
+
+    def _slide(self, x: Shape, dilation: IntOrTuple) -> tuple[Evaluation, int]:
+        self.check_dims(x, min_spatial=1)
+        stride = self.kernel_size if self.stride is None else self.stride
+        sl = slide(x[1:], self.kernel_size, stride, self.padding, dilation, ceil_mode=self.ceil_mode)
+        for (before, after), k in zip(sl.pads, sl.kernel, strict=True):
+            if max(before, after) > k // 2:  # torch compares with the kernel, not the dilated extent
+                raise ShapeError(
+                    f"padding {max(before, after)} is more than half the kernel {k}: windows could lie in padding "
+                    "alone (PyTorch rejects this too)"
+                )
+        summary = slide_summary(sl) + (" ceil" if self.ceil_mode else "")
+        shape = (x[0], *sl.out)
+        return Evaluation(shape, rf=windows(sl), summary=summary, warnings=sl.warnings), prod(sl.kernel)
+
+
+@register
+class MaxPool(_Pool):
+    """Max pooling; FLOPs = (K − 1) comparisons per output element."""
+
+    type: Literal["maxpool", "maxpool1d", "maxpool2d", "maxpool3d"]
+    dilation: IntOrTuple = 1
+
+    dims_of_type: ClassVar[dict[str, int]] = {"maxpool1d": 1, "maxpool2d": 2, "maxpool3d": 3}
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Sliding window with dilation; comparisons as FLOPs."""
+        ev, k = self._slide(x, self.dilation)
+        return Evaluation(ev.shape, flops=prod(ev.shape) * (k - 1), rf=ev.rf, summary=ev.summary, warnings=ev.warnings)
+
+
+@register
+class AvgPool(_Pool):
+    """Average pooling; FLOPs = K per output element (K − 1 additions, one division)."""
+
+    type: Literal["avgpool", "avgpool1d", "avgpool2d", "avgpool3d"]
+    count_include_pad: bool = True
+
+    dims_of_type: ClassVar[dict[str, int]] = {"avgpool1d": 1, "avgpool2d": 2, "avgpool3d": 3}
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Sliding window without dilation; additions and a division as FLOPs."""
+        kernel = per_dim(self.kernel_size, len(x) - 1, "kernel_size")
+        if len(x) == 4 and any(w < kk for w, kk in zip(x[1:], kernel, strict=True)):
+            # torch's avg_pool3d (unlike 1-D and 2-D) checks the unpadded input against the kernel.
+            raise ShapeError(f"3-D average pooling needs an input at least as large as the kernel {list(kernel)} "
+                             "before padding (PyTorch's avg_pool3d rejects it)")
+        ev, k = self._slide(x, 1)
+        return Evaluation(ev.shape, flops=prod(ev.shape) * k, rf=ev.rf, summary=ev.summary, warnings=ev.warnings)
+
+
+OutputSize = PosInt | Annotated[list[PosInt | None], Field(min_length=1, max_length=3)]
+
+
+def adaptive_windows(size: int, out: int) -> list[int]:
+    """PyTorch's adaptive window lengths: window i spans ⌊i·W/O⌋ to ⌈(i+1)·W/O⌉."""
+    return [ceildiv((i + 1) * size, out) - floordiv(i * size, out) for i in range(out)]
+
+
+@register
+class AdaptivePool(Layer):
+    """Adaptive pooling to a fixed output size (``None`` keeps a dim); global pooling is output size 1.
+
+    Receptive field: the largest window and stride ⌊W/O⌋ (exact when O divides W, an upper bound otherwise).
+    FLOPs: average counts every window element (additions plus the division); max counts len − 1 comparisons.
+    """
+
+    type: Literal[
+        "adaptive_avgpool", "adaptive_maxpool", "adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d",
+        "adaptive_maxpool1d", "adaptive_maxpool2d", "adaptive_maxpool3d", "global_avgpool", "global_maxpool",
+    ]
+    output_size: OutputSize = 1
+
+    dims_of_type: ClassVar[dict[str, int]] = {
+        f"adaptive_{kind}pool{n}d": n for kind in ("avg", "max") for n in (1, 2, 3)
+    }
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Window lengths per dim are separable, so the total window volume is a product of sums."""
+        n = self.check_dims(x, min_spatial=1)
+        if self.type.startswith("global") and self.output_size != 1:
+            raise ShapeError(f"{self.type} always outputs size 1; use adaptive_{self.type[7:]} for other sizes")
+        raw = per_dim(self.output_size, n, "output_size") if isinstance(self.output_size, int) else self.output_size
+        if len(raw) not in (1, n):
+            raise ShapeError(f"output_size {raw} has {len(raw)} values for {n} spatial dims")
+        if n == 1 and None in raw:
+            raise ShapeError("a 1-D adaptive pool needs a size, not null (torch's AdaptiveAvg/MaxPool1d take an int)")
+        targets = [size if o is None else o for size, o in zip(x[1:], raw * n if len(raw) == 1 else raw, strict=True)]
+        lengths = [adaptive_windows(size, o) for size, o in zip(x[1:], targets, strict=True)]
+        volume = x[0] * prod(sum(ls) for ls in lengths)
+        shape = (x[0], *targets)
+        flops = volume if "avg" in self.type else volume - prod(shape)
+        rf: tuple[Window, ...] | Literal["global"] = tuple(
+            Window.regular(max(ls), max(size // o, 1), 0)
+            for ls, size, o in zip(lengths, x[1:], targets, strict=True)
+        )
+        if all(o == 1 for o in targets):
+            rf = GLOBAL
+        return Evaluation(shape, flops=flops, rf=rf, summary="→" + "x".join(map(str, targets)))
+
+
+@register
+class Subsample(_Pool):
+    """LeCun et al. (1998)'s trainable subsampling (S2, S4): the window's sum times a learned coefficient, plus a
+    learned bias, per channel.
+
+    Params 2·C; MACs one per output (the coefficient); FLOPs (K − 1) additions, a multiply and the bias per output;
+    connections K + 1 per output (the paper's count).
+    """
+
+    type: Literal["subsample"]
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Pooling arithmetic with two parameters per channel."""
+        ev, k = self._slide(x, 1)
+        outputs = prod(ev.shape)
+        return Evaluation(
+            ev.shape, params=2 * x[0], biases=x[0], macs=outputs, flops=outputs * (k + 1),
+            connections=outputs * (k + 1), rf=ev.rf, summary=ev.summary, warnings=ev.warnings,
+        )

@@ -1,0 +1,163 @@
+"""Layers that move or pass data without arithmetic: flatten, dropout, identity, crop, pad, channel shuffle.
+
+Flatten, crop (views), dropout (the identity at inference) and identity store no new output, so they add nothing
+to activation memory; pad and channel shuffle make a new tensor. None has FLOPs.
+"""
+
+
+from math import prod
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field
+
+from cnncalc.engine.dims import fmt_pads, per_dim, resolve_padding
+from cnncalc.engine.layers import register
+from cnncalc.engine.layers.base import (
+    GLOBAL,
+    Evaluation,
+    Layer,
+    Linked,
+    Padding,
+    PadSides,
+    PosInt,
+    Shape,
+    Window,
+    fmt_shape,
+)
+from cnncalc.errors import ShapeError
+
+
+@register
+class Flatten(Layer):
+    """``torch.nn.Flatten``: dims are torch-indexed with the batch as dim 0 (default: everything but the batch)."""
+
+    type: Literal["flatten"]
+    start_dim: int = 1
+    end_dim: int = -1
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Merge dims start..end into one."""
+        full = (1, *x)
+        rank = len(full)
+        start = self.start_dim + rank if self.start_dim < 0 else self.start_dim
+        end = self.end_dim + rank if self.end_dim < 0 else self.end_dim
+        if not (0 <= start < rank and 0 <= end < rank) or start > end:
+            raise ShapeError(f"start_dim={self.start_dim}, end_dim={self.end_dim} do not fit an input of rank {rank}")
+        if start == 0:
+            raise ShapeError("flatten would merge the batch dim; start_dim must be 1 or more")
+        shape = (*full[1:start], prod(full[start : end + 1]), *full[end + 1 :])
+        merged_spatial = end > start and end >= 2
+        return Evaluation(shape, rf=GLOBAL if merged_spatial else None, stores=False)
+
+
+@register
+class Dropout(Layer):
+    """Dropout: the identity at inference; ``p`` is kept for the torch bridge and the summary."""
+
+    type: Literal["dropout", "dropout1d", "dropout2d", "dropout3d"]
+    p: Annotated[float, Field(ge=0, le=1)] = 0.5
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """No work, no new memory."""
+        return Evaluation(x, stores=False, summary=f"p={self.p:g}")
+
+
+@register
+class Identity(Layer):
+    """A named pass-through (useful as a placeholder or a tap point)."""
+
+    type: Literal["identity"]
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Unchanged."""
+        return Evaluation(x, stores=False)
+
+
+@register
+class Crop(Layer):
+    """Centre crop to ``size``, or to the spatial size of the layer named by ``to`` (U-Net's skip connections).
+
+    Explicit amounts use ``crop: {before: [...], after: [...]}``. A crop is a view (no new memory); its receptive
+    field keeps the size and jump and moves the centre by the amount cut before.
+    """
+
+    type: Literal["crop", "center_crop"]
+    size: PosInt | Annotated[list[PosInt], Field(min_length=1, max_length=3)] | None = None
+    to: str | None = None
+    crop: PadSides | None = None
+
+    links: ClassVar[tuple[str, ...]] = ("to",)
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Crop to ``size`` or by explicit amounts."""
+        return self._crop(x, None)
+
+    def evaluate_linked(self, x: Shape, linked: dict[str, Linked]) -> Evaluation:
+        """Crop to the linked layer's spatial size."""
+        return self._crop(x, linked.get("to"))
+
+    def _crop(self, x: Shape, target: Linked | None) -> Evaluation:
+        n = self.check_dims(x, min_spatial=1)
+        given = sum(v is not None for v in (self.size, self.to, self.crop))
+        if given != 1:
+            raise ShapeError("give exactly one of size, to (a layer name) and crop (explicit amounts)")
+        sizes = x[1:]
+        if self.crop is not None:
+            cuts = tuple(zip(per_dim(self.crop.before, n, "crop before"), per_dim(self.crop.after, n, "crop after"),
+                             strict=True))
+        else:
+            if target is not None:
+                if len(target.output_shape) != len(x):
+                    raise ShapeError(f"cannot crop {fmt_shape(x)} to the rank of '{target.name}' "
+                                     f"{fmt_shape(target.output_shape)}")
+                want = target.output_shape[1:]
+            else:
+                want = per_dim(self.size or 1, n, "size")
+            cuts = tuple(((w - t) // 2, w - t - (w - t) // 2) for w, t in zip(sizes, want, strict=True))
+        out = tuple(w - a - b for w, (a, b) in zip(sizes, cuts, strict=True))
+        if min(out) < 1 or any(a < 0 or b < 0 for a, b in cuts):
+            raise ShapeError(f"cannot crop {fmt_shape(x)} to {'x'.join(map(str, out))}: crops must shrink the input")
+        rf = tuple(Window(1, 1, -a, -a) for a, _ in cuts)
+        label = f"→{'x'.join(map(str, out))}" + (f" (as {target.name})" if target else "")
+        return Evaluation((x[0], *out), rf=rf, stores=False, summary=label)
+
+
+@register
+class Pad(Layer):
+    """Explicit padding (``torch.nn.functional.pad``): every padding form of convolutions; a new tensor."""
+
+    type: Literal["pad", "zero_pad", "reflection_pad", "replication_pad"]
+    padding: Padding
+    mode: Literal["constant", "reflect", "replicate", "circular"] = "constant"
+    value: float = 0.0
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Sizes grow by the padding; reflect needs padding smaller than the input (torch's rule)."""
+        n = self.check_dims(x, min_spatial=1)
+        if self.padding in ("same", "same_lower"):
+            raise ShapeError("pad needs explicit amounts ('same' depends on a kernel)")
+        pads = resolve_padding(self.padding, x[1:], (1,) * n, (1,) * n)
+        mode = {"reflection_pad": "reflect", "replication_pad": "replicate"}.get(self.type, self.mode)
+        if mode == "reflect" and any(max(p) >= w for p, w in zip(pads, x[1:], strict=True)):
+            raise ShapeError(f"reflect padding must be smaller than the input size {fmt_shape(x)}")
+        if mode == "circular" and any(max(p) > w for p, w in zip(pads, x[1:], strict=True)):
+            raise ShapeError(
+                f"circular padding may not wrap around more than once: at most the input size {fmt_shape(x)}"
+            )
+        out = tuple(w + a + b for w, (a, b) in zip(x[1:], pads, strict=True))
+        rf = tuple(Window(1, 1, a, a) for a, _ in pads)
+        return Evaluation((x[0], *out), rf=rf, summary=f"{fmt_pads(pads)} {mode}")
+
+
+@register
+class ChannelShuffle(Layer):
+    """ShuffleNet's channel shuffle: a permutation of channels across ``groups``; shape unchanged, one copy."""
+
+    type: Literal["channel_shuffle"]
+    groups: PosInt
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Channels must split evenly into groups."""
+        if not x or x[0] % self.groups:
+            raise ShapeError(f"channels of {fmt_shape(x)} are not divisible by groups={self.groups}")
+        return Evaluation(x, summary=f"g{self.groups}")

@@ -1,0 +1,1 @@
+"""Proving numbers: published figures (verify) and homework tables (check)."""

@@ -1,0 +1,61 @@
+"""Rendering of ``cnncalc check``: a table of cells (✓ or ✗, the correct value, its derivation, the likely slip).
+
+The logic lives in :mod:`cnncalc.proof.homework`; this module only lays its result out, as rich text or as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from cnncalc.proof.homework import CheckResult, name_key
+from cnncalc.render import Captured
+
+
+def to_json(result: CheckResult) -> str:
+    """The result as JSON: the table, the assumptions made to read it, the row matching and every cell."""
+    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
+
+
+def text(result: CheckResult, *, color: bool, width: int, quiet: bool = False) -> str:
+    """Notes first, then one line per cell grouped by table row, then the counts (``quiet``: wrong cells only)."""
+    captured = Captured(color=color, width=width)
+    console = captured.console
+    console.print(f"[bold]{escape(result.table)}[/] against [bold]{escape(result.model)}[/]")
+    for note in result.notes:
+        console.print(f"[dim]note: {escape(note)}[/]")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
+    table.add_column("Row", justify="right", no_wrap=True)
+    table.add_column("Layer", no_wrap=True, max_width=24, overflow="ellipsis")
+    table.add_column("Column", max_width=18)
+    table.add_column("Given", justify="right", max_width=16)
+    table.add_column("", no_wrap=True)
+    table.add_column("Correct", justify="right", no_wrap=True)
+    table.add_column("Derivation · likely mistake", ratio=1, min_width=24)
+    last = None
+    for cell in result.cells:
+        if quiet and cell.ok:
+            continue
+        first = cell.row != last
+        if first and last is not None:
+            table.add_section()
+        last = cell.row
+        mark = "[green]✓[/]" if cell.ok else "[bold red]✗[/]"
+        if cell.ok:
+            why = f"[dim]{escape(cell.derivation)}[/]"
+        else:
+            why = escape(cell.derivation)
+            why += f"\n[yellow]likely: {escape(cell.mistake)}[/]" if cell.mistake else \
+                "\n[dim]no common slip reproduces it[/]"
+        layer = escape(cell.layer)
+        if cell.label and name_key(cell.label) not in name_key(cell.layer):
+            layer += f"\n[dim]{escape(cell.label)}[/]"  # the table's own name for the row
+        table.add_row(str(cell.row) if first else "", layer if first else "", escape(cell.column),
+                      escape(cell.given), mark, escape(cell.correct), why.strip())
+    if table.rows:
+        console.print(table)
+    console.print(f"{len(result.cells)} cells: {result.right} ✓, {result.wrong} ✗")
+    return captured.text()

@@ -1,0 +1,484 @@
+"""Expand a spec's layer entries into a DAG of nodes: repeats, branches and merges, blocks, references.
+
+The forms an entry can take (each may also carry ``name``, ``repeat``, ``inputs`` and ``if``):
+- a layer: ``relu`` or ``{type: conv2d, ...}``;
+- a repeat group: ``{repeat: 3, layers: [...]}``;
+- a merge over branches: ``{type: concat | add, branches: [[...], [...], []]}`` (``[]`` is the identity path);
+- a block instance: ``{block: bottleneck, with: {width: 64}, repeat: 3, first: {stride: 2}, each: [...]}``.
+``inputs: [a, b]`` takes those earlier named outputs instead of the previous one (``input`` is the network's
+input), so skip connections across any distance are written by name. Names are resolved from the innermost
+block instance outwards; only earlier names resolve, so a cycle cannot be written.
+
+Inside a block, ``$arg`` stands for an argument's value and ``"${width * 4}"`` for integer arithmetic on them
+(quote it inside a one-line ``{...}`` mapping, where YAML reads braces itself); ``if: $project`` keeps an entry
+only when the argument is true, and ``if: "${stride == 1 and not project}"`` tests a condition.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnncalc.engine.layers import REGISTRY, suggest
+from cnncalc.engine.layers.base import Layer
+from cnncalc.errors import SpecError
+
+#: A spec can never expand to more layers than this (``repeat: 10**9`` is an error, not a hang).
+MAX_LAYERS = 100_000
+#: Reserved name of the network's input in ``inputs:`` lists.
+INPUT = "input"
+_GRAPH_KEYS = {"name", "repeat", "inputs", "if", "branches"}
+_BLOCK_KEYS = {"block", "name", "repeat", "with", "first", "each", "inputs", "if"}
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One layer of the expanded network: its unique (path) name, the layer, its inputs and where it was written."""
+
+    name: str
+    layer: Layer
+    inputs: tuple[str, ...]
+    line: int | None = None
+    #: Enclosing block instances, outermost first (for the table's hierarchy).
+    groups: tuple[str, ...] = ()
+    #: Resolved names for the layer's ``links`` fields (max-unpool ``indices``, crop ``to``).
+    links: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A block instance: its path name, block type and nesting depth (1 = top level)."""
+
+    name: str
+    block: str
+    depth: int
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockDef:
+    """A reusable block: argument defaults (``None`` = required) and its layer entries."""
+
+    name: str
+    args: dict[str, Any]
+    layers: list[Any]
+    line: int | None = None
+
+
+class _At(dict[str, Any]):
+    """A layer written as a bare string, turned into a mapping that keeps the string's line."""
+
+    def __init__(self, data: dict[str, Any], line: int | None) -> None:
+        super().__init__(data)
+        self.line = line or 0
+        self.key_lines: dict[str, int] = {}
+
+
+def line_of(obj: Any, key: str | int | None = None) -> int | None:
+    """The source line the loader attached to a mapping/list (or to one of its keys/items)."""
+    lines = getattr(obj, "key_lines", None)
+    if key is not None and lines and key in lines:
+        return int(lines[key])
+    line = getattr(obj, "line", None)
+    return int(line) if line else None
+
+
+# --- argument substitution -------------------------------------------------------------------------------------
+
+_BINOPS: dict[str, Callable[[Any, Any], Any]] = {
+    "Add": operator.add, "Sub": operator.sub, "Mult": operator.mul, "FloorDiv": operator.floordiv, "Mod": operator.mod,
+}
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "Eq": operator.eq, "NotEq": operator.ne, "Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt,
+    "GtE": operator.ge,
+}
+
+
+def _evaluate(expr: str, args: dict[str, Any]) -> Any:
+    """Integer arithmetic, comparisons and and/or/not on block arguments, nothing else (no eval)."""
+    import ast  # only specs with ${...} expressions pay for it
+
+    def walk(node: ast.AST) -> Any:
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float | bool):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id not in args:
+                raise SpecError(f"'{node.id}' in '${{{expr}}}' is not an argument of this block ({', '.join(args)})")
+            return args[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op).__name__ in _BINOPS:
+            return _BINOPS[type(node.op).__name__](walk(node.left), walk(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -walk(node.operand)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return not walk(node.operand)
+        if isinstance(node, ast.BoolOp):
+            values = [walk(v) for v in node.values]
+            return all(values) if isinstance(node.op, ast.And) else any(values)
+        if isinstance(node, ast.Compare) and all(type(op).__name__ in _COMPARE for op in node.ops):
+            left, ok = walk(node.left), True
+            for op, right_node in zip(node.ops, node.comparators, strict=True):
+                right = walk(right_node)
+                ok = ok and _COMPARE[type(op).__name__](left, right)
+                left = right
+            return ok
+        raise SpecError(
+            f"'${{{expr}}}' may only use + - * // %, comparisons, and/or/not on block arguments and numbers"
+        )
+
+    if len(expr) > 200:
+        raise SpecError("a block expression is limited to 200 characters")
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        raise SpecError(f"cannot read the expression '${{{expr}}}'") from None
+    try:
+        return walk(tree)
+    except ZeroDivisionError:
+        raise SpecError(f"'${{{expr}}}' divides by zero") from None
+
+
+def substitute(value: Any, args: dict[str, Any]) -> Any:
+    """Replace ``$name`` and ``${expr}`` strings (recursively), keeping line information on mappings."""
+    if isinstance(value, str) and value.startswith("$"):
+        if value.startswith("${") and value.endswith("}"):
+            return _evaluate(value[2:-1], args)
+        key = value[1:]
+        if key not in args:
+            raise SpecError(f"'{value}' is not an argument of this block (it takes: {', '.join(args) or 'none'})")
+        return args[key]
+    if isinstance(value, dict):
+        out = type(value)()
+        for attr in ("line", "key_lines"):
+            if hasattr(value, attr):
+                setattr(out, attr, getattr(value, attr))
+        out.update({k: substitute(v, args) for k, v in value.items()})
+        return out
+    if isinstance(value, list):
+        items = [substitute(v, args) for v in value]
+        if hasattr(value, "key_lines"):
+            out_list: Any = type(value)(items)
+            out_list.line, out_list.key_lines = getattr(value, "line", 0), getattr(value, "key_lines", {})
+            return out_list
+        return items
+    return value
+
+
+# --- the builder ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Scope:
+    """Names visible inside one block instance (or the top level), and how to spell new ones."""
+
+    prefix: str
+    parent: _Scope | None
+    groups: tuple[str, ...]
+    local: dict[str, str] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def resolve(self, name: str) -> str | None:
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.local:
+                return scope.local[name]
+            scope = scope.parent
+        return None
+
+    def auto(self, kind: str) -> str:
+        while True:
+            self.counters[kind] = self.counters.get(kind, 0) + 1
+            name = f"{kind}_{self.counters[kind]}"
+            if name not in self.local:
+                return name
+
+
+class Builder:
+    """Turns validated header data into nodes and groups; every error carries the file and line."""
+
+    def __init__(self, blocks: dict[str, BlockDef], file: str | None) -> None:
+        self.blocks = blocks
+        self.file = file
+        self.nodes: list[Node] = []
+        self.groups: list[Group] = []
+        self.full_names: dict[str, int | None] = {INPUT: None}
+        self._sizes: dict[str, int] = {}
+        self._stack: list[str] = []
+        #: Every ``name:`` written anywhere, to tell "defined later" from "never defined" in errors.
+        self.declared: set[str] = set()
+
+    # -- errors and sizes
+
+    def fail(self, reason: str, entry: Any = None, key: str | None = None, layer: str | None = None) -> SpecError:
+        return SpecError(reason, file=self.file, line=line_of(entry, key), layer=layer)
+
+    def size(self, entries: Any) -> int:
+        """Upper bound on the nodes ``entries`` expand to (``if:`` ignored), so absurd repeats fail up front."""
+        total = 0
+        for entry in entries if isinstance(entries, list) else []:
+            times = self.repeat(entry) if isinstance(entry, dict) else 1
+            if isinstance(entry, dict) and "block" in entry:
+                name = entry["block"]
+                if name in self._stack:
+                    chain = " → ".join([*self._stack[self._stack.index(name) :], name])
+                    raise self.fail(f"block '{name}' contains itself ({chain})", entry, "block")
+                block = self.blocks.get(name) if isinstance(name, str) else None
+                if block is None:
+                    raise self._unknown_block(entry)
+                if name not in self._sizes:
+                    self._stack.append(name)
+                    self._sizes[name] = self.size(block.layers)
+                    self._stack.pop()
+                inner = self._sizes[name]
+            elif isinstance(entry, dict) and "layers" in entry and "type" not in entry:
+                inner = self.size(entry["layers"])
+            elif isinstance(entry, dict) and "branches" in entry:
+                branches = entry["branches"] if isinstance(entry["branches"], list) else []
+                inner = 1 + sum(self.size(b if isinstance(b, list) else [b]) for b in branches)
+            else:
+                inner = 1
+            total += times * inner
+            if total > MAX_LAYERS:
+                raise self.fail(
+                    f"the layers expand to more than {MAX_LAYERS:,} layers (check the repeat counts)", entry, "repeat"
+                )
+        return total
+
+    def repeat(self, entry: dict[str, Any]) -> int:
+        times = entry.get("repeat", 1)
+        if isinstance(times, str) and times.startswith("$"):
+            return 1  # resolved per instance; bounded again when the block is expanded
+        if not isinstance(times, int) or isinstance(times, bool) or times < 1:
+            raise self.fail(f"repeat must be a positive int, got {times!r}", entry, "repeat")
+        if times > MAX_LAYERS:
+            raise self.fail(f"repeat: {times:,} is more than the limit of {MAX_LAYERS:,} layers", entry, "repeat")
+        return times
+
+    def _unknown_block(self, entry: dict[str, Any]) -> SpecError:
+        import difflib
+
+        name = entry.get("block")
+        close = difflib.get_close_matches(str(name), list(self.blocks), n=1)
+        known = ", ".join(self.blocks) or "none are defined under 'blocks:'"
+        hint = f" (did you mean '{close[0]}'?)" if close else f"; known blocks: {known}"
+        return self.fail(f"unknown block '{name}'{hint}", entry, "block")
+
+    # -- walking entries
+
+    def chain(self, entries: list[Any], current: str, scope: _Scope, suffix: str = "") -> str:
+        """Add ``entries`` in order, each fed by the previous output; return the last output's name."""
+        for index, entry in enumerate(entries):
+            current = self.entry(entry, current, scope, suffix, line_of(entries, index))
+        return current
+
+    def entry(self, entry: Any, current: str, scope: _Scope, suffix: str, line: int | None) -> str:
+        if isinstance(entry, str):
+            entry = _At({"type": entry}, line)
+        if not isinstance(entry, dict):
+            raise SpecError(
+                f"a layer must be a name like 'relu' or a mapping with 'type', got {entry!r:.60}",
+                file=self.file, line=line,
+            )
+        if "if" in entry:
+            cond = entry["if"]
+            if not isinstance(cond, bool):
+                raise self.fail(f"'if' needs true or false (a block argument), got {cond!r}", entry, "if")
+            if not cond:
+                return current
+        times = self.repeat(entry)
+        if "block" in entry:
+            return self.block(entry, current, scope, suffix, times)
+        if "type" not in entry and "layers" in entry:
+            extra = set(entry) - {"layers", "repeat", "if"}
+            if extra or not isinstance(entry["layers"], list):
+                raise self.fail(
+                    f"a repeat group takes only 'repeat' and a list of 'layers' (got {sorted(map(str, extra))})",
+                    entry,
+                )
+            for r in range(times):
+                current = self.chain(entry["layers"], current, scope, f"{suffix}_{r + 1}" if times > 1 else suffix)
+            return current
+        for r in range(times):
+            current = self.layer(entry, current, scope, suffix + (f"_{r + 1}" if times > 1 else ""))
+        return current
+
+    def inputs(self, entry: dict[str, Any], current: str, scope: _Scope) -> tuple[str, ...]:
+        refs = entry.get("inputs")
+        if refs is None:
+            return (current,)
+        if isinstance(refs, str):
+            refs = [refs]
+        if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
+            raise self.fail("inputs must be a list of earlier layer names", entry, "inputs")
+        return tuple(self.resolve(r, entry, "inputs", scope) for r in refs)
+
+    def resolve(self, ref: str, entry: Any, key: str, scope: _Scope) -> str:
+        if ref == INPUT:
+            return INPUT
+        found = scope.resolve(ref)
+        if found is not None:
+            return found
+        import difflib
+
+        if ref in self.declared:
+            raise self.fail(
+                f"'{ref}' is not an earlier layer visible here; {key} may only name layers defined before it, in "
+                "this block or around it (so no cycles)", entry, key,
+            )
+        close = difflib.get_close_matches(ref, [n.rsplit("/", 1)[-1] for n in self.full_names], n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise self.fail(f"{key} names '{ref}', which is not an earlier layer{hint}", entry, key)
+
+    def layer(self, entry: dict[str, Any], current: str, scope: _Scope, suffix: str) -> str:
+        """Validate one layer entry (with its branches, if any) and add its node."""
+        kind = entry.get("type")
+        given = entry.get("name")
+        if not isinstance(kind, str):
+            raise self.fail("layer has no 'type'", entry, layer=f"'{given}'" if given else None)
+        cls = REGISTRY.get(kind.lower())
+        if cls is None:
+            close = suggest(kind)
+            raise SpecError(
+                f"unknown layer type '{kind}'" + (f" (did you mean '{close}'?)" if close else ""),
+                file=self.file, line=line_of(entry, "type"), layer=f"'{given}'" if given else None,
+                hint=None if close else "`cnncalc layer` lists every type",
+            )
+        kind = kind.lower()
+        peek = f"{kind}_{scope.counters.get(kind, 0) + 1}"
+        from cnncalc.spec.format import validate_layer
+
+        label = f"'{scope.prefix}{given if isinstance(given, str) else peek}' ({kind})"
+        layer = validate_layer(cls, entry, kind, _GRAPH_KEYS, file=self.file, label=label)
+        local = (layer.name + suffix) if layer.name else None
+        if local == INPUT:
+            raise self.fail("'input' is reserved for the network input", entry, "name", layer=label)
+        if local is not None and local in scope.local:
+            earlier = self.full_names.get(scope.local[local])
+            also = f" (also line {earlier})" if earlier else ""
+            raise self.fail(f"duplicate layer name '{local}'{also}", entry, "name", layer=label)
+        inputs = self.inputs(entry, current, scope)
+        name = local or scope.auto(kind)
+        if "branches" in entry:
+            inputs = self.branches(entry, inputs, scope, name)
+        links = tuple(
+            (f, self.resolve(getattr(layer, f), entry, f, scope)) for f in layer.links if getattr(layer, f) is not None
+        )
+        full = scope.prefix + name
+        scope.local[name] = full
+        self.full_names[full] = line_of(entry)
+        self.nodes.append(Node(full, layer, inputs, line_of(entry), scope.groups, links))
+        if len(self.nodes) > MAX_LAYERS:
+            raise self.fail(f"the layers expand to more than {MAX_LAYERS:,} layers", entry)
+        return full
+
+    def branches(self, entry: dict[str, Any], inputs: tuple[str, ...], scope: _Scope, name: str) -> tuple[str, ...]:
+        """Each branch is a chain from the merge's input; ``[]`` is the identity path."""
+        branches = entry["branches"]
+        if not isinstance(branches, list) or len(branches) < 2:
+            raise self.fail("branches must be a list of at least two layer lists", entry, "branches")
+        if len(inputs) != 1:
+            raise self.fail("a merge takes either branches or several inputs, not both", entry, "inputs")
+        outs = []
+        for i, branch in enumerate(branches):
+            items = branch if isinstance(branch, list) else [branch]
+            sub = _Scope(f"{scope.prefix}{name}/b{i + 1}/", scope, scope.groups)
+            outs.append(self.chain(items, inputs[0], sub))
+        return tuple(outs)
+
+    def block(self, entry: dict[str, Any], current: str, scope: _Scope, suffix: str, times: int) -> str:
+        """Instantiate a block ``times`` times in a row, each instance a named group with its own arguments."""
+        extra = set(entry) - _BLOCK_KEYS
+        if extra:
+            raise self.fail(f"a block instance takes {', '.join(sorted(_BLOCK_KEYS))}; not {sorted(extra)}", entry)
+        name = entry["block"]
+        block = self.blocks.get(name) if isinstance(name, str) else None
+        if block is None:
+            raise self._unknown_block(entry)
+        self.size([entry])  # bounds the expansion and catches recursion before any work
+        base = entry.get("name") or scope.auto(name)
+        if not isinstance(base, str):
+            raise self.fail("a block instance's name must be a string", entry, "name")
+        if entry.get("inputs") is not None:
+            refs = self.inputs(entry, current, scope)
+            if len(refs) != 1:
+                raise self.fail("a block instance takes one input", entry, "inputs")
+            current = refs[0]
+        for r, args in enumerate(self.instance_args(entry, block, times)):
+            inst = base + suffix + (f"_{r + 1}" if times > 1 else "")
+            if inst in scope.local:
+                raise self.fail(f"duplicate layer name '{inst}'", entry, "name", layer=inst)
+            full = scope.prefix + inst
+            self.groups.append(Group(full, name, len(scope.groups) + 1, line_of(entry)))
+            sub = _Scope(full + "/", scope, (*scope.groups, full))
+            self._stack.append(name)
+            try:
+                body = substitute(block.layers, args)
+            except SpecError as err:
+                raise err.located(file=self.file, line=line_of(entry), layer=f"{inst} (block {name})") from None
+            before = len(self.nodes)
+            current = self.chain(body, current, sub)
+            self._stack.pop()
+            if len(self.nodes) == before:
+                raise self.fail(f"block '{name}' produced no layers with these arguments", entry)
+            scope.local[inst] = current  # the instance's name refers to its output
+        return current
+
+    def instance_args(self, entry: dict[str, Any], block: BlockDef, times: int) -> list[dict[str, Any]]:
+        """Each instance's arguments: defaults, then ``with``, then ``first`` (instance 1), then ``each[i]``."""
+        common = entry.get("with", {})
+        each = entry.get("each")
+        first = entry.get("first", {})
+        for key, value in (("with", common), ("first", first)):
+            if not isinstance(value, dict):
+                raise self.fail(f"'{key}' must map argument names to values", entry, key)
+        if each is not None and (not isinstance(each, list) or len(each) != times
+                                 or not all(isinstance(e, dict) for e in each)):
+            raise self.fail(f"'each' must list one argument mapping per instance ({times})", entry, "each")
+        out = []
+        for r in range(times):
+            args = dict(block.args)
+            overrides = {**common, **(first if r == 0 else {}), **(each[r] if each else {})}
+            unknown = sorted(map(str, set(overrides) - set(args)))
+            if unknown:
+                import difflib
+
+                close = difflib.get_close_matches(unknown[0], list(args), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"it takes: {', '.join(args) or 'none'}"
+                raise self.fail(f"block '{block.name}' has no argument {', '.join(unknown)} ({hint})", entry, "with")
+            args.update(overrides)
+            missing = [k for k, v in args.items() if v is None]
+            if missing:
+                raise self.fail(f"block '{block.name}' needs a value for {', '.join(missing)}", entry, "with")
+            out.append(args)
+        return out
+
+
+def expand(entries: list[Any], blocks: dict[str, BlockDef], file: str | None) -> tuple[list[Node], list[Group]]:
+    """Build the DAG of a spec's layer entries."""
+    builder = Builder(blocks, file)
+    builder.declared = _scan_names(entries, blocks)
+    builder.size(entries)
+    builder.chain(entries, INPUT, _Scope("", None, ()))
+    return builder.nodes, builder.groups
+
+
+def _scan_names(entries: Any, blocks: dict[str, BlockDef]) -> set[str]:
+    names: set[str] = set()
+
+    def visit(value: Any) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("name"), str):
+                names.add(value["name"])
+            for v in value.values():
+                visit(v)
+        elif isinstance(value, list):
+            for v in value:
+                visit(v)
+
+    visit(entries)
+    for block in blocks.values():
+        visit(block.layers)
+    return names

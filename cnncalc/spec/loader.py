@@ -1,0 +1,136 @@
+"""Read spec files: YAML (or JSON, a subset of it) with the line of every mapping, key and list item kept.
+
+Line numbers are attached to the data itself (``Located``/``LocatedList`` carry ``line`` and ``key_lines``), so
+they survive the layer expansion and reach every error message. Guards: a size limit on files, duplicate keys
+are errors, and an alias bomb (a few lines that expand to billions of nodes) is measured before anything walks it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cnncalc.errors import SpecError
+from cnncalc.spec.format import Network, build
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_NODES = 2_000_000
+
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class Located(dict[Any, Any]):
+    """A mapping that remembers its own line and each key's line (1-based)."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class LocatedList(list[Any]):
+    """A sequence that remembers its own line and each item's line."""
+
+    line: int = 0
+    key_lines: dict[int, int]
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """Safe loader whose mappings and sequences keep their source lines."""
+
+
+def _mapping(loader: Any, node: yaml.MappingNode) -> Located:
+    loader.flatten_mapping(node)
+    out = Located()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise SpecError("a mapping key must be a plain value", line=key_node.start_mark.line + 1) from None
+        if key in out:
+            raise SpecError(f"duplicate key '{key}'", line=key_node.start_mark.line + 1)
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+def _sequence(loader: Any, node: yaml.SequenceNode) -> LocatedList:
+    out = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
+    out.line = node.start_mark.line + 1
+    out.key_lines = {i: child.start_mark.line + 1 for i, child in enumerate(node.value)}
+    return out
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _mapping)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _sequence)
+
+
+def _measure(data: Any) -> None:
+    """Count nodes as if aliases were copied (memoised per object, so linear); refuse absurd expansions."""
+    sizes: dict[int, int] = {}
+
+    def size(obj: Any) -> int:
+        key = id(obj)
+        if key in sizes:
+            return sizes[key]
+        sizes[key] = 1  # a cycle counts once rather than looping
+        children: Any = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list) else ()
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_NODES:
+                break
+        sizes[key] = total
+        return total
+
+    if size(data) > MAX_NODES:
+        raise SpecError(
+            f"the document expands to more than {MAX_NODES:,} values through YAML aliases (an alias bomb?)"
+        )
+
+
+def parse_text(text: str, file: str | None = None) -> Any:
+    """YAML/JSON text → plain data with source lines; every parse problem becomes a located SpecError."""
+    if len(text) > MAX_FILE_BYTES:
+        raise SpecError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file=file)
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except SpecError as err:
+        raise err.located(file=file) from None
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        reason = " ".join(str(part) for part in (err.context, err.problem) if part)
+        raise SpecError(f"malformed YAML: {reason}", file=file, line=mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as err:
+        raise SpecError(f"malformed YAML: {err}", file=file) from None
+    except RecursionError:
+        raise SpecError("the document is nested too deeply", file=file) from None
+    try:
+        _measure(data)
+    except RecursionError:
+        raise SpecError("the document is nested too deeply", file=file) from None
+    except SpecError as err:
+        raise err.located(file=file) from None
+    return data
+
+
+def load_file(path: str | Path, args: dict[str, Any] | None = None) -> Network:
+    """Read and validate a spec file (``args`` override its ``args:`` defaults)."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise SpecError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file=shown)
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("no such file", file=shown) from None
+    except IsADirectoryError:
+        raise SpecError("is a directory, not a spec file", file=shown) from None
+    except UnicodeDecodeError:
+        raise SpecError("is not UTF-8 text", file=shown) from None
+    except OSError as err:
+        raise SpecError(f"cannot read: {err.strerror}", file=shown) from None
+    return build(parse_text(text, shown), shown, args)
