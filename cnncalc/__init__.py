@@ -13,7 +13,7 @@ from typing import Any
 
 from cnncalc.engine.report import Dtype, LayerRow, Report, Totals
 from cnncalc.errors import CnncalcError, ShapeError, SpecError
-from cnncalc.spec.format import Network
+from cnncalc.model import Network
 
 __version__ = "0.1.0"
 __all__ = [

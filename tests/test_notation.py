@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 import cnncalc
 from cnncalc.errors import NotationError, SpecError
-from cnncalc.spec.format import MAX_LAYERS, Network, build
+from cnncalc.model import Network
+from cnncalc.spec.format import MAX_LAYERS, build
 from cnncalc.spec.notation import describe_grammar, parse, to_spec
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"

@@ -99,7 +99,7 @@ def _rows_table(rows: tuple[Row, ...]) -> Any:
     from rich.markup import escape
     from rich.table import Table
 
-    from cnncalc.engine.layers.base import fmt_shape
+    from cnncalc.model import fmt_shape
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     table.add_column("", no_wrap=True)
@@ -124,7 +124,7 @@ def text(result: CrossReport, *, color: bool, width: int) -> str:
     from rich.console import Console
     from rich.markup import escape
 
-    from cnncalc.engine.layers.base import fmt_shape
+    from cnncalc.model import fmt_shape
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=color, color_system="standard" if color else None,

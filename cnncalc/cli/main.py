@@ -23,7 +23,7 @@ from cnncalc.errors import CnncalcError
 from cnncalc.render import RENDERERS, Options
 
 if TYPE_CHECKING:
-    from cnncalc.spec.format import Network
+    from cnncalc.model import Network
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: Warnings printed to stderr before the rest are summarised in one line.

@@ -13,12 +13,10 @@ from typing import Any
 
 from cnncalc.engine.fields import START, regular_step, regular_window
 from cnncalc.engine.graph import Context, RFState, evaluate, merge_fields, step
-from cnncalc.engine.layers.base import Shape, fmt_shape
 from cnncalc.engine.report import Report
 from cnncalc.engine.trace import Traced, expr, traced
 from cnncalc.errors import CnncalcError
-from cnncalc.spec.expand import INPUT, Node
-from cnncalc.spec.format import Network
+from cnncalc.model import INPUT, Network, Node, Shape, fmt_shape
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,10 @@ from fractions import Fraction
 from math import prod
 
 from cnncalc.engine import fields as rf
-from cnncalc.engine.layers.base import GLOBAL, Evaluation, Linked, Merge, Shape, fmt_shape
+from cnncalc.engine.layers.base import GLOBAL, Evaluation, Linked, Merge
 from cnncalc.engine.report import DTYPE_BYTES, BlockRow, Dtype, LayerRow, Report, Tally, Totals
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.spec.expand import INPUT, Node
-from cnncalc.spec.format import Network
+from cnncalc.model import INPUT, Network, Node, Shape, fmt_shape
 
 #: One :class:`~cnncalc.engine.fields.DimField` per spatial dim; ``None`` once every output sees the whole input.
 RFState = tuple[rf.DimField, ...] | None

@@ -38,12 +38,12 @@ from cnncalc.engine.dims import slide
 from cnncalc.engine.explain import Explanation, dim_names, explain, explain_node
 from cnncalc.engine.graph import Context, evaluate
 from cnncalc.engine.layers import REGISTRY
-from cnncalc.engine.layers.base import Layer, Shape
+from cnncalc.engine.layers.base import Layer
 from cnncalc.engine.report import DTYPE_BYTES, Report
 from cnncalc.engine.trace import Traced, traced
 from cnncalc.errors import CnncalcError, SpecError
-from cnncalc.spec.expand import INPUT, Node
-from cnncalc.spec.format import Network, parse_figure
+from cnncalc.model import INPUT, Network, Node, Shape
+from cnncalc.spec.format import parse_figure
 
 Kind = Literal["shape", "activations", "bytes", "params", "weights", "macs", "flops", "receptive_field"]
 Layout = Literal["auto", "chw", "hwc"]

@@ -22,39 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnncalc.engine.layers import REGISTRY, suggest
-from cnncalc.engine.layers.base import Layer
 from cnncalc.errors import SpecError
+from cnncalc.model import INPUT, Group, Node
 
 #: A spec can never expand to more layers than this (``repeat: 10**9`` is an error, not a hang).
 MAX_LAYERS = 100_000
-#: Reserved name of the network's input in ``inputs:`` lists.
-INPUT = "input"
 _GRAPH_KEYS = {"name", "repeat", "inputs", "if", "branches"}
 _BLOCK_KEYS = {"block", "name", "repeat", "with", "first", "each", "inputs", "if"}
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    """One layer of the expanded network: its unique (path) name, the layer, its inputs and where it was written."""
-
-    name: str
-    layer: Layer
-    inputs: tuple[str, ...]
-    line: int | None = None
-    #: Enclosing block instances, outermost first (for the table's hierarchy).
-    groups: tuple[str, ...] = ()
-    #: Resolved names for the layer's ``links`` fields (max-unpool ``indices``, crop ``to``).
-    links: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """A block instance: its path name, block type and nesting depth (1 = top level)."""
-
-    name: str
-    block: str
-    depth: int
-    line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,16 +7,16 @@ message instead of one error per member of a union.
 
 
 import re
-from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cnncalc.engine.layers.base import Layer, PosInt
 from cnncalc.errors import SpecError
-from cnncalc.spec.expand import MAX_LAYERS, BlockDef, Group, Node, expand, line_of, substitute
+from cnncalc.model import Network
+from cnncalc.spec.expand import MAX_LAYERS, BlockDef, expand, line_of, substitute
 
-__all__ = ["MAX_LAYERS", "Expect", "Group", "Header", "LayerExpect", "Network", "Node", "build", "parse_shape"]
+__all__ = ["MAX_LAYERS", "Expect", "Header", "LayerExpect", "build", "parse_shape"]
 
 _FIGURE = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([KMGT]i?)?\s*$", re.IGNORECASE)
 _SCALE = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
@@ -142,21 +142,6 @@ class Header(BaseModel):
             except SpecError:
                 raise ValueError("needs positive sizes, channels first, like 3x224x224") from None
         return value
-
-
-@dataclass(frozen=True)
-class Network:
-    """A validated spec: header fields, the layers as a DAG in definition order, block instances, source file."""
-
-    name: str
-    input: tuple[int, ...]
-    nodes: tuple[Node, ...]
-    description: str = ""
-    source: str | None = None
-    notes: str | None = None
-    expect: tuple[Expect, ...] = ()
-    file: str | None = None
-    groups: tuple[Group, ...] = field(default=())
 
 
 def _model_at(model: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -13,7 +13,8 @@ from typing import Any
 import yaml
 
 from cnncalc.errors import SpecError
-from cnncalc.spec.format import Network, build
+from cnncalc.model import Network
+from cnncalc.spec.format import build
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES = 2_000_000

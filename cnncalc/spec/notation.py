@@ -53,9 +53,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from cnncalc.engine.layers import REGISTRY, suggest
-from cnncalc.engine.layers.base import Shape
 from cnncalc.errors import CnncalcError, NotationError, SpecError
-from cnncalc.spec.format import MAX_LAYERS, Network, build, parse_shape
+from cnncalc.model import Network, Shape
+from cnncalc.spec.format import MAX_LAYERS, build, parse_shape
 
 __all__ = ["describe_grammar", "parse", "to_spec"]
 

@@ -32,11 +32,10 @@ from types import SimpleNamespace
 from typing import Any
 
 from cnncalc.engine.layers import activation, conv, conv_transpose, linear, merge, norm, pool, reshape, upsample
-from cnncalc.engine.layers.base import Layer, Merge, Shape
+from cnncalc.engine.layers.base import Layer, Merge
 from cnncalc.engine.report import Report
 from cnncalc.errors import CnncalcError
-from cnncalc.spec.expand import INPUT, Node
-from cnncalc.spec.format import Network
+from cnncalc.model import INPUT, Network, Node, Shape
 
 INSTALL = "the torch bridge needs PyTorch: pip install 'cnncalc[torch]' (or pip install torch==2.13.0)"
 DEVICES = ("cpu", "meta", "cuda")

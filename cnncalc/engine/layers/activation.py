@@ -13,8 +13,9 @@ from math import prod
 from typing import ClassVar, Literal
 
 from cnncalc.engine.layers import register
-from cnncalc.engine.layers.base import ElementwiseCost, Evaluation, Layer, PosInt, Shape, channels
+from cnncalc.engine.layers.base import ElementwiseCost, Evaluation, Layer, PosInt, channels
 from cnncalc.errors import ShapeError
+from cnncalc.model import Shape
 
 
 @register

@@ -15,8 +15,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cnncalc.errors import ShapeError
+from cnncalc.model import Shape, fmt_shape
 
-Shape = tuple[int, ...]
 #: Strict: YAML's ``yes``/``true`` must not become a size of 1.
 PosInt = Annotated[int, Field(ge=1, strict=True)]
 NonNegInt = Annotated[int, Field(ge=0, strict=True)]
@@ -190,11 +190,6 @@ class Activated(Layer):
         act = REGISTRY[self.activation].model_validate({"type": self.activation}).evaluate(ev.shape)
         summary = f"{ev.summary} +{self.activation}".strip()
         return replace(ev, params=ev.params + act.params, flops=ev.flops + act.flops, summary=summary)
-
-
-def fmt_shape(shape: Shape) -> str:
-    """``3x224x224``: the notation shapes are written in everywhere."""
-    return "x".join(map(str, shape)) if shape else "scalar"
 
 
 def channels(x: Shape, given: int | None, what: str = "in_channels") -> int:

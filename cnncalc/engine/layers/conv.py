@@ -19,11 +19,11 @@ from cnncalc.engine.layers.base import (
     NonNegInt,
     Padding,
     PosInt,
-    Shape,
     channels,
     windows,
 )
 from cnncalc.errors import ShapeError
+from cnncalc.model import Shape
 
 
 @register

@@ -33,12 +33,12 @@ from cnncalc.engine.layers.base import (
     NonNegInt,
     Padding,
     PosInt,
-    Shape,
     Window,
     channels,
 )
 from cnncalc.engine.trace import settle
 from cnncalc.errors import ShapeError
+from cnncalc.model import Shape
 
 
 @register

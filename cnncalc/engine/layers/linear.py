@@ -10,8 +10,9 @@ from math import prod
 from typing import Literal
 
 from cnncalc.engine.layers import register
-from cnncalc.engine.layers.base import GLOBAL, Activated, Evaluation, Layer, PosInt, Shape
+from cnncalc.engine.layers.base import GLOBAL, Activated, Evaluation, Layer, PosInt
 from cnncalc.errors import ShapeError
+from cnncalc.model import Shape
 
 
 @register

@@ -9,8 +9,9 @@ from math import prod
 from typing import Literal
 
 from cnncalc.engine.layers import register
-from cnncalc.engine.layers.base import Evaluation, Merge, Shape, fmt_shape
+from cnncalc.engine.layers.base import Evaluation, Merge
 from cnncalc.errors import ShapeError
+from cnncalc.model import Shape, fmt_shape
 
 
 def _many(shapes: list[Shape], kind: str) -> None:

@@ -13,8 +13,9 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from cnncalc.engine.layers import register
-from cnncalc.engine.layers.base import Evaluation, Layer, PosInt, Shape, channels, fmt_shape
+from cnncalc.engine.layers.base import Evaluation, Layer, PosInt, channels
 from cnncalc.errors import ShapeError
+from cnncalc.model import Shape, fmt_shape
 
 
 @register

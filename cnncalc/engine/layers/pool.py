@@ -12,8 +12,9 @@ from pydantic import Field
 
 from cnncalc.engine.dims import ceildiv, floordiv, per_dim, slide, slide_summary
 from cnncalc.engine.layers import register
-from cnncalc.engine.layers.base import GLOBAL, Evaluation, IntOrTuple, Layer, Padding, PosInt, Shape, Window, windows
+from cnncalc.engine.layers.base import GLOBAL, Evaluation, IntOrTuple, Layer, Padding, PosInt, Window, windows
 from cnncalc.errors import ShapeError
+from cnncalc.model import Shape
 
 
 class _Pool(Layer):

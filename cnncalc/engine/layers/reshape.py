@@ -20,11 +20,10 @@ from cnncalc.engine.layers.base import (
     Padding,
     PadSides,
     PosInt,
-    Shape,
     Window,
-    fmt_shape,
 )
 from cnncalc.errors import ShapeError
+from cnncalc.model import Shape, fmt_shape
 
 
 @register

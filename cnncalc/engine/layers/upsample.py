@@ -15,8 +15,9 @@ from pydantic import Field
 
 from cnncalc.engine.dims import fmt_dims, per_dim
 from cnncalc.engine.layers import register
-from cnncalc.engine.layers.base import Evaluation, IntOrTuple, Layer, Linked, PosInt, Shape, Window, channels, fmt_shape
+from cnncalc.engine.layers.base import Evaluation, IntOrTuple, Layer, Linked, PosInt, Window, channels
 from cnncalc.errors import ShapeError
+from cnncalc.model import Shape, fmt_shape
 
 Sizes = PosInt | Annotated[list[PosInt], Field(min_length=1, max_length=3)]
 PosFloat = Annotated[float, Field(gt=0)]
