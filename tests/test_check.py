@@ -23,7 +23,7 @@ def run(spec: str | dict[str, object], text: str, tmp_path: Path, name: str = "t
     table = tmp_path / name
     table.write_text(text, encoding="utf-8")
     net = cnncalc.load(spec)  # type: ignore[arg-type]
-    return check(net, cnncalc.analyze(net), table, layout)  # type: ignore[arg-type]
+    return check(cnncalc.analyze(net), table, layout)  # type: ignore[arg-type]
 
 
 def only(result: CheckResult, column: str | None = None) -> Cell:

@@ -24,7 +24,7 @@ def test_alexnet_conv1_as_the_issue_and_the_notes_write_it() -> None:
     # cs231n: conv1 of AlexNet on 227x227x3, 96 11x11 filters at stride 4, pad 0 → 55x55x96,
     # (11·11·3 + 1)·96 = 34,944 parameters; 55·55·96 outputs × 11·11·3 multiply-adds = 105,415,200.
     net = cnncalc.load("alexnet")
-    (conv1,) = explain(net, cnncalc.analyze(net), "conv1")
+    (conv1,) = explain(cnncalc.analyze(net), "conv1")
     got = lines(conv1)
     assert got["H_out"] == "H_out = ⌊(227 + 0 + 0 − 11) / 4⌋ + 1 = 55"
     assert got["params"] == "params = 11·11·3·96 + 96 = 34,944"
@@ -39,7 +39,7 @@ def test_dilation_and_ceil_mode_show_in_the_formula() -> None:
         {"type": "maxpool2d", "name": "p", "kernel_size": 3, "stride": 2, "ceil_mode": True},
     ]}
     net = cnncalc.load(report_spec)
-    c, p = explain(net, cnncalc.analyze(net))
+    c, p = explain(cnncalc.analyze(net))
     assert lines(c)["H_out"] == "H_out = ⌊(112 + 2 + 2 − (2·(3 − 1) + 1)) / 1⌋ + 1 = 112"
     # PyTorch ceil_mode: ⌈(112 − 3)/2⌉ + 1 = 56 (the last window starts inside the input).
     assert lines(p)["H_out"] == "H_out = ⌈(112 + 0 + 0 − 3) / 2⌉ + 1 = 56"
@@ -47,7 +47,7 @@ def test_dilation_and_ceil_mode_show_in_the_formula() -> None:
 
 def test_concat_channels_are_summed() -> None:
     net = cnncalc.load("googlenet")
-    exps = explain(net, cnncalc.analyze(net), "inception_3a/*")
+    exps = explain(cnncalc.analyze(net), "inception_3a/*")
     merge = exps[-1]
     # GoogLeNet Table 1, inception (3a): 64 + 128 + 32 + 32 = 256 channels.
     assert lines(merge)["C_out"] == "C_out = 64 + 128 + 32 + 32 = 256"
@@ -86,7 +86,7 @@ def test_printed_formulas_evaluate_to_their_values(
         report = cnncalc.analyze(net)
     except cnncalc.CnncalcError:
         return
-    for exp in explain(net, report):
+    for exp in explain(report):
         for line in exp.lines:
             assert _evaluate(line.formula) == line.value, line.text()
 
@@ -96,7 +96,7 @@ def test_every_zoo_network_explains_consistently(name: str) -> None:
     # explain() raises if any traced value differs from the report's: the explanation is the computation.
     net = cnncalc.load(name)
     report = cnncalc.analyze(net)
-    exps = explain(net, report)
+    exps = explain(report)
     assert [e.name for e in exps] == [row.name for row in report.layers]
 
 

@@ -27,7 +27,7 @@ def check(spec: Any, *, device: str = "cpu", batch: int = 2, args: dict[str, Any
     from cnncalc.torch.bridge import crosscheck
 
     net = cnncalc.load(spec, args=args)
-    return crosscheck(net, cnncalc.analyze(net, batch=batch), device=device)
+    return crosscheck(cnncalc.analyze(net, batch=batch), device=device)
 
 
 def assert_agrees(result: Any) -> None:

@@ -38,17 +38,15 @@ def crosscheck(model: str, device: str, batch: int, input_text: str | None, sett
 
     @guarded
     def run() -> CrossReport:
-        from cnncalc import bulk, load
-        from cnncalc.engine import graph
+        from cnncalc.engine.graph import analyze
         from cnncalc.spec.format import parse_shape
         from cnncalc.torch.bridge import crosscheck as compare
         from cnncalc.torch.bridge import torch_modules
 
         torch_modules()  # a missing torch is reported before any work
-        with bulk():
-            net = load(model, args=args or None)
-            report = graph.run(net, input_shape=parse_shape(input_text) if input_text else None, batch=batch)
-        return compare(net, report, device=device)
+        analysis = analyze(model, args=args or None, input_shape=parse_shape(input_text) if input_text else None,
+                           batch=batch)
+        return compare(analysis, device=device)
 
     result = run()
     if fmt == "json":

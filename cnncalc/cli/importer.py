@@ -26,7 +26,7 @@ def import_(target: str, input_text: str, output: str | None, name: str | None) 
 
     @guarded
     def run() -> None:
-        import cnncalc
+        from cnncalc.engine.graph import analyze
         from cnncalc.errors import CnncalcError
         from cnncalc.render import human
         from cnncalc.spec.format import parse_shape
@@ -61,7 +61,7 @@ def import_(target: str, input_text: str, output: str | None, name: str | None) 
             click.echo(text, nl=False)
         for note in str(spec.get("notes") or "").splitlines():
             click.echo(f"warning: {note}", err=True)
-        totals = cnncalc.analyze(spec).totals
+        totals = analyze(spec).totals
         click.echo(f"{len(spec['layers'])} layers, {totals.params:,} params ({human(totals.params)}), "
                    f"{totals.macs:,} MACs ({human(totals.macs)})", err=True)
 

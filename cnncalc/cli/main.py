@@ -17,13 +17,13 @@ import click
 # cnncalc's models use no pydantic plugins; looking them up costs an importlib.metadata scan (~12 ms) per run.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from cnncalc import __version__
-from cnncalc.engine.report import DTYPE_BYTES, Report
+from cnncalc.engine.report import DTYPE_BYTES
 from cnncalc.errors import CnncalcError
 from cnncalc.render import RENDERERS, Options
+from cnncalc.version import __version__
 
 if TYPE_CHECKING:
-    from cnncalc.model import Network
+    from cnncalc.engine.graph import Analysis
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: Warnings printed to stderr before the rest are summarised in one line.
@@ -117,12 +117,12 @@ def _view_options(fn: F) -> F:
     return fn
 
 
-def _emit(net: Network, report: Report, view: View) -> None:
+def _emit(report: Analysis, view: View) -> None:
     tty = sys.stdout.isatty()
     if view.explain:
         from cnncalc.engine.explain import explain
 
-        explanations = explain(net, report, view.only)
+        explanations = explain(report, view.only)
         if view.fmt == "json":
             import json
 
@@ -162,15 +162,12 @@ def settings_args(settings: tuple[str, ...]) -> dict[str, Any]:
 
 def _run(spec: Any, view: View, settings: tuple[str, ...] = ()) -> None:
     """Load, analyse and print: the body of every analysing command."""
-    from cnncalc import bulk, load
-    from cnncalc.engine import graph
+    from cnncalc.engine.graph import analyze
 
     args = settings_args(settings)
-    with bulk():
-        net = load(spec, args=args or None)
-        report = graph.run(net, input_shape=_shape(view), batch=view.batch, dtype=cast(Any, view.dtype),
-                           strict=view.strict)
-    _emit(net, report, view)
+    analysis = analyze(spec, args=args or None, input_shape=_shape(view), batch=view.batch,
+                       dtype=cast(Any, view.dtype), strict=view.strict)
+    _emit(analysis, view)
 
 
 @main.command()
@@ -206,10 +203,10 @@ def verify(targets: tuple[str, ...], fmt: str, quiet: bool) -> None:
     """
     import json
 
-    from cnncalc import bulk
     from cnncalc.proof.expect import verify as run_checks
     from cnncalc.render.verdicts import counts, text, to_json
     from cnncalc.spec import zoo
+    from cnncalc.spec.load import bulk
 
     runs = []
     with bulk():
@@ -246,15 +243,11 @@ def check(spec: str, table: str, layout: str, input_text: str | None, fmt: str, 
     reproduces it (input depth left out, bias left out, padding ignored, …). Exit 0 when every cell is right, 1
     when any is wrong, 2 on bad input (an unreadable table, no known column, rows that cannot be matched).
     """
-    from cnncalc import bulk, load
-    from cnncalc.engine import graph
+    from cnncalc.engine.graph import analyze
     from cnncalc.proof.homework import check as check_table
     from cnncalc.render.homework import text, to_json
 
-    with bulk():
-        net = load(spec)
-        report = graph.run(net, input_shape=_shape(View(input_text=input_text)))
-    result = check_table(net, report, table, cast(Any, layout))
+    result = check_table(analyze(spec, input_shape=_shape(View(input_text=input_text))), table, cast(Any, layout))
     if fmt == "json":
         click.echo(to_json(result))
     else:
@@ -272,7 +265,7 @@ def list_(fmt: str) -> None:
     """The zoo: one line per network with its parameters and MACs."""
     import json
 
-    from cnncalc import analyze
+    from cnncalc.engine.graph import analyze
     from cnncalc.render import human
     from cnncalc.spec import zoo
 

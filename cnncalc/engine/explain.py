@@ -11,12 +11,11 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Any
 
-from cnncalc.engine.fields import START, regular_step, regular_window
-from cnncalc.engine.graph import Context, RFState, evaluate, merge_fields, step
-from cnncalc.engine.report import Report
+from cnncalc.engine.fields import regular_step, regular_window
+from cnncalc.engine.graph import Analysis, evaluate
 from cnncalc.engine.trace import Traced, expr, traced
 from cnncalc.errors import CnncalcError
-from cnncalc.model import INPUT, Network, Node, Shape, fmt_shape
+from cnncalc.model import Node, Shape, fmt_shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,22 +113,24 @@ def _agrees(exp: Explanation, row: Any, batch: int) -> bool:
     return exp.output == row.output_shape and rf_ok and all(got.get(k, 0) == v for k, v in want.items())
 
 
-def explain(net: Network, report: Report, pattern: str | None = None) -> list[Explanation]:
-    """Explanations for every layer (or those whose name matches the glob ``pattern``), checked against ``report``."""
-    ctx = Context.of(net, report)
-    fields: dict[str, RFState] = {INPUT: tuple(START for _ in report.input[1:])}
-    rows = {row.name: row for row in report.layers}
+def explain(analysis: Analysis, pattern: str | None = None) -> list[Explanation]:
+    """Explanations for every layer (or those whose name matches the glob ``pattern``), checked against the analysis.
+
+    The receptive-field formulas start from the field states the walk kept; nothing is walked a second time.
+    """
+    net = analysis.network
+    if net is None:
+        raise CnncalcError("internal error: explain needs the analysis of a network")
+    ctx = analysis.context
+    rows = {row.name: row for row in analysis.layers}
     out = []
     for node in net.nodes:
-        row = rows[node.name]
         if pattern is None or fnmatch.fnmatchcase(node.name, pattern) or node.name == pattern:
-            rf_in = fields[node.inputs[0]] if len(node.inputs) == 1 else None
+            rf_in = analysis.fields[node.inputs[0]] if len(node.inputs) == 1 else None
             exp = explain_node(node, ctx.needed(node), ctx.input_of, rf_in, ctx.types)
-            if not _agrees(exp, row, report.batch):
+            if not _agrees(exp, rows[node.name], analysis.batch):
                 raise CnncalcError(f"internal error: the explanation of {node.name} disagrees with the analysis")
             out.append(exp)
-        state, _ = merge_fields([fields[i] for i in node.inputs])
-        fields[node.name] = step(state, evaluate(node, ctx.shapes, ctx.input_of, ctx.types))
     if pattern is not None and not out:
         raise CnncalcError(f"no layer matches '{pattern}'; names look like {', '.join(list(rows)[:4])}, …")
     return out

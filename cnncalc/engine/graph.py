@@ -7,15 +7,19 @@ differ are *misaligned* (the row says so).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from fractions import Fraction
 from math import prod
+from pathlib import Path
+from typing import Any
 
 from cnncalc.engine import fields as rf
 from cnncalc.engine.layers.base import GLOBAL, Evaluation, Linked, Merge
 from cnncalc.engine.report import DTYPE_BYTES, BlockRow, Dtype, LayerRow, Report, Tally, Totals
 from cnncalc.errors import ShapeError, SpecError
 from cnncalc.model import INPUT, Network, Node, Shape, fmt_shape
+from cnncalc.spec.load import bulk, load
 
 #: One :class:`~cnncalc.engine.fields.DimField` per spatial dim; ``None`` once every output sees the whole input.
 RFState = tuple[rf.DimField, ...] | None
@@ -61,25 +65,28 @@ def step(state: RFState, ev: Evaluation) -> RFState:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What re-evaluating one node needs, read back from a report: every node's output and first-input shape."""
+    """What re-evaluating one node needs: each node's output shape, first-input shape and type, as the walk saw them."""
 
     shapes: dict[str, Shape]
     input_of: dict[str, Shape]
     types: dict[str, str]
 
-    @classmethod
-    def of(cls, net: Network, report: Report) -> Context:
-        """The context of every node of ``net`` as ``report`` analysed it."""
-        shapes: dict[str, Shape] = {INPUT: report.input}
-        input_of: dict[str, Shape] = {INPUT: report.input}
-        for node, row in zip(net.nodes, report.layers, strict=True):
-            input_of[node.name] = shapes[node.inputs[0]]
-            shapes[node.name] = row.output_shape
-        return cls(shapes, input_of, {INPUT: "input", **{n.name: n.layer.type for n in net.nodes}})
-
     def needed(self, node: Node) -> dict[str, Shape]:
         """The shapes of a node's inputs and of the nodes it links to."""
         return {n: self.shapes[n] for n in (*node.inputs, *(linked for _, linked in node.links))}
+
+
+@dataclass(frozen=True)
+class Analysis(Report):
+    """A :class:`Report` that also keeps what front ends need to look deeper, so none of them re-walks the graph.
+
+    It *is* a Report (same fields, same ``to_dict()`` contract); ``network`` is what was analysed, ``context`` every
+    node's shapes, and ``fields`` every node's receptive-field state (explain's formulas start from them).
+    """
+
+    network: Network | None = field(default=None, repr=False, compare=False)
+    context: Context = field(default_factory=lambda: Context({}, {}, {}), repr=False, compare=False)
+    fields: dict[str, RFState] = field(default_factory=dict, repr=False, compare=False)
 
 
 def evaluate(
@@ -106,7 +113,7 @@ def run(
     batch: int = 1,
     dtype: Dtype = "float32",
     strict: bool = False,
-) -> Report:
+) -> Analysis:
     """Analyse ``net``; ``strict`` turns warnings (a stride that does not fit) into errors."""
     if batch < 1:
         raise SpecError(f"batch must be at least 1, got {batch}")
@@ -181,7 +188,7 @@ def run(
         param_bytes=(total.params + total.buffers) * size,
         connections=total.connections,
     )
-    return Report(
+    return Analysis(
         model=net.name,
         input=first,
         batch=batch,
@@ -193,6 +200,9 @@ def run(
         file=net.file,
         warnings=tuple(f"{row.name}: {w}" for row in rows for w in row.warnings),
         blocks=_blocks(net, rows),
+        network=net,
+        context=Context(shapes, input_of, types),
+        fields=fields,
     )
 
 
@@ -217,3 +227,21 @@ def _blocks(net: Network, rows: list[LayerRow]) -> tuple[BlockRow, ...]:
         for g in net.groups
         for t in [sums[g.name]]
     )
+
+
+def analyze(
+    spec: str | Path | Mapping[str, Any] | Network,
+    *,
+    input_shape: tuple[int, ...] | None = None,
+    batch: int = 1,
+    dtype: Dtype = "float32",
+    strict: bool = False,
+    args: Mapping[str, Any] | None = None,
+) -> Analysis:
+    """Analyse a network (anything :func:`load` accepts).
+
+    The result is a :class:`Report` (``to_dict()`` is the CLI's JSON output) that also keeps the network and the
+    walk's per-node state, which explain, the homework checker and the torch bridge read instead of re-walking.
+    """
+    with bulk():
+        return run(load(spec, args=args), input_shape=input_shape, batch=batch, dtype=dtype, strict=strict)

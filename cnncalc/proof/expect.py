@@ -154,15 +154,16 @@ def verify(spec: object) -> tuple[Report, list[SourceCheck]]:
 
     Entries that set ``args`` are checked against the network built with those arguments.
     """
-    import cnncalc
+    from cnncalc.engine.graph import analyze
 
-    net = cnncalc.load(spec)  # type: ignore[arg-type]
-    report = cnncalc.analyze(net)
+    report = analyze(spec)  # type: ignore[arg-type]
+    net = report.network
+    assert net is not None
     results = []
     for entry in net.expect:
         target = report
         if entry.args:
             source = net.file if net.file else spec
-            target = cnncalc.analyze(source, args=entry.args)  # type: ignore[arg-type]
+            target = analyze(source, args=entry.args)  # type: ignore[arg-type]
         results.append(SourceCheck(entry.source.strip(), dict(entry.args), tuple(check(target, entry))))
     return report, results

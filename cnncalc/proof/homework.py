@@ -36,13 +36,13 @@ from typing import Any, Literal
 
 from cnncalc.engine.dims import slide
 from cnncalc.engine.explain import Explanation, dim_names, explain, explain_node
-from cnncalc.engine.graph import Context, evaluate
+from cnncalc.engine.graph import Analysis, evaluate
 from cnncalc.engine.layers import REGISTRY
 from cnncalc.engine.layers.base import Layer
 from cnncalc.engine.report import DTYPE_BYTES, Report
 from cnncalc.engine.trace import Traced, traced
 from cnncalc.errors import CnncalcError, SpecError
-from cnncalc.model import INPUT, Network, Node, Shape
+from cnncalc.model import INPUT, Node, Shape
 from cnncalc.spec.format import parse_figure
 
 Kind = Literal["shape", "activations", "bytes", "params", "weights", "macs", "flops", "receptive_field"]
@@ -454,13 +454,14 @@ def _quiet(layer: Layer) -> bool:
 class _Engine:
     """The analysis, and the engine re-run on single layers: correct figures, variants and their derivations."""
 
-    def __init__(self, net: Network, report: Report) -> None:
-        self.net, self.report = net, report
+    def __init__(self, report: Analysis) -> None:
+        assert report.network is not None
+        self.net, self.report = report.network, report
         self.rows = {row.name: row for row in report.layers}
-        self.context = Context.of(net, report)
+        self.context = report.context
         self.shapes, self.input_of, self.types = self.context.shapes, self.context.input_of, self.context.types
-        self.nodes = {n.name: n for n in net.nodes}
-        self.explained: dict[str, Explanation] = {e.name: e for e in explain(net, report)}
+        self.nodes = {n.name: n for n in self.net.nodes}
+        self.explained: dict[str, Explanation] = {e.name: e for e in explain(report)}
         self.bytes_per = DTYPE_BYTES[report.dtype]
         self._cache: dict[tuple[str, str], Figures] = {}
 
@@ -1138,7 +1139,7 @@ def _wordy(cells: list[str]) -> bool:
                for c in cells) * 2 > len(cells)
 
 
-def check(net: Network, report: Report, table: str | Path, layout: Layout = "auto") -> CheckResult:
+def check(report: Analysis, table: str | Path, layout: Layout = "auto") -> CheckResult:
     """Check every cell of ``table`` against ``report`` (the analysis of ``net``); see the module's docstring."""
     tab = read_table(table)
     columns, name_col, ignored = _columns(tab)
@@ -1146,7 +1147,7 @@ def check(net: Network, report: Report, table: str | Path, layout: Layout = "aut
         raise tab.fail(f"no column to check among {', '.join(repr(h) for h in tab.headers)}",
                        hint="name the columns like 'Activation shape', 'Activation size', '# parameters', "
                             "'MACs', 'FLOPs', 'receptive field'")
-    eng = _Engine(net, report)
+    eng = _Engine(report)
     cells = _parse_cells(tab, columns)
     labels = [row[name_col] if name_col is not None and name_col < len(row) else "" for _, row in tab.rows]
     notes: list[str] = []

@@ -31,9 +31,9 @@ from math import prod
 from types import SimpleNamespace
 from typing import Any
 
+from cnncalc.engine.graph import Analysis
 from cnncalc.engine.layers import activation, conv, conv_transpose, linear, merge, norm, pool, reshape, upsample
 from cnncalc.engine.layers.base import Layer, Merge
-from cnncalc.engine.report import Report
 from cnncalc.errors import CnncalcError
 from cnncalc.model import INPUT, Network, Node, Shape
 
@@ -703,14 +703,15 @@ class CrossReport:
 COUNTED = (conv.Conv, conv_transpose.ConvTranspose, linear.Linear)
 
 
-def crosscheck(net: Network, report: Report | None = None, *, batch: int = 1, device: str = "cpu",
+def crosscheck(target: Network | Analysis, *, batch: int = 1, device: str = "cpu",
                input_shape: Shape | None = None) -> CrossReport:
-    """Run ``net`` in torch and compare every layer with cnncalc's analysis (``report``, or a fresh one for
-    ``batch`` and ``input_shape``): output shape, parameters, buffers, and MACs where FlopCounterMode counts them.
+    """Run a network in torch and compare every layer with cnncalc's analysis (``target``, or a fresh one of the
+    network ``target`` for ``batch`` and ``input_shape``): output shape, parameters, buffers, and MACs where
+    FlopCounterMode counts them.
 
     ``device``: cpu, cuda, or meta (torch's shape rules and FlopCounterMode without memory or compute).
     """
-    from cnncalc.engine import graph
+    from cnncalc.engine.graph import analyze
 
     if device not in DEVICES:
         raise CnncalcError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
@@ -718,8 +719,9 @@ def crosscheck(net: Network, report: Report | None = None, *, batch: int = 1, de
     torch = t.torch
     if device == "cuda" and not torch.cuda.is_available():
         raise CnncalcError("--device cuda: torch sees no CUDA device here (use cpu or meta)")
-    if report is None:
-        report = graph.run(net, input_shape=input_shape, batch=batch)
+    report = target if isinstance(target, Analysis) else analyze(target, input_shape=input_shape, batch=batch)
+    net = report.network
+    assert net is not None
     c = report.totals
     try:
         module = build_module(net, device, input_shape=report.input)

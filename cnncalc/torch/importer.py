@@ -706,7 +706,7 @@ def from_torch(module: Any, input_shape: tuple[int, ...], *, name: str = "import
 
 def _check(spec: dict[str, Any], imported: _Import, module: Any) -> None:
     """Analyse the spec and hold every layer's output shape to torch's; note a parameter total that differs."""
-    from cnncalc import analyze
+    from cnncalc.engine.graph import analyze
 
     try:
         report = analyze(spec)
