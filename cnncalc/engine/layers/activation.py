@@ -22,6 +22,9 @@ from cnncalc.model import Shape
 class Activation(ElementwiseCost):
     """Parameterless elementwise activations."""
 
+    family: ClassVar[str] = "act"
+    quiet: ClassVar[bool] = True
+
     type: Literal["relu", "relu6", "sigmoid", "tanh", "silu", "swish", "selu", "hardswish", "hardsigmoid"]
 
     flops_per_element: ClassVar[dict[str, int]] = {
@@ -34,6 +37,9 @@ class Activation(ElementwiseCost):
 class LeakyReLU(ElementwiseCost):
     """max(0, x) + slope · min(0, x)."""
 
+    family: ClassVar[str] = "act"
+    quiet: ClassVar[bool] = True
+
     type: Literal["leaky_relu"]
     negative_slope: float = 0.01
 
@@ -43,6 +49,9 @@ class LeakyReLU(ElementwiseCost):
 @register
 class ELU(ElementwiseCost):
     """x if x > 0 else α(eˣ − 1)."""
+
+    family: ClassVar[str] = "act"
+    quiet: ClassVar[bool] = True
 
     type: Literal["elu"]
     alpha: float = 1.0
@@ -54,6 +63,9 @@ class ELU(ElementwiseCost):
 class GELU(ElementwiseCost):
     """x · Φ(x), exact (erf) or with torch's tanh approximation."""
 
+    family: ClassVar[str] = "act"
+    quiet: ClassVar[bool] = True
+
     type: Literal["gelu"]
     approximate: Literal["none", "tanh"] = "none"
 
@@ -63,6 +75,8 @@ class GELU(ElementwiseCost):
 @register
 class PReLU(Layer):
     """Leaky ReLU with a learned slope: one shared (``num_parameters: 1``) or one per channel."""
+
+    family: ClassVar[str] = "act"
 
     type: Literal["prelu"]
     num_parameters: PosInt = 1
@@ -78,6 +92,9 @@ class PReLU(Layer):
 @register
 class Softmax(Layer):
     """Softmax (or log-softmax) along ``dim``, torch-indexed with the batch as dim 0 (default 1: channels)."""
+
+    family: ClassVar[str] = "softmax"
+    quiet: ClassVar[bool] = True
 
     type: Literal["softmax", "log_softmax"]
     dim: int = 1
@@ -95,6 +112,8 @@ class Softmax(Layer):
 @register
 class Maxout(Layer):
     """Maxout (Goodfellow et al. 2013): the max over ``pieces`` consecutive channels; the weights live upstream."""
+
+    family: ClassVar[str] = "maxout"
 
     type: Literal["maxout"]
     pieces: PosInt = 2

@@ -30,6 +30,8 @@ from cnncalc.model import Shape
 class Conv(Activated):
     """Convolution over any number of spatial dims; ``conv2d`` etc. also check the input's rank."""
 
+    family: ClassVar[str] = "conv"
+
     type: Literal["conv", "conv1d", "conv2d", "conv3d"]
     out_channels: PosInt
     kernel_size: IntOrTuple

@@ -45,6 +45,8 @@ from cnncalc.model import Shape
 class ConvTranspose(Activated):
     """Transposed convolution; ``padding: same`` gives W·S (ONNX SAME_UPPER), ``output_size`` derives the padding."""
 
+    family: ClassVar[str] = "conv"
+
     type: Literal["conv_transpose", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "deconv"]
     out_channels: PosInt
     kernel_size: IntOrTuple

@@ -7,7 +7,7 @@
 
 
 from math import prod
-from typing import Literal
+from typing import ClassVar, Literal
 
 from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import GLOBAL, Activated, Evaluation, Layer, PosInt
@@ -18,6 +18,8 @@ from cnncalc.model import Shape
 @register
 class Linear(Activated):
     """``linear``/``fc`` on the last dim (PyTorch); ``flatten: true`` flattens the input first, as VGG's FCs."""
+
+    family: ClassVar[str] = "fc"
 
     type: Literal["linear", "fc"]
     out_features: PosInt
@@ -55,6 +57,8 @@ class RBF(Layer):
     The centres are fixed by hand in the paper, so they are reported as buffers (840 for 84 → 10), not
     parameters. MACs in·out (a squared difference accumulated); FLOPs 3 per pair; connections in·out.
     """
+
+    family: ClassVar[str] = "fc"
 
     type: Literal["rbf"]
     out_features: PosInt

@@ -6,7 +6,7 @@ Concatenation needs every dim but ``dim`` equal; addition and product need equal
 
 
 from math import prod
-from typing import Literal
+from typing import ClassVar, Literal
 
 from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import Evaluation, Merge
@@ -22,6 +22,8 @@ def _many(shapes: list[Shape], kind: str) -> None:
 @register
 class Concat(Merge):
     """``torch.cat`` along ``dim`` (torch-indexed with the batch as dim 0; default 1, the channels)."""
+
+    family: ClassVar[str] = "merge"
 
     type: Literal["concat", "cat"]
     dim: int = 1
@@ -49,6 +51,8 @@ class Concat(Merge):
 @register
 class Add(Merge):
     """Element-wise sum (residual connections) or product (``mul``, gating)."""
+
+    family: ClassVar[str] = "merge"
 
     type: Literal["add", "sum", "mul"]
     inplace: bool = False

@@ -22,6 +22,9 @@ from cnncalc.model import Shape, fmt_shape
 class BatchNorm(Layer):
     """Per-channel normalisation; any rank (``batchnorm1d`` also takes a plain ``[C]`` vector)."""
 
+    family: ClassVar[str] = "norm"
+    quiet: ClassVar[bool] = True
+
     type: Literal["batchnorm", "bn", "batchnorm1d", "batchnorm2d", "batchnorm3d"]
     num_features: PosInt | None = None
     eps: Annotated[float, Field(gt=0)] = 1e-5
@@ -48,6 +51,9 @@ class BatchNorm(Layer):
 @register
 class LocalResponseNorm(Layer):
     """Local response normalisation across ``size`` neighbouring channels (Krizhevsky et al. 2012, Sec. 3.3)."""
+
+    family: ClassVar[str] = "norm"
+    quiet: ClassVar[bool] = True
 
     type: Literal["lrn", "local_response_norm"]
     size: PosInt = 5

@@ -44,6 +44,8 @@ class _Pool(Layer):
 class MaxPool(_Pool):
     """Max pooling; FLOPs = (K − 1) comparisons per output element."""
 
+    family: ClassVar[str] = "pool"
+
     type: Literal["maxpool", "maxpool1d", "maxpool2d", "maxpool3d"]
     dilation: IntOrTuple = 1
 
@@ -58,6 +60,8 @@ class MaxPool(_Pool):
 @register
 class AvgPool(_Pool):
     """Average pooling; FLOPs = K per output element (K − 1 additions, one division)."""
+
+    family: ClassVar[str] = "pool"
 
     type: Literal["avgpool", "avgpool1d", "avgpool2d", "avgpool3d"]
     count_include_pad: bool = True
@@ -90,6 +94,8 @@ class AdaptivePool(Layer):
     Receptive field: the largest window and stride ⌊W/O⌋ (exact when O divides W, an upper bound otherwise).
     FLOPs: average counts every window element (additions plus the division); max counts len − 1 comparisons.
     """
+
+    family: ClassVar[str] = "pool"
 
     type: Literal[
         "adaptive_avgpool", "adaptive_maxpool", "adaptive_avgpool1d", "adaptive_avgpool2d", "adaptive_avgpool3d",
@@ -133,6 +139,8 @@ class Subsample(_Pool):
     Params 2·C; MACs one per output (the coefficient); FLOPs (K − 1) additions, a multiply and the bias per output;
     connections K + 1 per output (the paper's count).
     """
+
+    family: ClassVar[str] = "pool"
 
     type: Literal["subsample"]
 

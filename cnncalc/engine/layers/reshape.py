@@ -30,6 +30,9 @@ from cnncalc.model import Shape, fmt_shape
 class Flatten(Layer):
     """``torch.nn.Flatten``: dims are torch-indexed with the batch as dim 0 (default: everything but the batch)."""
 
+    family: ClassVar[str] = "flatten"
+    quiet: ClassVar[bool] = True
+
     type: Literal["flatten"]
     start_dim: int = 1
     end_dim: int = -1
@@ -53,6 +56,9 @@ class Flatten(Layer):
 class Dropout(Layer):
     """Dropout: the identity at inference; ``p`` is kept for the torch bridge and the summary."""
 
+    family: ClassVar[str] = "dropout"
+    quiet: ClassVar[bool] = True
+
     type: Literal["dropout", "dropout1d", "dropout2d", "dropout3d"]
     p: Annotated[float, Field(ge=0, le=1)] = 0.5
 
@@ -64,6 +70,9 @@ class Dropout(Layer):
 @register
 class Identity(Layer):
     """A named pass-through (useful as a placeholder or a tap point)."""
+
+    family: ClassVar[str] = "identity"
+    quiet: ClassVar[bool] = True
 
     type: Literal["identity"]
 
@@ -79,6 +88,8 @@ class Crop(Layer):
     Explicit amounts use ``crop: {before: [...], after: [...]}``. A crop is a view (no new memory); its receptive
     field keeps the size and jump and moves the centre by the amount cut before.
     """
+
+    family: ClassVar[str] = "reshape"
 
     type: Literal["crop", "center_crop"]
     size: PosInt | Annotated[list[PosInt], Field(min_length=1, max_length=3)] | None = None
@@ -125,6 +136,8 @@ class Crop(Layer):
 class Pad(Layer):
     """Explicit padding (``torch.nn.functional.pad``): every padding form of convolutions; a new tensor."""
 
+    family: ClassVar[str] = "reshape"
+
     type: Literal["pad", "zero_pad", "reflection_pad", "replication_pad"]
     padding: Padding
     mode: Literal["constant", "reflect", "replicate", "circular"] = "constant"
@@ -151,6 +164,8 @@ class Pad(Layer):
 @register
 class ChannelShuffle(Layer):
     """ShuffleNet's channel shuffle: a permutation of channels across ``groups``; shape unchanged, one copy."""
+
+    family: ClassVar[str] = "reshape"
 
     type: Literal["channel_shuffle"]
     groups: PosInt

@@ -50,6 +50,8 @@ def _interpolation_window(ratio: Fraction, neighbours: int, align_corners: bool)
 class Upsample(Layer):
     """``torch.nn.Upsample``: by ``scale_factor`` (output ⌊W·s⌋) or to ``size``; modes as torch."""
 
+    family: ClassVar[str] = "upsample"
+
     type: Literal["upsample", "upsample_nearest", "upsample_bilinear", "interpolate"]
     scale_factor: Scale | None = None
     size: Sizes | None = None
@@ -100,6 +102,8 @@ class Upsample(Layer):
 class Unpool(Layer):
     """Bed-of-nails unpooling (cs231n): each value goes to the corner of an S×S block, zeros elsewhere."""
 
+    family: ClassVar[str] = "upsample"
+
     type: Literal["unpool", "bed_of_nails"]
     scale_factor: IntOrTuple = 2
 
@@ -118,6 +122,8 @@ class MaxUnpool(Layer):
     The output takes the size of that pool's input (what torch does with ``output_size=x.size()``); it must lie in
     torch's range: strictly between (W − 1)·S − 2P + K ∓ S.
     """
+
+    family: ClassVar[str] = "upsample"
 
     type: Literal["max_unpool", "maxunpool", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
     indices: str
@@ -164,6 +170,8 @@ class MaxUnpool(Layer):
 class PixelShuffle(Layer):
     """Sub-pixel convolution's rearrangement (Shi et al. 2016): C·r² × H × W → C × rH × rW; ``depth_to_space`` too."""
 
+    family: ClassVar[str] = "upsample"
+
     type: Literal["pixel_shuffle", "depth_to_space"]
     upscale_factor: PosInt
     mode: Literal["DCR", "CRD"] = "DCR"
@@ -182,6 +190,8 @@ class PixelShuffle(Layer):
 @register
 class PixelUnshuffle(Layer):
     """The inverse: C × H × W → C·r² × H/r × W/r (``space_to_depth``)."""
+
+    family: ClassVar[str] = "upsample"
 
     type: Literal["pixel_unshuffle", "space_to_depth"]
     downscale_factor: PosInt
