@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def cli() -> Callable[..., Result]:
     """Run the ``cnncalc`` CLI in-process: ``cli("vgg16", "--format", "json")``."""
-    from cnncalc.cli.main import main
+    from cnncalc.cli import main
 
     runner = CliRunner()
 

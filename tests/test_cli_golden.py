@@ -32,7 +32,7 @@ VIEWS: dict[str, list[str]] = {
 
 
 def _digest(args: list[str]) -> str:
-    from cnncalc.cli.main import main
+    from cnncalc.cli import main
 
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     blob = f"{result.exit_code}\n{result.stdout}\n--stderr--\n{result.stderr}"

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import cnncalc
 from cnncalc import SpecError
-from cnncalc.cli.main import main
+from cnncalc.cli import main
 from cnncalc.render import Options
 from cnncalc.render.table import render, rows
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 import cnncalc
-from cnncalc.cli.main import main
+from cnncalc.cli import main
 from cnncalc.engine.report import Report
 from cnncalc.spec.format import parse_figure
 

@@ -22,7 +22,7 @@ def import_(target: str, input_text: str, output: str | None, name: str | None) 
     The spec goes to stdout (or -o FILE); its totals go to stderr. Exit 2 for a bad target, missing torch or a
     module with parts cnncalc cannot map (they are listed).
     """
-    from cnncalc.cli.main import guarded
+    from cnncalc.cli.options import guarded
 
     @guarded
     def run() -> None:

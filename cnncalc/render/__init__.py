@@ -70,23 +70,3 @@ def human(value: float, *, base: int = 1000, units: tuple[str, ...] = ("", "K", 
 def human_bytes(value: int) -> str:
     """``60950432`` → ``60.95 MB`` (decimal units, as memory figures are usually quoted)."""
     return human(value, units=(" B", " kB", " MB", " GB", " TB", " PB"))
-
-
-class Captured:
-    """A rich console that writes into a string: colour only when asked, trailing spaces trimmed without it."""
-
-    def __init__(self, *, color: bool, width: int) -> None:
-        import io
-
-        from rich.console import Console
-
-        self.color = color
-        self.buffer = io.StringIO()
-        self.console = Console(file=self.buffer, width=width, force_terminal=color,
-                               color_system="standard" if color else None, no_color=not color, highlight=False,
-                               emoji=False)
-
-    def text(self) -> str:
-        """Everything printed so far."""
-        out = self.buffer.getvalue()
-        return out if self.color else "\n".join(line.rstrip() for line in out.splitlines()) + "\n"
