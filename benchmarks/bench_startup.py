@@ -1,7 +1,8 @@
 """Whole-process time and peak memory of ``cnncalc vgg16`` against the bare-import floor.
 
 The floor is ``python -c "import click, rich.console, rich.table, pydantic, yaml"``: what any tool built on these
-libraries pays before doing anything (issue #8's definition). Runs are interleaved, and the median of N is reported (``python benchmarks/bench_startup.py -n 21``).
+libraries pays before doing anything (issue #8's definition). Runs are interleaved, and the median of N is reported
+(``python benchmarks/bench_startup.py -n 21``).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ def import_(target: str, input_text: str, output: str | None, name: str | None) 
     def run() -> None:
         from cnncalc.engine.graph import analyze
         from cnncalc.errors import CnncalcError
-        from cnncalc.render import human
+        from cnncalc.render.text import human
         from cnncalc.spec.format import parse_shape
         from cnncalc.torch.importer import from_torch, to_yaml
 

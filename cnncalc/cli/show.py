@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from cnncalc.cli.options import View, guarded, input_shape, settings_args, view_options
-from cnncalc.render import RENDERERS, Options
+from cnncalc.render import RENDERERS
 from cnncalc.render.console import terminal
+from cnncalc.render.text import Options
 
 if TYPE_CHECKING:
     from cnncalc.engine.graph import Analysis

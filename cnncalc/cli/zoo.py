@@ -15,7 +15,7 @@ def list_(fmt: str) -> None:
     import json
 
     from cnncalc.engine.graph import analyze
-    from cnncalc.render import human
+    from cnncalc.render.text import human
     from cnncalc.spec import zoo
 
     reports = [analyze(name) for name in zoo.names()]
