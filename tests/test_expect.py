@@ -37,7 +37,7 @@ def _report(batch: int = 1, params: int = 138_357_544) -> Report:
     )
     totals = Totals(
         params=params, trainable_params=params, buffers=0, macs=3_776 * batch, flops=7_552 * batch,
-        activations=278 * batch, activation_bytes=1_112 * batch, param_bytes=4 * params,
+        activations=278 * batch, activation_bytes=1_112 * batch, param_bytes=4 * params, biases=18,
     )
     return Report(model="toy", input=(3, 6, 6), batch=batch, dtype="float32", layers=rows, totals=totals)
 
