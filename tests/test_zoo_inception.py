@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import cnncalc
 from cnncalc.cli import main
 from cnncalc.engine.report import Report
-from cnncalc.spec.format import parse_figure
+from cnncalc.spec.figures import parse_figure
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 

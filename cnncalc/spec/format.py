@@ -18,7 +18,7 @@ from cnncalc.spec.expand import MAX_LAYERS, BlockDef, expand, line_of, substitut
 from cnncalc.spec.figures import parse_figure
 from cnncalc.spec.messages import describe_validation_error
 
-__all__ = ["MAX_LAYERS", "Expect", "Header", "LayerExpect", "build", "parse_figure", "parse_shape"]
+__all__ = ["MAX_LAYERS", "Expect", "Header", "LayerExpect", "build", "parse_shape"]
 
 def _check_figure(value: int | str | None) -> int | str | None:
     if isinstance(value, str):
