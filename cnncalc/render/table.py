@@ -92,7 +92,7 @@ class _Column:
 
 def _columns(report: Report, options: Options) -> list[_Column]:
     t = report.totals
-    act_total = max(sum(r.activations for r in report.layers if r.stores), 1)
+    act_total = max(report.totals.stored_activations, 1)
     par_total = max(t.params, 1)
     return [
         _Column("Layer", lambda r: r.name + (" ⚠" if r.warned else ""), "Total", 0, right=False, style="bold"),
