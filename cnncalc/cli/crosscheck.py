@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from cnncalc.torch.bridge import CrossReport, Row
+    from cnncalc.torch.crosscheck import CrossReport, Row
 
 _FOOTNOTE = ("MACs are compared where torch's FlopCounterMode counts them (convolutions, transposed convolutions and "
              "matrix products, at 2 FLOPs per MAC, without bias additions); '—' where it counts none.")
@@ -40,8 +40,8 @@ def crosscheck(model: str, device: str, batch: int, input_text: str | None, sett
     def run() -> CrossReport:
         from cnncalc.engine.graph import analyze
         from cnncalc.spec.format import parse_shape
-        from cnncalc.torch.bridge import crosscheck as compare
-        from cnncalc.torch.bridge import torch_modules
+        from cnncalc.torch.crosscheck import crosscheck as compare
+        from cnncalc.torch._modules import torch_modules
 
         torch_modules()  # a missing torch is reported before any work
         analysis = analyze(model, args=args or None, input_shape=parse_shape(input_text) if input_text else None,

@@ -21,7 +21,7 @@ from math import prod
 from typing import Any
 
 from cnncalc.errors import CnncalcError
-from cnncalc.torch.bridge import torch_modules
+from cnncalc.torch._modules import torch_modules
 
 Shape = tuple[int, ...]
 
