@@ -46,7 +46,7 @@ def test_every_layer_class_has_a_torch_mapping() -> None:
 
 def test_the_bridge_keeps_its_public_names() -> None:
     # The README imports cnncalc.torch.bridge.crosscheck and build_module; they are the split modules' objects.
-    from cnncalc.torch import build, bridge, crosscheck
+    from cnncalc.torch import bridge, build, crosscheck
 
     assert (bridge.crosscheck, bridge.build_module, bridge.BUILDERS) == (crosscheck.crosscheck, build.build_module,
                                                                          build.BUILDERS)
