@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import cnncalc
@@ -397,7 +397,6 @@ FRAGMENTS = [
 ]
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=14).map("".join), st.booleans())
 def test_any_text_gives_a_network_or_a_notation_error(text: str, with_shape: bool) -> None:
     with contextlib.suppress(NotationError):
