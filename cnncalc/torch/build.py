@@ -47,25 +47,10 @@ from cnncalc.errors import CnncalcError
 from cnncalc.model import INPUT, Network, Node, Shape
 from cnncalc.torch._modules import Step, TorchRejectedError, call_step, lib
 from cnncalc.torch._pads import each, extent, sides, symmetric
+from cnncalc.torch.imports import ACTIVATION_MODULES
 
 #: (lib, layer, torch's input shape, keep max-pool indices) → module.
 Builder = Callable[[SimpleNamespace, Any, Shape, bool], Any]
-
-
-def _activation(t: SimpleNamespace, layer: Any, x: Shape, keep: bool) -> Any:
-    """The module of an activation layer (relu and the like, leaky_relu, elu, gelu, softmax, log_softmax)."""
-    name = layer.type
-    simple = {"relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "tanh": "Tanh", "silu": "SiLU",
-              "swish": "SiLU", "selu": "SELU", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid"}
-    if name in simple:
-        return getattr(t.nn, simple[name])()
-    if name == "leaky_relu":
-        return t.nn.LeakyReLU(layer.negative_slope)
-    if name == "elu":
-        return t.nn.ELU(layer.alpha)
-    if name == "gelu":
-        return t.nn.GELU(approximate=layer.approximate)
-    return (t.nn.Softmax if name == "softmax" else t.nn.LogSoftmax)(dim=layer.dim)
 
 
 def _fused_activation(t: SimpleNamespace, layer: Any, x: Shape) -> Any:
@@ -224,11 +209,12 @@ BUILDERS: dict[type[Layer], Builder] = {
     norm.BatchNorm: _batchnorm,
     norm.LocalResponseNorm: lambda t, layer, x, keep: t.nn.LocalResponseNorm(layer.size, layer.alpha, layer.beta,
                                                                             layer.k),
-    activation.Activation: _activation,
-    activation.LeakyReLU: _activation,
-    activation.ELU: _activation,
-    activation.GELU: _activation,
-    activation.Softmax: _activation,
+    activation.Activation: lambda t, layer, x, keep: getattr(t.nn, ACTIVATION_MODULES[layer.type])(),
+    activation.LeakyReLU: lambda t, layer, x, keep: t.nn.LeakyReLU(layer.negative_slope),
+    activation.ELU: lambda t, layer, x, keep: t.nn.ELU(layer.alpha),
+    activation.GELU: lambda t, layer, x, keep: t.nn.GELU(approximate=layer.approximate),
+    activation.Softmax: lambda t, layer, x, keep: (t.nn.Softmax if layer.type == "softmax" else t.nn.LogSoftmax)(
+        dim=layer.dim),
     activation.PReLU: lambda t, layer, x, keep: t.nn.PReLU(layer.num_parameters, init=layer.init),
     activation.Maxout: lambda t, layer, x, keep: t.Maxout(layer.pieces),
     reshape.Flatten: lambda t, layer, x, keep: t.nn.Flatten(layer.start_dim, layer.end_dim),
@@ -255,7 +241,7 @@ def _steps(net: Network) -> list[Step]:
     and kept clear of ModuleDict's own attributes (a node called ``keys`` or ``train`` is fine)."""
     nn = lib().nn
     by_name = {node.name: node for node in net.nodes}
-    kept = {name for node in net.nodes if isinstance(node.layer, upsample.MaxUnpool) for _, name in node.links}
+    kept = {name for node in net.nodes for field, name in node.links if field == "indices"}  # a max-unpool's pool
     used: set[str] = set()
     steps = []
     for node in net.nodes:

@@ -148,8 +148,13 @@ def _per_dim(reader: Callable[..., Entry], kind: str, names: tuple[str, ...]) ->
     return {f"{name}{n}d": functools.partial(reader, f"{kind}{n}d") for name in names for n in (1, 2, 3)}
 
 
-_SIMPLE = ("ReLU", "ReLU6", "Sigmoid", "Tanh", "SiLU", "SELU", "Hardswish", "Hardsigmoid")
-_POOLS = ("max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool")
+#: The ``activation`` class's types and their torch.nn modules (the bridge builds these; importing, a module reads as
+#: the first type naming it, so SiLU imports as silu, not its alias swish).
+ACTIVATION_MODULES = {"relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "tanh": "Tanh", "silu": "SiLU",
+                      "swish": "SiLU", "selu": "SELU", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid"}
+_SIMPLE: dict[str, str] = {}
+for _name, _module in ACTIVATION_MODULES.items():
+    _SIMPLE.setdefault(_module, _name)
 
 IMPORTS: dict[type[Layer], Import] = {
     conv.Conv: Import({"modules.conv._ConvNd": _conv}),
@@ -169,10 +174,7 @@ IMPORTS: dict[type[Layer], Import] = {
                             **_per_dim(_batchnorm, "batchnorm", ("BatchNorm",))}),
     norm.LocalResponseNorm: Import({"LocalResponseNorm": _fields("lrn", size="size", alpha="alpha", beta="beta",
                                                                   k="k")}),
-    activation.Activation: Import(
-        {name: _fields(name.lower()) for name in _SIMPLE},
-        ("relu", "relu6", "sigmoid", "tanh", "silu", "selu", "hardswish", "hardsigmoid"),
-    ),
+    activation.Activation: Import({module: _fields(name) for module, name in _SIMPLE.items()}, (*_SIMPLE.values(),)),
     activation.LeakyReLU: Import({"LeakyReLU": _fields("leaky_relu", negative_slope="negative_slope")},
                                  ("leaky_relu",)),
     activation.ELU: Import({"ELU": _fields("elu", alpha="alpha")}, ("elu",)),
