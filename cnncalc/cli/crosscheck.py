@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from cnncalc.torch.bridge import CrossReport
+    from cnncalc.torch.crosscheck import CrossReport
 
 
 @click.command()
@@ -35,8 +35,8 @@ def crosscheck(model: str, device: str, batch: int, input_text: str | None, sett
     def run() -> CrossReport:
         from cnncalc.engine.graph import analyze
         from cnncalc.spec.format import parse_shape
-        from cnncalc.torch.bridge import crosscheck as compare
-        from cnncalc.torch.bridge import torch_modules
+        from cnncalc.torch._modules import torch_modules
+        from cnncalc.torch.crosscheck import crosscheck as compare
 
         torch_modules()  # a missing torch is reported before any work
         analysis = analyze(model, args=args or None, input_shape=parse_shape(input_text) if input_text else None,

@@ -36,7 +36,7 @@ def import_(target: str, input_text: str, output: str | None, name: str | None) 
         if not sep or not module_name or not factory_name:
             raise CnncalcError(f"give MODULE:FACTORY, like mypackage.models:ResNet, not {target!r}")
         if importlib.util.find_spec("torch") is None:  # before the user's module fails on its own import torch
-            from cnncalc.torch.bridge import INSTALL
+            from cnncalc.torch._modules import INSTALL
 
             raise CnncalcError(INSTALL)
         if str(Path.cwd()) not in sys.path:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.render.console import Captured
 
 if TYPE_CHECKING:
-    from cnncalc.torch.bridge import CrossReport, Row
+    from cnncalc.torch.crosscheck import CrossReport, Row
 
 _FOOTNOTE = ("MACs are compared where torch's FlopCounterMode counts them (convolutions, transposed convolutions and "
              "matrix products, at 2 FLOPs per MAC, without bias additions); '—' where it counts none.")

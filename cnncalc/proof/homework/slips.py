@@ -363,7 +363,8 @@ def _conv_ceil(eng: Engine, layer: Layer, x: Shape) -> Figures | None:
     names = dim_names(len(sl.out) + 1)[1:]  # the labels --explain uses (L; H, W; D, H, W)
     line = "; ".join(f"{n}_out = {v.expr} = {int(v)}" if isinstance(v, Traced) else f"{n}_out = {v}"
                      for n, v in zip(names, sl.out, strict=True))
-    out_channels = int(getattr(layer, "out_channels", x[0]))
+    given = getattr(layer, "out_channels", "same")
+    out_channels = x[0] if given == "same" else int(given)  # ``out_channels: same`` keeps the input's channels
     return eng.shape_only((out_channels, *(int(v) for v in sl.out)), line)
 
 
