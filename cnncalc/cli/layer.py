@@ -35,7 +35,7 @@ def layer(ctx: click.Context, /, kind: str | None, **options: Any) -> None:
     Without TYPE, lists the layer types; with TYPE and no options, lists its fields.
     """
     from cnncalc.engine.layers import REGISTRY, layer_classes, suggest
-    from cnncalc.engine.layers.base import type_names
+    from cnncalc.engine.layers.registry import type_names
 
     if kind is None:
         for cls in layer_classes():

@@ -11,11 +11,13 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from cnncalc.engine.layers.base import Layer, PosInt
+from cnncalc.engine.layers.base import PosInt
 from cnncalc.errors import SpecError
 from cnncalc.model import Network
-from cnncalc.spec.expand import MAX_LAYERS, BlockDef, expand, line_of, substitute
+from cnncalc.spec.args import substitute
+from cnncalc.spec.expand import MAX_LAYERS, BlockDef, expand
 from cnncalc.spec.figures import parse_figure
+from cnncalc.spec.loader import line_of
 from cnncalc.spec.messages import describe_validation_error
 
 __all__ = ["MAX_LAYERS", "Expect", "Header", "LayerExpect", "build", "parse_shape"]
@@ -126,19 +128,6 @@ class Header(BaseModel):
             except SpecError:
                 raise ValueError("needs positive sizes, channels first, like 3x224x224") from None
         return value
-
-
-def validate_layer(
-    cls: type[Layer], entry: dict[str, Any], kind: str, graph_keys: set[str], *, file: str | None, label: str
-) -> Layer:
-    """Validate one layer entry with its registered class (graph keys such as ``repeat`` removed first)."""
-    data = {k: v for k, v in entry.items() if k not in graph_keys or k == "name"}
-    data["type"] = kind
-    try:
-        return cls.model_validate(data)
-    except ValidationError as err:
-        msg, line = describe_validation_error(err, entry, cls)
-        raise SpecError(msg, file=file, line=line or line_of(entry), layer=label) from None
 
 
 def build(data: Any, file: str | None = None, args: dict[str, Any] | None = None) -> Network:

@@ -10,7 +10,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from cnncalc.engine.layers.base import Layer
-from cnncalc.spec.expand import line_of
+from cnncalc.spec.loader import line_of
 
 __all__ = ["describe_validation_error"]
 

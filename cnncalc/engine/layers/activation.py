@@ -12,8 +12,8 @@ Maxout reduces the channels by ``pieces`` with pieces − 1 comparisons per outp
 from math import prod
 from typing import ClassVar, Literal
 
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import ElementwiseCost, Evaluation, Layer, PosInt, channels
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape
 
