@@ -15,7 +15,16 @@ from cnncalc.engine.graph import Analysis, evaluate
 from cnncalc.errors import CnncalcError
 from cnncalc.model import INPUT, Node, Shape
 from cnncalc.proof.homework.align import best_match, fixed_rows, match_notes, name_key, row_family, units
-from cnncalc.proof.homework.cells import Given, Layout, Order, closer, in_order, number_ok, parse_cells, shape_orders
+from cnncalc.proof.homework.cells import (
+    Given,
+    Order,
+    TableLayout,
+    closer,
+    in_order,
+    number_ok,
+    parse_cells,
+    shape_orders,
+)
 from cnncalc.proof.homework.derive import Engine, Figures, Unit, agrees, rf_ok
 from cnncalc.proof.homework.slips import diagnose
 from cnncalc.proof.homework.table import dims_in, find_columns, read_table
@@ -83,7 +92,7 @@ _LAYOUT_NOTES = {
 }
 
 
-def check(report: Analysis, table: str | Path, layout: Layout = "auto") -> CheckResult:
+def check(report: Analysis, table: str | Path, layout: TableLayout = "auto") -> CheckResult:
     """Mark every cell of ``table`` against ``report`` (the analysis of a spec); see the package's docstring."""
     tab = read_table(table)
     columns, name_col, ignored = find_columns(tab)
@@ -145,7 +154,7 @@ def check(report: Analysis, table: str | Path, layout: Layout = "auto") -> Check
     return CheckResult(str(table), report.model, order, tuple(out), tuple(notes), matches)
 
 
-def _layout(eng: Engine, pairs: list[tuple[int, Unit]], cells: list[list[Given]], layout: Layout) -> Order:
+def _layout(eng: Engine, pairs: list[tuple[int, Unit]], cells: list[list[Given]], layout: TableLayout) -> Order:
     """The order the table writes shapes in: the one most of its shape cells agree with."""
     if layout != "auto":
         return layout
