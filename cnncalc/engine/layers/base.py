@@ -156,6 +156,8 @@ class ElementwiseCost(Layer):
 
     flops_per_element: ClassVar[dict[str, int]] = {}
     fusable: ClassVar[bool] = True
+    family: ClassVar[str] = "act"
+    quiet: ClassVar[bool] = True
     inplace: bool = False
 
     def evaluate(self, x: Shape) -> Evaluation:
