@@ -357,6 +357,12 @@ def schema() -> None:
     click.echo(json.dumps(json_schema(), indent=2))
 
 
+def _compare_command() -> click.Command:
+    from cnncalc.cli.compare import compare  # issue #13: compare and the HTML report
+
+    return compare
+
+
 def _register_optional_commands() -> None:
     """The torch bridge's commands live in their own modules; they import torch only when run."""
     from cnncalc.cli.crosscheck import crosscheck
@@ -364,6 +370,7 @@ def _register_optional_commands() -> None:
 
     main.add_command(crosscheck)
     main.add_command(import_)
+    main.add_command(_compare_command())
 
 
 _register_optional_commands()
