@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any, cast
 
 import click
@@ -11,15 +10,6 @@ import click
 from cnncalc.engine.report import DTYPE_BYTES
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
-
-
-def write_output(text: str, output: str | None) -> None:
-    """Print ``text``, or write it to ``output`` (UTF-8) and say where on stderr."""
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    Path(output).write_text(text, encoding="utf-8")
-    click.echo(f"wrote {output} ({len(text.encode()):,} bytes)", err=True)
 
 
 @click.command("compare")
@@ -46,7 +36,7 @@ def compare(targets: tuple[str, ...], by_layer: bool, show_same: bool, fmt: str,
 
     Exit 0 (with --layers: 0 when the variants agree on every layer, 1 when anything differs), 2 on bad input.
     """
-    from cnncalc.cli.main import guarded
+    from cnncalc.cli.main import guarded, write_output
 
     @guarded
     def run() -> None:
@@ -60,6 +50,10 @@ def compare(targets: tuple[str, ...], by_layer: bool, show_same: bool, fmt: str,
         lay: Any = "hwc" if layout == "hwc" else "chw"
         if by_layer and len(targets) != 2:
             raise click.UsageError(f"--layers compares exactly two networks, got {len(targets)}")
+        if plot is not None:
+            from cnncalc.render.plot import require
+
+            require()
         with bulk():
             reports = [analyze(t, input_shape=shape, batch=batch, dtype=cast(Any, dtype)) for t in targets]
         if plot is not None:

@@ -93,6 +93,10 @@ class View:
     depth: int | None = None
     explain: bool = False
     only: str | None = None
+    #: ``show -o FILE`` (issue #13): write the rendering to FILE instead of stdout.
+    output: str | None = None
+    #: ``show --plot FILE`` (issue #13): also draw the per-layer charts with matplotlib (an optional extra).
+    plot: str | None = None
 
 
 def _view_options(fn: F) -> F:
@@ -119,6 +123,10 @@ def _view_options(fn: F) -> F:
 
 def _emit(report: Analysis, view: View) -> None:
     tty = sys.stdout.isatty()
+    if view.plot is not None:
+        from cnncalc.render.plot import require
+
+        require()
     if view.explain:
         from cnncalc.engine.explain import explain
 
@@ -126,21 +134,41 @@ def _emit(report: Analysis, view: View) -> None:
         if view.fmt == "json":
             import json
 
-            click.echo(json.dumps([e.to_dict() for e in explanations], indent=2))
+            write_output(json.dumps([e.to_dict() for e in explanations], indent=2) + "\n", view.output)
         else:
-            click.echo("\n\n".join(e.text() for e in explanations))
+            write_output("\n\n".join(e.text() for e in explanations) + "\n", view.output)
     else:
         if view.only is not None:
             raise click.UsageError("--layer selects layers for --explain; add --explain")
         width = view.width or (_terminal_width() if tty else 100)
         color = tty and "NO_COLOR" not in os.environ
-        options = Options(layout="hwc" if view.layout == "hwc" else "chw", width=width, color=color, depth=view.depth)
-        click.echo(RENDERERS[view.fmt](report, options), nl=False)
+        options = Options(layout="hwc" if view.layout == "hwc" else "chw", width=width,
+                          color=color and view.output is None, depth=view.depth)
+        write_output(RENDERERS[view.fmt](report, options), view.output)
+    if view.plot is not None:
+        from cnncalc.render.plot import layer_plot
+
+        layer_plot(report, view.plot)
+        click.echo(f"wrote {view.plot}", err=True)
     for warning in report.warnings[:_MAX_WARNINGS]:
         click.echo(f"warning: {warning}", err=True)
     if len(report.warnings) > _MAX_WARNINGS:
         click.echo(f"warning: … and {len(report.warnings) - _MAX_WARNINGS} more (marked ⚠ in the table; "
                    "--format json lists them all)", err=True)
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Print ``text``, or (``-o FILE``) write it to FILE and say so on stderr."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from pathlib import Path
+
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise CnncalcError(f"cannot write {output}: {err.strerror}") from err
+    click.echo(f"wrote {output} ({len(text.encode()):,} bytes)", err=True)
 
 
 def _shape(view: View) -> tuple[int, ...] | None:
@@ -175,6 +203,10 @@ def _run(spec: Any, view: View, settings: tuple[str, ...] = ()) -> None:
 @click.option("-e", "--expr", metavar="NOTATION", help='A one-line network, e.g. "3x32x32: conv5-8 maxpool2 fc-10".')
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Set a spec argument (see its 'args:'), e.g. --set aux=true.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to FILE instead of stdout, e.g. --format html -o report.html.")
+@click.option("--plot", type=click.Path(dir_okay=False),
+              help="Also draw per-layer charts to FILE (.png, .svg, .pdf; needs matplotlib: cnncalc[plot]).")
 @_view_options
 @guarded
 def show(model: str | None, expr: str | None, settings: tuple[str, ...], **options: Any) -> None:
