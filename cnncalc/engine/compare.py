@@ -37,9 +37,12 @@ def depth(report: Report) -> int:
 
 
 def final_rf(report: Report) -> tuple[int | float, ...] | None:
-    """The receptive field of the last layer that still has one (the field before flatten or global pooling)."""
+    """The receptive field of the last layer that still has one (the field before flatten or global pooling).
+
+    ``None`` as well for a network without spatial dims (its fields are empty tuples).
+    """
     for row in reversed(report.layers):
-        if row.receptive_field is not None:
+        if row.receptive_field:
             return row.receptive_field
     return None
 

@@ -53,6 +53,8 @@ def rf_text(values: tuple[int | float, ...] | None) -> str:
     """``212`` for a square field, ``7x1`` otherwise, ``all`` once every output sees the whole input."""
     if values is None:
         return "all"
+    if not values:
+        return "—"
     text = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
     return text[0] if len(set(text)) == 1 else "x".join(text)
 
