@@ -33,7 +33,7 @@ def browser_path() -> str | None:
     """The first Chromium found on PATH (``CNNCALC_BROWSER`` overrides), or None."""
     chosen = os.environ.get("CNNCALC_BROWSER")
     if chosen:
-        return shutil.which(chosen) or chosen
+        return shutil.which(chosen)
     return next((path for path in map(shutil.which, BROWSERS) if path), None)
 
 
