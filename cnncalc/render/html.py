@@ -14,13 +14,13 @@ from html import escape
 from cnncalc.engine.compare import Comparison, LayerDiff, summarize
 from cnncalc.engine.report import Report
 from cnncalc.render import Layout, Options, human, human_bytes, shape_text
-from cnncalc.render.diagram import diagram, family, rf_text, tooltip
+from cnncalc.render.diagram import diagram, family, rf_text, sections, tooltip
 from cnncalc.version import __version__
 
 CSS = """
 :root{--fg:#1d2430;--mut:#5d6675;--bg:#fff;--line:#e3e6eb;--mem:#2a9d8f;--par:#e76f51;--mac:#4e79a7;--rf:#8e6bbf}
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
-color:var(--fg);background:#f6f7f9}main{max-width:1280px;margin:0 auto;padding:20px 28px 40px}
+color:var(--fg);background:#f6f7f9}main{max-width:1360px;margin:0 auto;padding:20px 28px 40px}
 h1{font-size:26px;margin:0 0 2px}h2{font-size:17px;margin:28px 0 10px}.sub{color:var(--mut);margin:0 0 16px}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
 .card{background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:10px 12px}
@@ -44,11 +44,11 @@ svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 .f-act .k,.f-softmax .k,.f-maxout .k{fill:#edc948}.f-merge .k{fill:#f28e2b}.f-upsample .k{fill:#76b7b2}
 .dag .k{fill:#d0d4da}.legend span{display:inline-block;margin-right:12px;font-size:12px;color:var(--mut)}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
-.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;background:var(--bg);font-size:12.5px}
+.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;background:var(--bg);font-size:12px}
 th,td{padding:3px 8px;border-bottom:1px solid var(--line);white-space:nowrap}th{text-align:left;position:sticky;
 top:0;background:#eef0f3}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.blockrow td{font-weight:600;
 background:#f7f8fa}tr.warn td:first-child::after{content:" ⚠";color:#c0392b}
-.bars{width:120px}.bar{display:block;height:5px;border-radius:2px;margin:1px 0;min-width:1px}
+.bars{width:72px;min-width:72px}.bar{display:block;height:5px;border-radius:2px;margin:1px 0;min-width:1px}
 .bar.m{background:var(--mem)}.bar.p{background:var(--par)}
 button{font:inherit;font-size:12px;border:1px solid var(--line);background:#fff;border-radius:5px;padding:2px 9px;
 cursor:pointer;margin-right:6px}footer{color:var(--mut);font-size:12px;margin-top:30px}
@@ -125,6 +125,21 @@ def charts(report: Report, layout: Layout = "chw") -> str:
                  f'<polyline class="r" points="{" ".join(points)}"/>'
                  f'<line class="base" x1="0" x2="{width}" y1="{y_rf + height}" y2="{y_rf + height}"/>')
     total = y_rf + height + 8
+    bands = []  # top-level blocks as faint bands under the bars, named where the name fits
+    start = 0
+    for k, section in enumerate(sections(report)):
+        end = start + len(section.rows)
+        if section.block is not None:
+            x, w = start * step, (end - start) * step
+            shade = ' class="blk"' if k % 2 else ' class="blk" style="fill:#e9ecf1"'
+            bands.append(f'<rect{shade} x="{x:.1f}" y="8" width="{w:.1f}" height="{total - 8}"/>')
+            name = section.block.name
+            if len(name) * 6.5 < w:
+                bands.append(f'<text class="ax" x="{x + w / 2:.1f}" y="{total + 12}" text-anchor="middle">'
+                             f"{escape(name)}</text>")
+        start = end
+    parts.insert(0, "".join(bands))
+    total += 18
     hits = "".join(f'<rect class="hit" x="{i * step:.1f}" y="0" width="{step:.1f}" height="{total}">'
                    f"<title>{escape(tooltip(r, layout))}</title></rect>" for i, r in enumerate(rows))
     return (f'<svg class="charts" viewBox="-4 0 {width + 8:.0f} {total}" width="100%" '
@@ -137,19 +152,22 @@ def _num(value: int) -> str:
 
 
 def layer_table(report: Report, layout: Layout = "chw") -> str:
-    """Every layer with its block rows, as the terminal table shows them, with share bars for memory and params."""
+    """Every layer with its block rows, as the terminal table shows them, with share bars for memory and params.
+
+    The type is the row's tooltip (and on the diagram's node), which keeps the table beside the diagram.
+    """
     from cnncalc.render.table import rows
 
     act_total = max(sum(r.activations for r in report.layers if r.stores), 1)
     par_total = max(report.totals.params, 1)
-    head = ("<tr><th>Layer</th><th>Type</th><th>Config</th><th>Output</th><th>Params</th><th>MACs</th>"
+    head = ("<tr><th>Layer</th><th>Config</th><th>Output</th><th>Params</th><th>MACs</th>"
             "<th>Acts</th><th>RF</th><th>Mem / Par</th></tr>")
     body = []
     for r in rows(report):
         classes = " ".join(c for c in ("blockrow" if r.block else "", "warn" if r.warned else "") if c)
         cls = f' class="{classes}"' if classes else ""
         body.append(
-            f"<tr{cls}><td>{escape(r.name).replace('  ', '&ensp;&ensp;')}</td><td>{escape(r.type)}</td>"
+            f'<tr{cls}><td title="{escape(r.type)}">{escape(r.name).replace("  ", "&ensp;&ensp;")}</td>'
             f"<td>{escape(r.summary)}</td><td class=n>{shape_text(r.output_shape, layout)}</td>"
             f"<td class=n>{_num(r.params)}</td><td class=n>{_num(r.macs)}</td>"
             f"<td class=n>{r.activations:,}</td><td class=n>{escape(r.rf)}</td><td class=bars>"
