@@ -135,9 +135,10 @@ def place(section: Section, previous: str | None, layout: Layout) -> Layout2D:
     edges: list[tuple[str, str]] = []
     for r in section.rows:
         level = 1 + max((items[n].level for n in r.inputs if n in items), default=0)
-        first = r.inputs[0] if r.inputs else ""
-        lane = items[first].lane if first in items else 0
-        if first not in items or tips[lane] != first:
+        # Continue the lane of the first input nothing has continued yet (a merge sits under its main path).
+        first = next((n for n in r.inputs if n in items and tips[items[n].lane] == n), "")
+        lane = items[first].lane if first else 0
+        if not first:
             free = [i for i, t in enumerate(tips) if remaining.get(t, 0) == 0 and items[t].level < level]
             lane = free[0] if free else len(tips)
             if lane == len(tips):
@@ -171,13 +172,26 @@ def _edge(a: Placed, b: Placed, occupied: set[tuple[int, int]]) -> str:
         ya = _y(a.level) + NODE_H // 2
         yb = _y(b.level) + NODE_H // 2
         xo = xr + 16
+        if a.row is None:  # from a port: straight out of the dot
+            return (f'<path class="skip" d="M{x1 + PORT_R} {ya}H{xo - 8}C{xo} {ya} {xo} {ya} {xo} {ya + 8}'
+                    f'V{yb - 14}C{xo} {yb} {xo} {yb} {xr} {yb}"/>')
         return (f'<path class="skip" d="M{xr} {ya}C{xo} {ya} {xo} {ya} {xo} {ya + 14}V{yb - 14}'
                 f'C{xo} {yb} {xo} {yb} {xr} {yb}"/>')
     if b.level - a.level == 1:  # a fan-out or a short merge: one S-curve
         ym = (y1 + y2) / 2
         return f'<path d="M{x1} {y1}C{x1} {ym:g} {x2} {ym:g} {x2} {y2}"/>'
-    ym = y2 - 10  # a merge from a longer branch: down its own lane, then across
-    return f'<path d="M{x1} {y1}V{ym - 4}C{x1} {ym + 2} {x2} {ym - 4} {x2} {y2}"/>'
+    levels = range(a.level + 1, b.level)
+    if not any((a.lane, lv) in occupied for lv in levels):  # a merge from a longer branch: down, then across
+        ym = y2 - 10
+        return f'<path d="M{x1} {y1}V{ym - 4}C{x1} {ym + 2} {x2} {ym - 4} {x2} {y2}"/>'
+    if not any((b.lane, lv) in occupied for lv in levels):  # across first, then down the target's lane
+        ym = y1 + 10
+        return f'<path d="M{x1} {y1}C{x1} {ym + 4} {x2} {ym - 2} {x2} {ym + 4}V{y2}"/>'
+    # Both lanes are busy: arc round the right of the source's lane, then across (a long shortcut).
+    xo = _x(max(a.lane, b.lane)) + NODE_W + 16
+    ya = _y(a.level) + NODE_H // 2
+    return (f'<path class="skip" d="M{_x(a.lane) + NODE_W} {ya}H{xo}V{y2 - 10}'
+            f'C{xo} {y2 - 2} {x2} {y2 - 10} {x2} {y2}"/>')
 
 
 def _node(p: Placed, prefix: str, layout: Layout) -> str:
@@ -190,11 +204,13 @@ def _node(p: Placed, prefix: str, layout: Layout) -> str:
         return f'<circle class="port" cx="{cx}" cy="{cy}" r="{PORT_R}"/>{label}'
     local = row.name[len(prefix):] if prefix and row.name.startswith(prefix) else row.name
     detail = " ".join(x for x in (row.summary, "→", shape_text(row.output_shape, layout)) if x)
+    # The type follows the name where both fit (the colour strip and the tooltip say it anyway).
+    fits = 7.2 * len(local) + 5.6 * (len(row.type) + 1) <= NODE_W - 16  # bold 12 px, regular 10.5 px
+    kind = f'<tspan class="t"> {escape(row.type)}</tspan>' if fits else ""
     return (f'<g class="node f-{family(row)}" data-layer="{escape(row.name)}" transform="translate({x},{y})">'
             f"<title>{escape(tooltip(row, layout))}</title>"
             f'<rect width="{NODE_W}" height="{NODE_H}" rx="5"/><rect class="k" width="5" height="{NODE_H}" rx="2"/>'
-            f'<text x="11" y="14" class="n">{escape(_clip(local, NAME_CHARS))}'
-            f'<tspan class="t"> {escape(row.type)}</tspan></text>'
+            f'<text x="11" y="14" class="n">{escape(_clip(local, NAME_CHARS))}{kind}</text>'
             f'<text x="11" y="27" class="d">{escape(_clip(detail, LINE_CHARS))}</text></g>')
 
 
