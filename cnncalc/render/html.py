@@ -53,7 +53,8 @@ background:#f7f8fa}tr.warn td:first-child::after{content:" ⚠";color:#c0392b}
 button{font:inherit;font-size:12px;border:1px solid var(--line);background:#fff;border-radius:5px;padding:2px 9px;
 cursor:pointer;margin-right:6px}footer{color:var(--mut);font-size:12px;margin-top:30px}
 tr.added td{background:#e9f7ef}tr.removed td{background:#fdecea}tr.changed td{background:#fff8e6}
-.note{color:var(--mut);font-size:12.5px}
+.note{color:var(--mut);font-size:12.5px}.marks circle{fill:rgba(78,121,167,.35);stroke:#4e79a7}
+.marks text{font-size:12px;fill:var(--fg)}.marks .mark:hover circle{fill:rgba(78,121,167,.6)}
 """
 
 #: Folds and unfolds every block of the diagram (the only script; the page reads fine without it).
@@ -239,18 +240,30 @@ def scatter(comparison: Comparison) -> str:
                     f'<text class="ax" x="{left - 6}" y="{py(v) + 4:.1f}" text-anchor="end">{human(v)}</text>'
                     for v in yt)
     biggest = max((p[3] for p in pts), default=1) or 1
-    marks = "".join(
-        f'<g class="mark" data-network="{escape(name)}"><title>{escape(name)}: {human(macs)} MACs, '
-        f"{human(params)} params, {human_bytes(mem)} activations</title>"
-        f'<circle cx="{px(macs):.1f}" cy="{py(params):.1f}" r="{4 + 14 * math.sqrt(mem / biggest):.1f}"/>'
-        f'<text x="{px(macs) + 8:.1f}" y="{py(params) - 8:.1f}">{escape(name)}</text></g>'
-        for name, macs, params, mem in pts)
-    return (f'<svg class="charts scatter" viewBox="0 0 {w} {h}" width="{w}" xmlns="http://www.w3.org/2000/svg" '
-            f'role="img" aria-label="MACs against parameters">{grid}'
+    placed: list[tuple[float, float, float, float]] = []
+    marks = []
+    for name, macs, params, mem in pts:
+        cx, cy, r = px(macs), py(params), 4 + 14 * math.sqrt(mem / biggest)
+        label_w = 6.6 * len(name)
+        # Greedy label placement: the first of four spots round the mark that overlaps no earlier label.
+        spots = [(cx + r + 3, cy - r + 2, "start"), (cx + r + 3, cy + r + 10, "start"),
+                 (cx - r - 3, cy - r + 2, "end"), (cx - r - 3, cy + r + 10, "end")]
+        for tx, ty, anchor in spots:
+            x0_ = tx if anchor == "start" else tx - label_w
+            box = (x0_, ty - 11, x0_ + label_w, ty + 2)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                break
+        placed.append(box)
+        marks.append(f'<g class="mark" data-network="{escape(name)}"><title>{escape(name)}: {human(macs)} MACs, '
+                     f"{human(params)} params, {human_bytes(mem)} activations</title>"
+                     f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}"/>'
+                     f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}">{escape(name)}</text></g>')
+    return (f'<svg class="charts scatter" viewBox="0 0 {w} {h}" width="100%" style="max-width:{w * 1.25:g}px" '
+            f'xmlns="http://www.w3.org/2000/svg" role="img" aria-label="MACs against parameters">{grid}'
             f'<text class="lbl" x="{(w - right + left) / 2}" y="{h - 8}" text-anchor="middle">MACs (log)</text>'
             f'<text class="lbl" transform="translate(14 {(h - bottom + top) / 2}) rotate(-90)" '
             f'text-anchor="middle">Parameters (log)</text>'
-            f'<g style="fill:rgba(78,121,167,.35);stroke:#4e79a7;font-size:12px">{marks}</g></svg>')
+            f'<g class="marks">{"".join(marks)}</g></svg>')
 
 
 def compare_page(comparison: Comparison, layout: Layout = "chw") -> str:
