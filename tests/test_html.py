@@ -33,12 +33,27 @@ def _html(model: str) -> str:
     return render(analyze(model), Options())
 
 
-@pytest.mark.parametrize("model", ["vgg16", "resnet18", "googlenet", "unet", "densenet121", "inception_v3"])
+@pytest.mark.parametrize("model", zoo.names())
 def test_one_diagram_node_per_layer_in_execution_order(model: str) -> None:
     report = analyze(model)
     html = render(report, Options())
     assert NODE.findall(html) == [row.name for row in report.layers]
     assert html.count("data-layer=") == len(report.layers)  # nothing else carries the attribute
+
+
+def test_names_and_text_are_escaped() -> None:
+    report = analyze({"name": "x<y>", "description": "<script>alert(1)</script>", "input": [3, 8, 8],
+                      "layers": [{"type": "conv2d", "name": 'c<"1">', "out_channels": 4, "kernel_size": 3}]})
+    html = render(report, Options())
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)" in html
+    assert NODE.findall(html) == ["c&lt;&quot;1&quot;&gt;"]
+
+
+def test_networks_without_blocks_or_spatial_dims_render() -> None:
+    for spec in ({"name": "mlp", "input": [5], "layers": [{"type": "linear", "out_features": 2}]},
+                 "3x16: conv3-4 maxpool2 fc-3"):
+        html = render(analyze(spec), Options())
+        assert html.count("data-layer=") == len(analyze(spec).layers)
 
 
 def test_the_page_is_self_contained() -> None:
