@@ -20,9 +20,9 @@ from click.testing import Result
 
 from cnncalc.engine.compare import compare
 from cnncalc.engine.graph import analyze
-from cnncalc.render import Options
 from cnncalc.render.diagram import place, sections
 from cnncalc.render.html import render
+from cnncalc.render.text import Options
 from cnncalc.spec import zoo
 
 CLI = Callable[..., Result]

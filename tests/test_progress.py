@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from click.testing import Result
 
-from cnncalc.render import progress as progress_module
+import cnncalc.render.progress as progress_module
 from cnncalc.render.progress import enabled, progress
 
 CLI = Callable[..., Result]

@@ -36,7 +36,7 @@ def compare(targets: tuple[str, ...], by_layer: bool, show_same: bool, fmt: str,
 
     Exit 0 (with --layers: 0 when the variants agree on every layer, 1 when anything differs), 2 on bad input.
     """
-    from cnncalc.cli.main import guarded, write_output
+    from cnncalc.cli.options import guarded, write_output
 
     @guarded
     def run() -> None:

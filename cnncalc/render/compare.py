@@ -11,7 +11,7 @@ import json as _json
 from collections.abc import Callable
 
 from cnncalc.engine.compare import DELTA_FIELDS, METRICS, Comparison, LayerChange, LayerDiff, Summary
-from cnncalc.render import Layout, human, human_bytes, shape_text
+from cnncalc.render.text import Layout, field_text, human, human_bytes, shape_text
 
 #: Column headers of the side-by-side table, per metric.
 HEADERS = {"params": "Params", "macs": "MACs", "flops": "FLOPs", "activations": "Acts",
@@ -19,10 +19,7 @@ HEADERS = {"params": "Params", "macs": "MACs", "flops": "FLOPs", "activations": 
 
 
 def _rf(values: tuple[int | float, ...] | None) -> str:
-    if values is None:
-        return "—"
-    text = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
-    return text[0] if len(set(text)) == 1 else "x".join(text)
+    return field_text(values, whole="—", collapse=True) or "—"
 
 
 def _figure(metric: str, value: int | None) -> str:

@@ -26,7 +26,7 @@ from html import escape
 from cnncalc.engine.layers import REGISTRY
 from cnncalc.engine.report import BlockRow, LayerRow, Report
 from cnncalc.model import INPUT
-from cnncalc.render import Layout, human, human_bytes, shape_text
+from cnncalc.render.text import Layout, field_text, human, human_bytes, shape_text
 
 NODE_W = 204
 NODE_H = 34
@@ -50,13 +50,11 @@ def _clip(text: str, limit: int) -> str:
 
 
 def rf_text(values: tuple[int | float, ...] | None) -> str:
-    """``212`` for a square field, ``7x1`` otherwise, ``all`` once every output sees the whole input."""
-    if values is None:
-        return "all"
-    if not values:
-        return "—"
-    text = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
-    return text[0] if len(set(text)) == 1 else "x".join(text)
+    """``212`` for a square field, ``7x1`` otherwise, ``all`` once every output sees the whole input.
+
+    The table's writer (:func:`~cnncalc.render.text.field_text`); ``—`` for a network without spatial dims.
+    """
+    return field_text(values, whole="all", collapse=True) or "—"
 
 
 def tooltip(row: LayerRow, layout: Layout) -> str:

@@ -13,8 +13,8 @@ from html import escape
 
 from cnncalc.engine.compare import Comparison, LayerDiff, summarize
 from cnncalc.engine.report import Report
-from cnncalc.render import Layout, Options, human, human_bytes, shape_text
 from cnncalc.render.diagram import diagram, family, rf_text, sections, tooltip
+from cnncalc.render.text import Layout, Options, human, human_bytes, shape_text
 from cnncalc.version import __version__
 
 CSS = """

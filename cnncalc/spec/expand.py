@@ -16,14 +16,13 @@ only when the argument is true, and ``if: "${stride == 1 and not project}"`` tes
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from cnncalc.engine.layers import REGISTRY, suggest
 from cnncalc.errors import SpecError
 from cnncalc.model import INPUT, Group, Node
+from cnncalc.spec.figures import ExpressionError, evaluate
 
 #: A spec can never expand to more layers than this (``repeat: 10**9`` is an error, not a hang).
 MAX_LAYERS = 100_000
@@ -61,56 +60,22 @@ def line_of(obj: Any, key: str | int | None = None) -> int | None:
 
 # --- argument substitution -------------------------------------------------------------------------------------
 
-_BINOPS: dict[str, Callable[[Any, Any], Any]] = {
-    "Add": operator.add, "Sub": operator.sub, "Mult": operator.mul, "FloorDiv": operator.floordiv, "Mod": operator.mod,
-}
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "Eq": operator.eq, "NotEq": operator.ne, "Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt,
-    "GtE": operator.ge,
-}
-
 
 def _evaluate(expr: str, args: dict[str, Any]) -> Any:
-    """Integer arithmetic, comparisons and and/or/not on block arguments, nothing else (no eval)."""
-    import ast  # only specs with ${...} expressions pay for it
-
-    def walk(node: ast.AST) -> Any:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float | bool):
-            return node.value
-        if isinstance(node, ast.Name):
-            if node.id not in args:
-                raise SpecError(f"'{node.id}' in '${{{expr}}}' is not an argument of this block ({', '.join(args)})")
-            return args[node.id]
-        if isinstance(node, ast.BinOp) and type(node.op).__name__ in _BINOPS:
-            return _BINOPS[type(node.op).__name__](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -walk(node.operand)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return not walk(node.operand)
-        if isinstance(node, ast.BoolOp):
-            values = [walk(v) for v in node.values]
-            return all(values) if isinstance(node.op, ast.And) else any(values)
-        if isinstance(node, ast.Compare) and all(type(op).__name__ in _COMPARE for op in node.ops):
-            left, ok = walk(node.left), True
-            for op, right_node in zip(node.ops, node.comparators, strict=True):
-                right = walk(right_node)
-                ok = ok and _COMPARE[type(op).__name__](left, right)
-                left = right
-            return ok
-        raise SpecError(
-            f"'${{{expr}}}' may only use + - * // %, comparisons, and/or/not on block arguments and numbers"
-        )
-
+    """Integer arithmetic, comparisons and and/or/not on block arguments (spec.figures' evaluator), worded for specs."""
     if len(expr) > 200:
         raise SpecError("a block expression is limited to 200 characters")
     try:
-        tree = ast.parse(expr, mode="eval")
-    except SyntaxError:
-        raise SpecError(f"cannot read the expression '${{{expr}}}'") from None
-    try:
-        return walk(tree)
+        return evaluate(expr, args)
+    except ExpressionError as err:
+        if err.reason == "name":
+            known = ", ".join(args)
+            raise SpecError(f"'{err.name}' in '${{{expr}}}' is not an argument of this block ({known})") from None
+        if err.reason == "syntax":
+            raise SpecError(f"cannot read the expression '${{{expr}}}'") from None
+        raise SpecError(
+            f"'${{{expr}}}' may only use + - * // %, comparisons, and/or/not on block arguments and numbers"
+        ) from None
     except ZeroDivisionError:
         raise SpecError(f"'${{{expr}}}' divides by zero") from None
 

@@ -15,9 +15,10 @@ SHAPE is channels first (``3x224x224``); it may be left out when ``input_shape``
                              K per dim: ``conv1x7-64``
   suffixes, any order        ``s{S}`` or ``/{S}`` stride, ``p{P}`` padding (``psame``, ``pvalid``,
                              ``psame_lower``), ``d{D}`` dilation, ``g{G}`` groups, ``nb``/``nobias``
-  ``-{act}`` at the end      fused activation: ``conv3-64p1-relu`` (any shape-keeping parameterless
-                             activation type)
-``dwconv{K}[-{C}]``          depthwise (groups: depthwise); without C it keeps the channels: ``dwconv3s2``
+  ``-{act}`` at the end      fused activation: ``conv3-64p1-relu`` (a type the registry marks fusable:
+                             shape-keeping and parameterless; ``prelu`` is not, write ``conv3-64 prelu``)
+``dwconv{K}[-{C}]``          depthwise (groups: depthwise); without C it keeps the channels
+                             (``out_channels: same``): ``dwconv3s2``
 ``maxpool{K}``               max pooling, stride = K unless ``s``/``/`` given; ``p``, ``d``, ``ceil`` too;
                              ``pool{K}`` is the same, ``M`` (VGG's Table 1) is ``maxpool2``
 ``avgpool{K}``               average pooling (``s``, ``p``, ``ceil``)
@@ -38,14 +39,15 @@ a repeat count, so a token repeats only with a glued ``*N``, a separate ``xN`` o
 stride, padding or dilation needs a kernel written per dimension with as many sizes; so ``conv3-64p1x2`` is an
 error (repeat, or padding 1x2?) instead of a silent guess, as is ``conv3-64x2``.
 
-A ``dwconv`` without C takes the channel count its input has for the notation's input shape.
+A ``dwconv`` without C keeps its input's channels: it is written ``out_channels: same``, which the conv resolves
+when the network is analysed (the notation itself never evaluates a layer). A fused ``-{act}`` must be a type the
+registry marks ``fusable`` (parameterless, shape-keeping); any other layer type is its own item: ``conv3-64 prelu``.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -53,7 +55,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cnncalc.engine.layers import REGISTRY, suggest
-from cnncalc.errors import CnncalcError, NotationError, SpecError
+from cnncalc.errors import NotationError, SpecError
 from cnncalc.model import Network, Shape
 from cnncalc.spec.format import MAX_LAYERS, build, parse_shape
 
@@ -89,8 +91,6 @@ class _Leaf:
     start: int
     end: int
     count: int = 1
-    #: A ``dwconv`` without a channel count: ``out_channels`` is filled in from the simulated input.
-    keeps_channels: bool = False
 
     @property
     def size(self) -> int:
@@ -195,9 +195,7 @@ def to_spec(text: str, *, input_shape: tuple[int, ...] | None = None, name: str 
     if not tokens:
         raise _error(text, 0, body_start, "no layers after the input shape")
     items, _ = _items(text, tokens, 0, None)
-    resolve = any(leaf.keeps_channels for leaf in _leaves(items))
-    layers = _resolved(text, items, shape) if resolve else _emit(items)
-    return {"name": name, "input": list(shape), "layers": layers}
+    return {"name": name, "input": list(shape), "layers": _emit(items)}
 
 
 # --- shape and tokens ---------------------------------------------------------------------------------------
@@ -314,14 +312,6 @@ def _count(text: str, tok: _Token) -> int:
     return int(digits)
 
 
-def _leaves(items: list[_Item]) -> Iterator[_Leaf]:
-    for item in items:
-        if isinstance(item, _Leaf):
-            yield item
-        else:
-            yield from _leaves(item.items)
-
-
 def _emit(items: list[_Item]) -> list[dict[str, Any]]:
     """Spec entries: a repeated token gets ``repeat``, a repeated group becomes ``{repeat, layers}``."""
     out: list[dict[str, Any]] = []
@@ -337,44 +327,6 @@ def _emit(items: list[_Item]) -> list[dict[str, Any]]:
     return out
 
 
-def _resolved(text: str, items: list[_Item], shape: Shape) -> list[dict[str, Any]]:
-    """Flat entries with each channel-keeping ``dwconv`` given its input's channels, found by evaluating.
-
-    Flat, because one group may see different channel counts on different passes (``[dwconv3 conv1-128]x2``).
-    """
-    out: list[dict[str, Any]] = []
-
-    def flat(part: list[_Item]) -> Iterator[_Leaf]:
-        for item in part:
-            for _ in range(item.count):
-                if isinstance(item, _Leaf):
-                    yield item
-                else:
-                    yield from flat(item.items)
-
-    last = max(i for i, leaf in enumerate(flat(items)) if leaf.keeps_channels)
-    for i, leaf in enumerate(flat(items)):
-        entry = dict(leaf.entry)
-        if i <= last:
-            if leaf.keeps_channels:
-                entry["out_channels"] = shape[0] if shape else 1
-            try:
-                shape = REGISTRY[entry["type"]].model_validate(entry).evaluate(shape).shape
-            except CnncalcError as err:
-                if i == last:  # the last dwconv itself fails: its channels are known, the analysis will say why
-                    last = -1
-                    out.append(entry)
-                    continue
-                token = text[leaf.start : leaf.end]
-                raise _error(
-                    text, leaf.start, leaf.end, f"cannot read '{token}' at column {leaf.start + 1}: a dwconv after "
-                    f"it takes its channel count, but it fails on input {'x'.join(map(str, shape))}: {err}",
-                    hint="give the dwconv its channels, like dwconv3-32",
-                ) from None
-        out.append(entry)
-    return out
-
-
 # --- one token ----------------------------------------------------------------------------------------------
 
 
@@ -382,10 +334,10 @@ def _leaf(text: str, tok: _Token) -> _Leaf:
     """One layer token → its spec entry, validated by its layer class so errors point at the token."""
     word = tok.text.lower().replace("×", "x")
     try:
-        entry, keeps = _entry(word)
+        entry = _entry(word)
         cls = REGISTRY[entry["type"]]
         try:
-            cls.model_validate({**entry, "out_channels": 1} if keeps else entry)
+            cls.model_validate(entry)
         except ValidationError as err:
             first = err.errors(include_url=False)[0]
             where = ".".join(str(part) for part in first["loc"]) or "value"
@@ -396,31 +348,31 @@ def _leaf(text: str, tok: _Token) -> _Leaf:
             base, times = repeat.groups()
             why += f"; to repeat it, write '{base} x{times}', '{base}*{times}' or '[{base}]x{times}'"
         raise _error(text, tok.start, tok.end, f"cannot read '{tok.text}' at column {tok.start + 1}: {why}") from None
-    return _Leaf(entry, tok.start, tok.end, keeps_channels=keeps)
+    return _Leaf(entry, tok.start, tok.end)
 
 
-def _entry(word: str) -> tuple[dict[str, Any], bool]:
-    """Spec entry for a lower-cased token, and whether it is a channel-keeping dwconv."""
+def _entry(word: str) -> dict[str, Any]:
+    """Spec entry for a lower-cased token."""
     name = _registered(word)
     if name is not None and _parameterless(name):
-        return {"type": name}, False
+        return {"type": name}
     if word == "m":
-        return {"type": "maxpool", "kernel_size": 2}, False
+        return {"type": "maxpool", "kernel_size": 2}
     if word in ("gap", "globalavgpool"):
-        return {"type": "global_avgpool"}, False
+        return {"type": "global_avgpool"}
     if word in ("gmp", "globalmaxpool"):
-        return {"type": "global_maxpool"}, False
+        return {"type": "global_maxpool"}
     try:
         if m := re.match(r"(dw)?conv", word):
             return _conv(_Cursor(word, m.end()), depthwise=bool(m.group(1)))
         if m := re.match(r"adaptive_?(avg|max)pool", word):
-            return _adaptive(_Cursor(word, m.end()), m.group(1)), False
+            return _adaptive(_Cursor(word, m.end()), m.group(1))
         if m := re.match(r"(max|avg)?pool", word):
-            return _pool(_Cursor(word, m.end()), "avgpool" if m.group(1) == "avg" else "maxpool"), False
+            return _pool(_Cursor(word, m.end()), "avgpool" if m.group(1) == "avg" else "maxpool")
         if m := re.match(r"(fc|linear)", word):
-            return _linear(_Cursor(word, m.end()), m.group(1)), False
+            return _linear(_Cursor(word, m.end()), m.group(1))
         if m := re.fullmatch(r"dropout-?([0-9]*\.?[0-9]+)", word):
-            return {"type": "dropout", "p": float(m.group(1))}, False
+            return {"type": "dropout", "p": float(m.group(1))}
     except _TokenError:
         if name is None:
             raise
@@ -461,28 +413,23 @@ def _parameterless(name: str) -> bool:
 
 @cache
 def _fusable() -> tuple[str, ...]:
-    """Activations a conv or fc may fuse: parameterless types of the activation family that keep the shape."""
-    names = []
-    for name, cls in REGISTRY.items():
-        if cls.__module__ != "cnncalc.engine.layers.activation" or not _parameterless(name):
-            continue
-        try:
-            kept = cls.model_validate({"type": name}).evaluate((4, 4, 4)).shape == (4, 4, 4)
-        except CnncalcError:
-            kept = False
-        if kept:
-            names.append(name)
-    return tuple(names)
+    """Types a conv or fc may fuse: the registry's ``fusable`` role, the same rule the spec's ``activation:`` uses."""
+    return tuple(name for name, cls in REGISTRY.items() if cls.fusable)
 
 
 def _activation(cur: _Cursor) -> str:
+    """The fused activation after the last ``-``: a fusable type, or a clear refusal that says how to write it."""
+    layer = cur.text[: cur.pos - 1]
     name = cur.rest().replace("-", "_")
     cur.pos = len(cur.text)
-    if name not in _fusable():
-        close = difflib.get_close_matches(name, _fusable(), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else f"; one of {', '.join(_fusable())}"
-        raise _TokenError(f"'-{name}' is not an activation that can be fused{hint}")
-    return name
+    if name in _fusable():
+        return name
+    if _registered(name) is not None:
+        raise _TokenError(f"'-{name}' cannot be fused: only parameterless, shape-keeping activations can; "
+                          f"make it a layer of its own: '{layer} {name}'")
+    close = difflib.get_close_matches(name, _fusable(), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else f"; one of {', '.join(_fusable())}"
+    raise _TokenError(f"'-{name}' is not an activation that can be fused{hint}")
 
 
 def _suffix(cur: _Cursor, entry: dict[str, Any], allowed: str) -> bool:
@@ -528,8 +475,8 @@ def _per_dim(entry: dict[str, Any]) -> None:
             )
 
 
-def _conv(cur: _Cursor, *, depthwise: bool) -> tuple[dict[str, Any], bool]:
-    """``conv{K}-{C}`` plus suffixes and an activation; ``dwconv{K}`` may leave C out."""
+def _conv(cur: _Cursor, *, depthwise: bool) -> dict[str, Any]:
+    """``conv{K}-{C}`` plus suffixes and an activation; ``dwconv{K}`` may leave C out (``out_channels: same``)."""
     entry: dict[str, Any] = {"type": "conv"}
     entry["kernel_size"] = cur.sizes(f"a kernel size after '{cur.text[: cur.pos]}'", "conv3-64")
     if depthwise:
@@ -560,7 +507,10 @@ def _conv(cur: _Cursor, *, depthwise: bool) -> tuple[dict[str, Any], bool]:
     if "out_channels" not in entry and not depthwise:
         raise _TokenError("expected channels after the kernel (like conv3-64)")
     _per_dim(entry)
-    return entry, "out_channels" not in entry
+    if "out_channels" not in entry:
+        entry = {"type": "conv", "kernel_size": entry["kernel_size"], "out_channels": "same",
+                 **{k: v for k, v in entry.items() if k not in ("type", "kernel_size")}}
+    return entry
 
 
 def _pool(cur: _Cursor, kind: str) -> dict[str, Any]:

@@ -178,14 +178,17 @@ class Activated(Layer):
 
         name = value.lower()
         target = REGISTRY.get(name)
-        if target is None or not target.fusable:
-            known = ", ".join(sorted(k for k, c in REGISTRY.items() if c.fusable))
-            import difflib
+        if target is not None and target.fusable:
+            return name
+        fusable = sorted(k for k, c in REGISTRY.items() if c.fusable)
+        if target is not None:
+            raise ValueError(f"{name} cannot be fused: only parameterless, shape-keeping activations can; "
+                             "make it a layer of its own after this one")
+        import difflib
 
-            close = difflib.get_close_matches(name, [k for k, c in REGISTRY.items() if c.fusable], n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else f"; use one of {known}"
-            raise ValueError(f"cannot be fused{hint}")
-        return name
+        close = difflib.get_close_matches(name, fusable, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else f"; use one of {', '.join(fusable)}"
+        raise ValueError(f"cannot be fused{hint}")
 
     def fuse(self, ev: Evaluation) -> Evaluation:
         """Add the fused activation's FLOPs; it works in place, so no extra memory."""
