@@ -53,7 +53,10 @@ def import_(target: str, input_text: str, output: str | None, name: str | None) 
         except Exception as err:
             raise CnncalcError(f"{target}() failed: {type(err).__name__}: {err}") from None
         shape = parse_shape(input_text)
-        spec = from_torch(model, shape, name=name or factory_name.lower())
+        from cnncalc.render.progress import progress
+
+        with progress(f"import {target}: tracing with torch.fx"):  # a spinner on a terminal's stderr only (#13)
+            spec = from_torch(model, shape, name=name or factory_name.lower())
         text = to_yaml(spec)
         if output:
             Path(output).write_text(text, encoding="utf-8")

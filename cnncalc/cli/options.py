@@ -52,6 +52,10 @@ class View:
     depth: int | None = None
     explain: bool = False
     only: str | None = None
+    #: ``show -o FILE`` (issue #13): write the rendering to FILE instead of stdout.
+    output: str | None = None
+    #: ``show --plot FILE`` (issue #13): also draw the per-layer charts with matplotlib (an optional extra).
+    plot: str | None = None
 
 
 def view_options(fn: F) -> F:
@@ -74,6 +78,20 @@ def view_options(fn: F) -> F:
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Print ``text``, or (``-o FILE``) write it to FILE and say so on stderr."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from pathlib import Path
+
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise CnncalcError(f"cannot write {output}: {err.strerror}") from err
+    click.echo(f"wrote {output} ({len(text.encode()):,} bytes)", err=True)
 
 
 def input_shape(view: View) -> tuple[int, ...] | None:

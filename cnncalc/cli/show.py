@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from cnncalc.cli.options import View, guarded, input_shape, settings_args, view_options
+from cnncalc.cli.options import View, guarded, input_shape, settings_args, view_options, write_output
 from cnncalc.render import RENDERERS
 from cnncalc.render.console import terminal
 from cnncalc.render.text import Options
@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 _MAX_WARNINGS = 5
 
 def _emit(report: Analysis, view: View) -> None:
+    if view.plot is not None:
+        from cnncalc.render.plot import require
+
+        require()  # a missing matplotlib fails before any output
     if view.explain:
         from cnncalc.engine.explain import explain
 
@@ -26,16 +30,21 @@ def _emit(report: Analysis, view: View) -> None:
         if view.fmt == "json":
             import json
 
-            click.echo(json.dumps([e.to_dict() for e in explanations], indent=2))
+            write_output(json.dumps([e.to_dict() for e in explanations], indent=2) + "\n", view.output)
         else:
-            click.echo("\n\n".join(e.text() for e in explanations))
+            write_output("\n\n".join(e.text() for e in explanations) + "\n", view.output)
     else:
         if view.only is not None:
             raise click.UsageError("--layer selects layers for --explain; add --explain")
         term = terminal(view.width)
-        options = Options(layout="hwc" if view.layout == "hwc" else "chw", width=term.width, color=term.color,
-                          depth=view.depth)
-        click.echo(RENDERERS[view.fmt](report, options), nl=False)
+        options = Options(layout="hwc" if view.layout == "hwc" else "chw", width=term.width,
+                          color=term.color and view.output is None, depth=view.depth)
+        write_output(RENDERERS[view.fmt](report, options), view.output)
+    if view.plot is not None:
+        from cnncalc.render.plot import layer_plot
+
+        layer_plot(report, view.plot)
+        click.echo(f"wrote {view.plot}", err=True)
     for warning in report.warnings[:_MAX_WARNINGS]:
         click.echo(f"warning: {warning}", err=True)
     if len(report.warnings) > _MAX_WARNINGS:
@@ -58,6 +67,10 @@ def run(spec: Any, view: View, settings: tuple[str, ...] = ()) -> None:
 @click.option("-e", "--expr", metavar="NOTATION", help='A one-line network, e.g. "3x32x32: conv5-8 maxpool2 fc-10".')
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Set a spec argument (see its 'args:'), e.g. --set aux=true.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to FILE instead of stdout, e.g. --format html -o report.html.")
+@click.option("--plot", type=click.Path(dir_okay=False),
+              help="Also draw per-layer charts to FILE (.png, .svg, .pdf; needs matplotlib: cnncalc[plot]).")
 @view_options
 @guarded
 def show(model: str | None, expr: str | None, settings: tuple[str, ...], **options: Any) -> None:
