@@ -160,14 +160,49 @@ def settings_args(settings: tuple[str, ...]) -> dict[str, Any]:
     return args
 
 
-def _run(spec: Any, view: View, settings: tuple[str, ...] = ()) -> None:
+def _run(spec: Any, view: View, settings: tuple[str, ...] = (), counting: _Counting | None = None) -> None:
     """Load, analyse and print: the body of every analysing command."""
     from cnncalc.engine.graph import analyze
 
     args = settings_args(settings)
     analysis = analyze(spec, args=args or None, input_shape=_shape(view), batch=view.batch,
                        dtype=cast(Any, view.dtype), strict=view.strict)
+    if counting is not None and (counting.compare or counting.convention is not None):
+        _count(analysis, view, counting)
+        return
     _emit(analysis, view)
+
+
+# --- Counting conventions (#13): show's --convention NAME / --conventions --------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Counting:
+    convention: str | None = None
+    compare: bool = False
+
+
+def _counting_options(fn: F) -> F:
+    fn = click.option("--conventions", "compare_tools", is_flag=True,
+                      help="Compare every tool's count (fvcore, ptflops, thop, torchinfo, keras) with cnncalc's.")(fn)
+    return click.option("--convention", metavar="NAME",
+                        help="Count MACs as a tool does: cnncalc, fvcore, ptflops, ptflops-aten, thop, torchinfo, "
+                             "keras (FLOPs).")(fn)
+
+
+def _count(analysis: Analysis, view: View, counting: _Counting) -> None:
+    from cnncalc.cli import conventions as cli_conventions
+    from cnncalc.engine.conventions import apply
+
+    if counting.compare:
+        if counting.convention is not None:
+            raise click.UsageError("give --convention NAME or --conventions, not both")
+        cli_conventions.emit(analysis, "json" if view.fmt == "json" else "table")
+        return
+    assert counting.convention is not None
+    counted = apply(analysis, counting.convention)
+    _emit(counted, view)
+    if view.fmt == "table" and not view.explain:
+        click.echo(cli_conventions.note(counted))
+# --- end of counting conventions ----------------------------------------------------------------------------------
 
 
 @main.command()
@@ -176,18 +211,21 @@ def _run(spec: Any, view: View, settings: tuple[str, ...] = ()) -> None:
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Set a spec argument (see its 'args:'), e.g. --set aux=true.")
 @_view_options
+@_counting_options
 @guarded
-def show(model: str | None, expr: str | None, settings: tuple[str, ...], **options: Any) -> None:
+def show(model: str | None, expr: str | None, settings: tuple[str, ...], convention: str | None,
+         compare_tools: bool, **options: Any) -> None:
     """Analyse MODEL (a zoo name or a spec file) or a one-line -e expression."""
     view = View(**options)
+    counting = _Counting(convention, compare_tools)
     if (model is None) == (expr is None):
         raise click.UsageError("give a MODEL (zoo name or spec file) or -e NOTATION, not both and not neither")
     if expr is not None:
         from cnncalc.spec.notation import parse
 
-        _run(parse(expr, input_shape=_shape(view)), replace(view, input_text=None), settings)
+        _run(parse(expr, input_shape=_shape(view)), replace(view, input_text=None), settings, counting)
     else:
-        _run(model, view, settings)
+        _run(model, view, settings, counting)
 
 
 @main.command()
@@ -359,11 +397,13 @@ def schema() -> None:
 
 def _register_optional_commands() -> None:
     """The torch bridge's commands live in their own modules; they import torch only when run."""
+    from cnncalc.cli.conventions import conventions
     from cnncalc.cli.crosscheck import crosscheck
     from cnncalc.cli.importer import import_
 
     main.add_command(crosscheck)
     main.add_command(import_)
+    main.add_command(conventions)
 
 
 _register_optional_commands()
