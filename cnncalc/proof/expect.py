@@ -128,10 +128,10 @@ def check(report: Report, expect: Expect) -> list[FigureCheck]:
     if expect.output_shape is not None:
         out.append(_shape("output_shape", expect.output_shape, report.output_shape, expect.erratum))
     printed: dict[str, str] = getattr(report, "extras", {})
-    for key, want in expect.printed.items():
+    for key, line in expect.printed.items():
         got = printed.get(key)
-        why = "" if got == want else f"the convention prints {got!r}" if got is not None else "not printed"
-        out.append(_verdict(key, want, got, got == want, why, expect.erratum))
+        why = "" if got == line else f"the convention prints {got!r}" if got is not None else "not printed"
+        out.append(_verdict(key, line, got, got == line, why, expect.erratum))
     rows: dict[str, LayerRow | BlockRow] = {row.name: row for row in report.layers}
     rows.update({block.name: block for block in report.blocks})
     for name, want in expect.layers.items():
