@@ -6,17 +6,19 @@ cite the tool's source; :func:`apply` recounts an analysis the tool's way, row b
 every tool's total with the terms that make it differ from cnncalc's.
 
 What the spec cannot know is how the torch code calls a layer: ptflops counts ``nn.ReLU`` twice but ``F.relu``
-once, thop counts ``nn.AvgPool2d`` but not ``F.avg_pool2d``. The rules assume module calls; ``functional`` names the
-layers a torch model calls as functions (the torch importer knows; a spec does not).
+once, thop counts ``nn.AvgPool2d`` but not ``F.avg_pool2d``. The rules assume module calls; ``calls`` says which
+layers the torch code calls otherwise (:data:`~cnncalc.engine.conventions.base.Call`): a set of names means
+``function`` calls (``--functional`` globs); :func:`cnncalc.torch.conventions.traced_calls` reads them, exactly, from
+a torch module's fx graph.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from cnncalc.engine.conventions.base import TERMS, Convention, Site, Terms, Unit, add, bias_adds, has_torch_module
+from cnncalc.engine.conventions.base import TERMS, Call, Convention, Site, Terms, Unit, add, bias_adds, has_torch_module
 from cnncalc.engine.conventions.default import Cnncalc
 from cnncalc.engine.conventions.fvcore import Fvcore
 from cnncalc.engine.conventions.keras import Keras
@@ -30,7 +32,10 @@ from cnncalc.engine.layers.merge import Add
 from cnncalc.engine.report import LayerRow
 from cnncalc.errors import CnncalcError
 
-__all__ = ["CONVENTIONS", "TERMS", "Comparison", "Convention", "Counted", "apply", "compare", "get"]
+__all__ = ["CONVENTIONS", "TERMS", "Call", "Calls", "Comparison", "Convention", "Counted", "apply", "compare", "get"]
+
+#: Layer name → how torch calls it; a plain collection of names means ``function`` calls. Unnamed: ``module``.
+Calls = Mapping[str, Call] | Collection[str]
 
 #: Every convention by its ``--convention`` name, cnncalc's own first.
 CONVENTIONS: dict[str, Convention] = {
@@ -69,25 +74,26 @@ class Counted(Analysis):
         return out
 
 
-def _sites(analysis: Analysis, functional: Collection[str]) -> list[tuple[LayerRow, Site]]:
+def _sites(analysis: Analysis, calls: Calls) -> list[tuple[LayerRow, Site]]:
+    kinds: Mapping[str, Call] = calls if isinstance(calls, Mapping) else dict.fromkeys(calls, "function")
     net = analysis.network
     if net is None:
         raise CnncalcError("a convention needs the analysed network (use engine.graph.analyze)")
     shapes = analysis.context.shapes
     return [
         (row, Site.of(row, node.layer, tuple(shapes[i] for i in node.inputs), analysis.batch,
-                      node.name in functional))
+                      kinds.get(node.name, "module")))
         for row, node in zip(analysis.layers, net.nodes, strict=True)
     ]
 
 
-def apply(analysis: Analysis, name: str, functional: Collection[str] = ()) -> Counted:
-    """Recount ``analysis`` as the tool ``name`` would; ``functional`` names layers torch calls as ``F.*``."""
+def apply(analysis: Analysis, name: str, calls: Calls = ()) -> Counted:
+    """Recount ``analysis`` as the tool ``name`` would; ``calls``: the layers torch calls as functions."""
     conv = get(name)
     rows: list[LayerRow] = []
     total: Terms = {}
     warnings = list(analysis.warnings)
-    for row, site in _sites(analysis, functional):
+    for row, site in _sites(analysis, calls):
         terms = conv.terms(site)
         add(total, terms)
         count = sum(terms.values())
@@ -165,9 +171,9 @@ def flops_terms(site: Site, flops: int) -> Terms:
     return add({}, {key: flops})
 
 
-def compare(analysis: Analysis, functional: Collection[str] = ()) -> list[Comparison]:
+def compare(analysis: Analysis, calls: Calls = ()) -> list[Comparison]:
     """Every convention's total for ``analysis``, with cnncalc's figure in the same unit and the terms."""
-    sites = _sites(analysis, functional)
+    sites = _sites(analysis, calls)
     base_macs: Terms = {}
     base_flops: Terms = {}
     for row, site in sites:
@@ -175,7 +181,7 @@ def compare(analysis: Analysis, functional: Collection[str] = ()) -> list[Compar
         add(base_flops, flops_terms(site, row.flops))
     out = []
     for conv in CONVENTIONS.values():
-        counted = apply(analysis, conv.name, functional)
+        counted = apply(analysis, conv.name, calls)
         flops = conv.unit == "flops"
         out.append(Comparison(
             conv.name, conv.tool, conv.unit,

@@ -31,6 +31,10 @@ TERMS: tuple[str, ...] = (
 )
 Terms = dict[str, int]
 Unit = Literal["macs", "flops"]
+#: How the torch code calls a layer, which decides what hook-based tools see: an ``nn.Module`` (the default a spec
+#: assumes); a ``function`` tools patch or trace (``F.relu``, ``F.max_pool2d``, ``torch.add``, ``x.add(y)``); or an
+#: ``operator`` nothing hooks (``a + b``, ``torch.relu``, ``x.relu()``, ``F.hardtanh``).
+Call = Literal["module", "function", "operator"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +50,8 @@ class Site:
     biases: int
     params: int
     buffers: int
-    #: True when the torch code calls this layer as a function (``F.relu(x)``) rather than an ``nn.Module``.
-    functional: bool = False
+    #: How the torch code calls this layer (see :data:`Call`).
+    call: Call = "module"
 
     @property
     def n(self) -> int:
@@ -65,16 +69,16 @@ class Site:
         return self.params - self.biases
 
     @classmethod
-    def of(cls, row: LayerRow, layer: Layer, inputs: tuple[Shape, ...], batch: int, functional: bool) -> Site:
+    def of(cls, row: LayerRow, layer: Layer, inputs: tuple[Shape, ...], batch: int, call: Call) -> Site:
         """The site of one report row."""
-        return cls(layer, inputs, row.output_shape, batch, row.macs, row.biases, row.params, row.buffers, functional)
+        return cls(layer, inputs, row.output_shape, batch, row.macs, row.biases, row.params, row.buffers, call)
 
     def fused(self) -> Site | None:
         """The activation a conv/linear row fuses (``activation: relu``), as a site of its own (a torch module)."""
         if not isinstance(self.layer, Activated) or self.layer.activation is None:
             return None
         act = REGISTRY[self.layer.activation].model_validate({"type": self.layer.activation})
-        return Site(act, (self.output,), self.output, self.batch, 0, 0, 0, 0, False)
+        return Site(act, (self.output,), self.output, self.batch, 0, 0, 0, 0, "module")
 
 
 def has_torch_module(layer: Layer) -> bool:

@@ -18,7 +18,8 @@ type is in ``MODULES_MAPPING`` (pytorch_ops.py 271-318), *plus* counting wrapper
 - residual ``a + b`` / ``a += b``: 0 (operators are not patched); only ``torch.add``/``Tensor.add`` count.
 
 Assumption: every layer is an ``nn.Module`` call and residual adds are written ``+``/``+=``; a layer the torch code
-calls as ``F.relu(x)``/``F.max_pool2d(x)`` counts once (``functional`` sites), ``torch.add`` counts ``o``.
+calls as a patched ``F.relu(x)``/``F.max_pool2d(x)`` counts once (a ``function`` call), ``torch.add``/``x.add(y)``
+counts ``o``; ``torch.relu``, ``x.relu()``, ``F.leaky_relu``, ``F.hardtanh``, ``a + b`` count 0 (``operator``).
 
 The aten backend (``ptflops/aten_engine.py`` 80-146, ``ptflops/aten_ops.py``) counts only ``aten.convolution``
 (product + bias, ``conv_flop_count`` 71-95) and ``aten.mm``/``addmm`` (product + bias, ``addmm_flop`` 36-54):
@@ -40,6 +41,8 @@ _TWICE = (ELU, GELU, PReLU)
 #: ``nn.ReLU`` → hook + ``F.relu``; ``nn.ReLU6`` → hook only; ``nn.SiLU`` → ``F.silu`` only (by exact type name of
 #: the registered activation, the torch module it stands for).
 _ACTIVATION_CALLS = {"relu": 2, "relu6": 1, "silu": 1, "swish": 1}
+#: Activations whose ``F.*`` function ptflops patches (``patch_functional``): called directly, they count once.
+_PATCHED = {"relu", "relu6", "silu", "swish"}
 
 
 class Ptflops(Convention):
@@ -61,24 +64,26 @@ class Ptflops(Convention):
             return {"products": site.macs, "biases": bias_adds(site)}
         if isinstance(layer, BatchNorm):
             return {"batchnorm": site.n * (2 if layer.affine else 1)}
+        if site.call == "operator":
+            return {}  # nothing patched or hooked sees it
         if layer.family == "pool":
-            calls = 1 if site.functional else 2
+            calls = 2 if site.call == "module" else 1
             return {"pooling": site.n, "double counts": site.n * (calls - 1)}
         if isinstance(layer, Activation | LeakyReLU | ELU | GELU | PReLU):
-            if isinstance(layer, Activation):
+            if site.call == "function":  # F.relu, F.elu, F.gelu, F.prelu, F.silu are patched; F.leaky_relu is not
+                calls = 1 if isinstance(layer, _TWICE) or getattr(layer, "type", "") in _PATCHED else 0
+            elif isinstance(layer, Activation):
                 calls = _ACTIVATION_CALLS.get(layer.type, 0)
             else:
                 calls = 2 if isinstance(layer, _TWICE) else 1
-            if site.functional:
-                calls = min(calls, 1)
             return {"activations": site.n if calls else 0, "double counts": site.n * max(calls - 1, 0)}
         if isinstance(layer, Softmax):
-            return {"softmax": site.n}
+            return {"softmax": site.n}  # nn.Softmax is not mapped, but its forward calls the patched F.softmax
         if isinstance(layer, Upsample):
             # the hook reads one sample's output (prod(output[0].shape)), F.interpolate the whole batch
             once = site.o // site.batch
-            return {"upsampling": site.o} if site.functional else {"upsampling": site.o, "double counts": once}
-        if isinstance(layer, Add) and site.functional:
+            return {"upsampling": site.o, "double counts": once if site.call == "module" else 0}
+        if isinstance(layer, Add) and site.call == "function":
             return {"residual adds": site.o * (len(site.inputs) - 1)}  # torch.add(a, b) / a.add(b)
         return {}
 

@@ -13,7 +13,7 @@ Rules, from ``thop/profile.py`` (``register_hooks`` 21-66) and ``thop/vision/bas
 - SiLU, GELU, ELU, Sigmoid, Tanh, Hardswish, Hardsigmoid: not registered, 0. Functionals and ``+`` have no hook: 0.
 
 Assumption: pooling layers are ``nn.Module`` calls; one the torch code calls as ``F.avg_pool2d``/
-``F.adaptive_avg_pool2d`` counts 0 (``functional`` sites).
+``F.adaptive_avg_pool2d`` counts 0 (a ``function`` or ``operator`` call).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class Thop(Convention):
             return {"products": site.macs}
         if isinstance(layer, BatchNorm):
             return {"batchnorm": site.n * 2 * (2 if layer.affine else 1)}
-        if site.functional:
+        if site.call != "module":
             return {}
         if isinstance(layer, AvgPool):
             return {"pooling": site.o}
