@@ -234,3 +234,79 @@ def test_bad_convention_is_a_usage_error(cli: Callable[..., Result]) -> None:
     assert result.exit_code == 2
     assert "unknown convention 'flopco'" in result.output
     assert cli("resnet18", "--convention", "thop", "--conventions").exit_code == 2
+
+
+# --- a torch module at hand: its fx graph says how each layer is called -------------------------------------------
+
+def _toy_modules() -> dict[str, Any]:
+    """toys.py's modules (torch 2.14.1 measurements above and in test_functional_calls_count_once_in_ptflops)."""
+    import torch
+    from torch import nn
+    from torch.nn import functional as F  # noqa: N812
+
+    class Modules(nn.Module):  # toys.py a
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.relu, self.pool = nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)
+
+        def forward(self, x: Any) -> Any:
+            return self.pool(self.relu(self.conv(x)))
+
+    class Functional(Modules):  # toys.py b
+        def forward(self, x: Any) -> Any:
+            return F.max_pool2d(F.relu(self.conv(x)), 2)
+
+    class TorchRelu(Modules):  # torch.relu is not patched (toys.py h_torch_relu: ptflops 0)
+        def forward(self, x: Any) -> Any:
+            return self.pool(torch.relu(self.conv(x)))
+
+    class Residual(nn.Module):  # toys.py d
+        def __init__(self, how: str) -> None:
+            super().__init__()
+            self.conv, self.how = nn.Conv2d(8, 8, 3, padding=1, bias=False), how
+
+        def forward(self, x: Any) -> Any:
+            return self.conv(x) + x if self.how == "plus" else torch.add(self.conv(x), x)
+
+    return {"a": Modules(), "b": Functional(), "torch_relu": TorchRelu(), "plus": Residual("plus"),
+            "torch_add": Residual("torch_add")}
+
+
+@pytest.mark.torch
+def test_traced_calls_reproduce_ptflops_and_thop() -> None:
+    from cnncalc.torch.conventions import from_module
+
+    toys = _toy_modules()
+    expected = {t["name"]: {e["convention"]: e["macs"] for e in t["expect"]} for t in TOYS}
+    a, calls = from_module(toys["a"], (3, 16, 16))
+    assert not calls
+    assert {tool: apply(a, tool, calls).totals.macs for tool in TOOLS} == expected["a_conv_relu_maxpool_modules"]
+    b, calls = from_module(toys["b"], (3, 16, 16))
+    assert set(calls.values()) == {"function"}
+    assert apply(b, "ptflops", calls).totals.macs == 61440  # toys.py b, measured
+    assert apply(b, "thop", calls).totals.macs == 55296
+    r, calls = from_module(toys["torch_relu"], (3, 16, 16))
+    assert set(calls.values()) == {"operator"}
+    assert apply(r, "ptflops", calls).totals.macs == 65536 - 2 * 2048  # the relu's n, twice, is gone
+    plus, calls = from_module(toys["plus"], (8, 8, 8))
+    assert set(calls.values()) == {"operator"}
+    assert apply(plus, "ptflops", calls).totals.macs == expected["d_residual_plus"]["ptflops"]
+    added, calls = from_module(toys["torch_add"], (8, 8, 8))
+    assert set(calls.values()) == {"function"}
+    assert apply(added, "ptflops", calls).totals.macs == 37376  # toys.py d_residual_torch_add, measured
+
+
+@pytest.mark.torch
+def test_conventions_command_on_a_torch_factory(cli: Callable[..., Result], tmp_path: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "toynet.py").write_text(
+        "import torch.nn.functional as F\nfrom torch import nn\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(3, 8, 3, padding=1)\n\n"
+        "    def forward(self, x):\n        return F.max_pool2d(F.relu(self.conv(x)), 2)\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = cli("conventions", "toynet:Net", "--input", "3x16x16", "--format", "json")
+    assert result.exit_code == 0, result.output
+    totals = {c["name"]: c["total"] for c in json.loads(result.stdout)["conventions"]}
+    assert totals["ptflops"] == 61440  # toys.py b, measured
+    assert cli("conventions", "toynet:Net").exit_code == 2  # no --input

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from cnncalc.engine.conventions import Comparison, Counted
+    from cnncalc.engine.conventions import Calls, Comparison, Counted
     from cnncalc.engine.graph import Analysis
 
 
@@ -68,11 +68,11 @@ def to_json(analysis: Analysis, comparisons: list[Comparison]) -> str:
     return json.dumps(out, indent=2)
 
 
-def emit(analysis: Analysis, fmt: str, functional: frozenset[str] = frozenset()) -> None:
+def emit(analysis: Analysis, fmt: str, calls: Calls = ()) -> None:
     """Print the comparison (``--conventions`` and the ``conventions`` command share this)."""
     from cnncalc.engine.conventions import compare
 
-    comparisons = compare(analysis, functional)
+    comparisons = compare(analysis, calls)
     click.echo(to_json(analysis, comparisons) if fmt == "json" else table(analysis, comparisons), nl=fmt == "json")
 
 
@@ -88,7 +88,7 @@ def note(counted: Counted) -> str:
 
 
 @click.command("conventions")
-@click.argument("model")
+@click.argument("model", metavar="MODEL|MODULE:FACTORY")
 @click.option("--input", "input_text", metavar="SHAPE", help="Override the input shape, e.g. 3x224x224.")
 @click.option("--batch", type=click.IntRange(1, 1_000_000), default=1, show_default=True)
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Set a spec argument, e.g. aux=false.")
@@ -99,16 +99,61 @@ def note(counted: Counted) -> str:
 def conventions(model: str, input_text: str | None, batch: int, settings: tuple[str, ...], patterns: tuple[str, ...],
                 fmt: str) -> None:
     """Each tool's count for MODEL (fvcore, ptflops, thop, torchinfo, Keras), the difference from cnncalc's and
-    the terms that make it (biases, BatchNorm, pooling, activations, double counts)."""
+    the terms that make it (biases, BatchNorm, pooling, activations, double counts).
+
+    MODEL is a zoo name or spec file, or a torch MODULE:FACTORY (with --input): then the module is imported and its
+    fx graph says which layers it calls as F.* functions, so ptflops and thop are reproduced exactly.
+    """
     from cnncalc.cli.main import guarded, settings_args
 
     @guarded
     def run() -> None:
+        from pathlib import Path
+
         from cnncalc.engine.graph import analyze
         from cnncalc.spec.format import parse_shape
 
-        analysis = analyze(model, args=settings_args(settings) or None, batch=batch,
-                           input_shape=parse_shape(input_text) if input_text else None)
+        shape = parse_shape(input_text) if input_text else None
+        if ":" in model and not Path(model).exists():
+            if shape is None:
+                raise click.UsageError("a torch MODULE:FACTORY needs --input SHAPE")
+            from cnncalc.torch.conventions import from_module
+
+            analysis, traced = from_module(_factory(model)(), shape, name=model.partition(":")[2].lower())
+            calls: Calls = {**traced, **dict.fromkeys(functional_names(analysis, patterns), "function")}
+            if batch != 1:
+                analysis = analyze(analysis.network, batch=batch)
+            emit(analysis, fmt, calls)
+            return
+        analysis = analyze(model, args=settings_args(settings) or None, batch=batch, input_shape=shape)
         emit(analysis, fmt, functional_names(analysis, patterns))
 
     run()
+
+
+def _factory(target: str) -> Any:
+    """``package.module:Factory`` → the callable (as ``cnncalc import`` resolves it, from the working directory)."""
+    import importlib
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    from cnncalc.errors import CnncalcError
+
+    module_name, _, factory_name = target.partition(":")
+    if not module_name or not factory_name:
+        raise CnncalcError(f"give MODULE:FACTORY, like mypackage.models:ResNet, not {target!r}")
+    if importlib.util.find_spec("torch") is None:
+        from cnncalc.torch.bridge import INSTALL
+
+        raise CnncalcError(INSTALL)
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as err:  # whatever the user's module raises on import
+        raise CnncalcError(f"cannot import {module_name}: {type(err).__name__}: {err}") from None
+    factory = getattr(module, factory_name, None)
+    if factory is None:
+        raise CnncalcError(f"{module_name} has no {factory_name}")
+    return factory

@@ -11,7 +11,8 @@ Rules, from ``fvcore/nn/flop_count.py`` and ``fvcore/nn/jit_handles.py`` at that
 - zero: max/avg pooling, every activation (``aten::relu`` is in ``_IGNORED_OPS``, jit_analysis.py 65-66; the rest
   have no handle and are listed as unsupported), ``add``/``add_``/``mul``, softmax, dropout, flatten, cat.
 
-It traces ATen ops, so functional and module calls count alike: nothing to assume.
+It traces ATen ops, so functional and module calls count alike; a global average pool written ``x.mean([2, 3])``
+(an ``operator`` call) is ``aten::mean``, which has no handle: 0.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ class Fvcore(Convention):
         if isinstance(layer, BatchNorm):
             return {"batchnorm": site.n * (2 if layer.affine else 1)}
         two_d = len(site.inputs[0]) == 3
-        if isinstance(layer, AdaptivePool) and layer.averages and two_d:
-            return {"pooling": site.n}
+        if isinstance(layer, AdaptivePool) and layer.averages and two_d and site.call != "operator":
+            return {"pooling": site.n}  # x.mean([2, 3]) is aten::mean: no handle
         if isinstance(layer, Upsample) and two_d:
             mode = "bilinear" if layer.type == "upsample_bilinear" else layer.mode
             return {"upsampling": {"nearest": 1, "bilinear": 4}.get(mode, 0) * site.o}

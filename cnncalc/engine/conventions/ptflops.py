@@ -41,6 +41,15 @@ _TWICE = (ELU, GELU, PReLU)
 #: ``nn.ReLU`` → hook + ``F.relu``; ``nn.ReLU6`` → hook only; ``nn.SiLU`` → ``F.silu`` only (by exact type name of
 #: the registered activation, the torch module it stands for).
 _ACTIVATION_CALLS = {"relu": 2, "relu6": 1, "silu": 1, "swish": 1}
+#: The ``torch.nn.functional`` functions ptflops patches (``FUNCTIONAL_MAPPING``, pytorch_ops.py 423-449; ``F.linear``
+#: is left out, pytorch_engine.py 349), and the ``torch``/``Tensor`` ops it patches that a CNN spec can hold
+#: (``TENSOR_OPS_MAPPING`` 452-468: ``torch.add``, ``Tensor.add``, ``torch.mul``, ``Tensor.mul``). A traced call of
+#: one of these is a ``function`` call; any other call no tool hooks (an ``operator``).
+PATCHED_FUNCTIONS = (
+    "relu", "prelu", "elu", "relu6", "gelu", "silu", "softmax", "upsample", "interpolate",
+    *(f"{kind}_pool{n}d" for kind in ("avg", "max", "adaptive_avg", "adaptive_max") for n in (1, 2, 3)),
+)
+PATCHED_TENSOR_OPS = ("add", "mul")
 #: Activations whose ``F.*`` function ptflops patches (``patch_functional``): called directly, they count once.
 _PATCHED = {"relu", "relu6", "silu", "swish"}
 
