@@ -171,6 +171,12 @@ TOYS = [
     *[_toy(f"h_{act}", [8, 16, 16], [{"type": act}], _row(0, pt, 0, 0, 0)) for act, pt in [
         ("relu", 4096), ("relu6", 2048), ("silu", 2048), ("hardswish", 0), ("gelu", 4096), ("sigmoid", 0),
         ("leaky_relu", 2048), ("elu", 4096)]],
+    _toy("k_conv_depthwise_bias", [8, 8, 8], [{**CONV, "groups": 8}], _row(4608, 5120, 5120, 4608, 5120)),
+    _toy("k_conv_stride2", [3, 16, 16], [{**CONV, "out_channels": 4, "stride": 2}], _row(6912, 7168, 7168, 6912, 7168)),
+    # thop and torchinfo count a transposed conv's weights at every *output* position: 4x the true 2,048
+    _toy("k_convtranspose_k2s2", [8, 4, 4], [{"type": "conv_transpose2d", "out_channels": 4, "kernel_size": 2,
+                                              "stride": 2}], _row(2048, 2304, 2304, 8192, 8448)),
+    _toy("z_dropout", [10], [{"type": "dropout"}], _row(0, 0, 0, 0, 0)),
     _toy("n_batchnorm2d_affine", [8, 4, 4], [{"type": "batchnorm2d"}], _row(256, 256, 0, 512, 16)),
     _toy("n_batchnorm2d_noaffine", [8, 4, 4], [{"type": "batchnorm2d", "affine": False}], _row(128, 128, 0, 256, 0)),
     _toy("u_upsample_nearest_x2", [8, 4, 4], [{"type": "upsample", "scale_factor": 2}], _row(512, 1024, 0, 512, 0)),
@@ -244,6 +250,17 @@ def test_bad_convention_is_a_usage_error(cli: Callable[..., Result]) -> None:
     assert result.exit_code == 2
     assert "unknown convention 'flopco'" in result.output
     assert cli("resnet18", "--convention", "thop", "--conventions").exit_code == 2
+    assert cli("resnet18", "--convention", "thop", "--explain").exit_code == 2
+
+
+def test_layers_no_tool_can_see_keep_cnncalcs_count() -> None:
+    """LeNet-5 (1998)'s trainable subsampling, sparse C3 and RBF output have no torch module: counted as cnncalc
+    does, and said so."""
+    analysis = analyze("lenet5_1998")
+    counted = apply(analysis, "fvcore")
+    kept = {w.split(":")[0] for w in counted.warnings if "is no torch module" in w}
+    assert {row.type for row in analysis.layers if row.name in kept} == {"subsample", "rbf", "conv2d"}
+    assert counted.terms["other"] == sum(row.macs for row in analysis.layers if row.name in kept)
 
 
 # --- a torch module at hand: its fx graph says how each layer is called -------------------------------------------

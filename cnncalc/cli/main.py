@@ -198,6 +198,8 @@ def _count(analysis: Analysis, view: View, counting: _Counting) -> None:
         cli_conventions.emit(analysis, "json" if view.fmt == "json" else "table")
         return
     assert counting.convention is not None
+    if view.explain:
+        raise click.UsageError("--explain shows cnncalc's own formulas; drop --convention (see 'cnncalc conventions')")
     counted = apply(analysis, counting.convention)
     _emit(counted, view)
     if view.fmt == "table" and not view.explain:

@@ -102,7 +102,7 @@ def apply(analysis: Analysis, name: str, calls: Calls = ()) -> Counted:
         rows.append(replace(row, macs=macs, flops=flops, params=conv.params(site)))
         if name != "cnncalc" and not has_torch_module(site.layer):
             warnings.append(f"{row.name}: {site.layer.type} is no torch module {conv.tool} could count; "
-                            "its cnncalc MACs are kept")
+                            f"its cnncalc {'FLOPs' if conv.unit == 'flops' else 'MACs'} are kept")
     totals = analysis.totals
     figure = sum(total.values())
     params = sum(r.params for r in rows)

@@ -45,8 +45,9 @@ class Site:
     inputs: tuple[Shape, ...]
     output: Shape
     batch: int
-    #: cnncalc's multiply-adds for this layer (whole batch), and its bias count (per sample).
+    #: cnncalc's multiply-adds and FLOPs for this layer (whole batch), and its bias count (per sample).
     macs: int
+    flops: int
     biases: int
     params: int
     buffers: int
@@ -71,14 +72,15 @@ class Site:
     @classmethod
     def of(cls, row: LayerRow, layer: Layer, inputs: tuple[Shape, ...], batch: int, call: Call) -> Site:
         """The site of one report row."""
-        return cls(layer, inputs, row.output_shape, batch, row.macs, row.biases, row.params, row.buffers, call)
+        return cls(layer, inputs, row.output_shape, batch, row.macs, row.flops, row.biases, row.params, row.buffers,
+                   call)
 
     def fused(self) -> Site | None:
         """The activation a conv/linear row fuses (``activation: relu``), as a site of its own (a torch module)."""
         if not isinstance(self.layer, Activated) or self.layer.activation is None:
             return None
         act = REGISTRY[self.layer.activation].model_validate({"type": self.layer.activation})
-        return Site(act, (self.output,), self.output, self.batch, 0, 0, 0, 0, "module")
+        return Site(act, (self.output,), self.output, self.batch, 0, 0, 0, 0, 0, "module")
 
 
 def has_torch_module(layer: Layer) -> bool:
@@ -128,10 +130,11 @@ class Convention:
     def terms(self, site: Site) -> Terms:
         """The layer's terms plus those of an activation fused into it (torch builds that as a separate module).
 
-        A layer no torch module implements keeps cnncalc's multiply-adds as ``other``: no tool has a rule for it.
+        A layer no torch module implements keeps cnncalc's count (MACs, or FLOPs for a FLOPs convention) as
+        ``other``: no tool has a rule for it.
         """
         if not has_torch_module(site.layer):
-            return add({}, {"other": site.macs})
+            return add({}, {"other": site.flops if self.unit == "flops" else site.macs})
         out = add({}, self.layer_terms(site))
         act = site.fused()
         if act is not None:
