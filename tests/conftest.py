@@ -1,7 +1,9 @@
-"""Shared fixtures: the CLI runner, golden files, and the torch marker policy.
+"""Shared fixtures: the CLI runner, golden files, the torch marker policy and the hypothesis profiles.
 
 Torch-marked tests skip when torch is missing, unless ``CNNCALC_REQUIRE_TORCH=1`` (CI), where they fail instead.
 Golden files live in ``tests/golden/``; ``pytest --update-goldens`` rewrites them.
+Hypothesis properties run ``CNNCALC_HYPOTHESIS``'s profile: ``dev`` (the default, 200 examples per property) or
+``ci`` (2,000, what ``.ci/run`` sets); no property has a deadline, as no test asserts timing.
 """
 
 from __future__ import annotations
@@ -12,9 +14,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
+
+_QUIET = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("dev", max_examples=200, **_QUIET)
+settings.register_profile("ci", max_examples=2000, **_QUIET)
+settings.load_profile(os.environ.get("CNNCALC_HYPOTHESIS", "dev"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,7 +46,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def cli() -> Callable[..., Result]:
     """Run the ``cnncalc`` CLI in-process: ``cli("vgg16", "--format", "json")``."""
-    from cnncalc.cli.main import main
+    from cnncalc.cli import main
 
     runner = CliRunner()
 

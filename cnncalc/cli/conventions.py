@@ -104,7 +104,7 @@ def conventions(model: str, input_text: str | None, batch: int, settings: tuple[
     MODEL is a zoo name or spec file, or a torch MODULE:FACTORY (with --input): then the module is imported and its
     fx graph says which layers it calls as F.* functions, so ptflops and thop are reproduced exactly.
     """
-    from cnncalc.cli.main import guarded, settings_args
+    from cnncalc.cli.options import guarded, settings_args
 
     @guarded
     def run() -> None:
@@ -117,9 +117,10 @@ def conventions(model: str, input_text: str | None, batch: int, settings: tuple[
         if ":" in model and not Path(model).exists():
             if shape is None:
                 raise click.UsageError("a torch MODULE:FACTORY needs --input SHAPE")
+            from cnncalc.cli.importer import build
             from cnncalc.torch.conventions import from_module
 
-            analysis, traced = from_module(_factory(model)(), shape, name=model.partition(":")[2].lower())
+            analysis, traced = from_module(build(model), shape, name=model.partition(":")[2].lower())
             calls: Calls = {**traced, **dict.fromkeys(functional_names(analysis, patterns), "function")}
             if batch != 1:
                 analysis = analyze(analysis.network, batch=batch)
@@ -130,30 +131,3 @@ def conventions(model: str, input_text: str | None, batch: int, settings: tuple[
 
     run()
 
-
-def _factory(target: str) -> Any:
-    """``package.module:Factory`` → the callable (as ``cnncalc import`` resolves it, from the working directory)."""
-    import importlib
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    from cnncalc.errors import CnncalcError
-
-    module_name, _, factory_name = target.partition(":")
-    if not module_name or not factory_name:
-        raise CnncalcError(f"give MODULE:FACTORY, like mypackage.models:ResNet, not {target!r}")
-    if importlib.util.find_spec("torch") is None:
-        from cnncalc.torch.bridge import INSTALL
-
-        raise CnncalcError(INSTALL)
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as err:  # whatever the user's module raises on import
-        raise CnncalcError(f"cannot import {module_name}: {type(err).__name__}: {err}") from None
-    factory = getattr(module, factory_name, None)
-    if factory is None:
-        raise CnncalcError(f"{module_name} has no {factory_name}")
-    return factory

@@ -187,6 +187,8 @@ def run(
         activation_bytes=activations * size,
         param_bytes=(total.params + total.buffers) * size,
         connections=total.connections,
+        biases=total.biases,
+        stored_activations=total.activations,
     )
     return Analysis(
         model=net.name,

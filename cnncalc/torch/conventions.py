@@ -20,7 +20,7 @@ def traced_calls(module: Any, spec: dict[str, Any]) -> dict[str, Call]:
     The importer names a layer made from a function or method call after its fx node (``relu_1``, ``add``); module
     calls keep their module path and are left out (``module`` is the default).
     """
-    from cnncalc.torch.bridge import torch_modules
+    from cnncalc.torch._modules import torch_modules
 
     torch, _, functional = torch_modules()
     from torch import fx

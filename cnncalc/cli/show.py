@@ -1,0 +1,115 @@
+"""``cnncalc show`` (the default command): analyse a network and print it in any format, or explain it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, cast
+
+import click
+
+from cnncalc.cli.options import F, View, guarded, input_shape, settings_args, view_options
+from cnncalc.render import RENDERERS
+from cnncalc.render.console import terminal
+from cnncalc.render.text import Options
+
+if TYPE_CHECKING:
+    from cnncalc.engine.graph import Analysis
+
+#: Warnings printed to stderr before the rest are summarised in one line.
+_MAX_WARNINGS = 5
+
+def _emit(report: Analysis, view: View) -> None:
+    if view.explain:
+        from cnncalc.engine.explain import explain
+
+        explanations = explain(report, view.only)
+        if view.fmt == "json":
+            import json
+
+            click.echo(json.dumps([e.to_dict() for e in explanations], indent=2))
+        else:
+            click.echo("\n\n".join(e.text() for e in explanations))
+    else:
+        if view.only is not None:
+            raise click.UsageError("--layer selects layers for --explain; add --explain")
+        term = terminal(view.width)
+        options = Options(layout="hwc" if view.layout == "hwc" else "chw", width=term.width, color=term.color,
+                          depth=view.depth)
+        click.echo(RENDERERS[view.fmt](report, options), nl=False)
+    for warning in report.warnings[:_MAX_WARNINGS]:
+        click.echo(f"warning: {warning}", err=True)
+    if len(report.warnings) > _MAX_WARNINGS:
+        click.echo(f"warning: … and {len(report.warnings) - _MAX_WARNINGS} more (marked ⚠ in the table; "
+                   "--format json lists them all)", err=True)
+
+
+def run(spec: Any, view: View, settings: tuple[str, ...] = (), counting: _Counting | None = None) -> None:
+    """Load, analyse and print: the body of every analysing command."""
+    from cnncalc.engine.graph import analyze
+
+    args = settings_args(settings)
+    analysis = analyze(spec, args=args or None, input_shape=input_shape(view), batch=view.batch,
+                       dtype=cast(Any, view.dtype), strict=view.strict)
+    if counting is not None and (counting.compare or counting.convention is not None):
+        _count(analysis, view, counting)
+        return
+    _emit(analysis, view)
+
+
+# --- Counting conventions (#13): --convention NAME / --conventions ---------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Counting:
+    convention: str | None = None
+    compare: bool = False
+
+
+def _counting_options(fn: F) -> F:
+    fn = click.option("--conventions", "compare_tools", is_flag=True,
+                      help="Compare every tool's count (fvcore, ptflops, thop, torchinfo, keras) with cnncalc's.")(fn)
+    return click.option("--convention", metavar="NAME",
+                        help="Count MACs as a tool does: cnncalc, fvcore, ptflops, ptflops-aten, thop, torchinfo, "
+                             "keras (FLOPs).")(fn)
+
+
+def _count(analysis: Analysis, view: View, counting: _Counting) -> None:
+    from cnncalc.cli import conventions as cli_conventions
+    from cnncalc.engine.conventions import apply
+
+    if counting.compare:
+        if counting.convention is not None:
+            raise click.UsageError("give --convention NAME or --conventions, not both")
+        cli_conventions.emit(analysis, "json" if view.fmt == "json" else "table")
+        return
+    assert counting.convention is not None
+    if view.explain:
+        raise click.UsageError("--explain shows cnncalc's own formulas; drop --convention (see 'cnncalc conventions')")
+    counted = apply(analysis, counting.convention)
+    _emit(counted, view)
+    if view.fmt == "table":
+        click.echo(cli_conventions.note(counted))
+# --- end of counting conventions ------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("model", required=False)
+@click.option("-e", "--expr", metavar="NOTATION", help='A one-line network, e.g. "3x32x32: conv5-8 maxpool2 fc-10".')
+@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="Set a spec argument (see its 'args:'), e.g. --set aux=true.")
+@view_options
+@_counting_options
+@guarded
+def show(model: str | None, expr: str | None, settings: tuple[str, ...], convention: str | None,
+         compare_tools: bool, **options: Any) -> None:
+    """Analyse MODEL (a zoo name or a spec file) or a one-line -e expression."""
+    view = View(**options)
+    counting = _Counting(convention, compare_tools)
+    if (model is None) == (expr is None):
+        raise click.UsageError("give a MODEL (zoo name or spec file) or -e NOTATION, not both and not neither")
+    if expr is not None:
+        from cnncalc.spec.notation import parse
+
+        run(parse(expr, input_shape=input_shape(view)), replace(view, input_text=None), settings, counting)
+    else:
+        run(model, view, settings, counting)
+
+
