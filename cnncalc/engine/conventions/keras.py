@@ -40,7 +40,7 @@ class Keras(Convention):
     """Keras' parameters and TensorFlow-profiler FLOPs."""
 
     name: ClassVar[str] = "keras"
-    tool: ClassVar[str] = "Keras model.summary() params; tf.compat.v1.profiler float_operation() FLOPs"
+    tool: ClassVar[str] = "keras 3.15.1 params, tf.profiler FLOPs"
     unit: ClassVar[Unit] = "flops"
     counts: ClassVar[str] = ("FLOPs: 2 per conv/dense multiply-add + 1 per bias; pooling kernel area per output; "
                              "global average pooling 1 per input; adds 1 per output; softmax 5 per element; "
