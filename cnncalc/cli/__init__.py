@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "crosscheck": "cnncalc.cli.crosscheck:crosscheck",
     "import": "cnncalc.cli.importer:import_",
     "compare": "cnncalc.cli.compare:compare",
+    "conventions": "cnncalc.cli.conventions:conventions",
 }
 
 

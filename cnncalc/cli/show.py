@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from cnncalc.cli.options import View, guarded, input_shape, settings_args, view_options, write_output
+from cnncalc.cli.options import F, View, guarded, input_shape, settings_args, view_options, write_output
 from cnncalc.render import RENDERERS
 from cnncalc.render.console import terminal
 from cnncalc.render.text import Options
@@ -52,14 +52,51 @@ def _emit(report: Analysis, view: View) -> None:
                    "--format json lists them all)", err=True)
 
 
-def run(spec: Any, view: View, settings: tuple[str, ...] = ()) -> None:
+def run(spec: Any, view: View, settings: tuple[str, ...] = (), counting: _Counting | None = None) -> None:
     """Load, analyse and print: the body of every analysing command."""
     from cnncalc.engine.graph import analyze
 
     args = settings_args(settings)
     analysis = analyze(spec, args=args or None, input_shape=input_shape(view), batch=view.batch,
                        dtype=cast(Any, view.dtype), strict=view.strict)
+    if counting is not None and (counting.compare or counting.convention is not None):
+        _count(analysis, view, counting)
+        return
     _emit(analysis, view)
+
+
+# --- Counting conventions (#13): --convention NAME / --conventions ---------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Counting:
+    convention: str | None = None
+    compare: bool = False
+
+
+def _counting_options(fn: F) -> F:
+    fn = click.option("--conventions", "compare_tools", is_flag=True,
+                      help="Compare every tool's count (fvcore, ptflops, thop, torchinfo, keras) with cnncalc's.")(fn)
+    return click.option("--convention", metavar="NAME",
+                        help="Count MACs as a tool does: cnncalc, fvcore, ptflops, ptflops-aten, thop, torchinfo, "
+                             "keras (FLOPs).")(fn)
+
+
+def _count(analysis: Analysis, view: View, counting: _Counting) -> None:
+    from cnncalc.cli import conventions as cli_conventions
+    from cnncalc.engine.conventions import apply
+
+    if counting.compare:
+        if counting.convention is not None:
+            raise click.UsageError("give --convention NAME or --conventions, not both")
+        cli_conventions.emit(analysis, "json" if view.fmt == "json" else "table")
+        return
+    assert counting.convention is not None
+    if view.explain:
+        raise click.UsageError("--explain shows cnncalc's own formulas; drop --convention (see 'cnncalc conventions')")
+    counted = apply(analysis, counting.convention)
+    _emit(counted, view)
+    if view.fmt == "table":
+        click.echo(cli_conventions.note(counted))
+# --- end of counting conventions ------------------------------------------------------------------------------------
 
 
 @click.command()
@@ -72,17 +109,20 @@ def run(spec: Any, view: View, settings: tuple[str, ...] = ()) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False),
               help="Also draw per-layer charts to FILE (.png, .svg, .pdf; needs matplotlib: cnncalc[plot]).")
 @view_options
+@_counting_options
 @guarded
-def show(model: str | None, expr: str | None, settings: tuple[str, ...], **options: Any) -> None:
+def show(model: str | None, expr: str | None, settings: tuple[str, ...], convention: str | None,
+         compare_tools: bool, **options: Any) -> None:
     """Analyse MODEL (a zoo name or a spec file) or a one-line -e expression."""
     view = View(**options)
+    counting = _Counting(convention, compare_tools)
     if (model is None) == (expr is None):
         raise click.UsageError("give a MODEL (zoo name or spec file) or -e NOTATION, not both and not neither")
     if expr is not None:
         from cnncalc.spec.notation import parse
 
-        run(parse(expr, input_shape=input_shape(view)), replace(view, input_text=None), settings)
+        run(parse(expr, input_shape=input_shape(view)), replace(view, input_text=None), settings, counting)
     else:
-        run(model, view, settings)
+        run(model, view, settings, counting)
 
 

@@ -19,7 +19,7 @@ from cnncalc.spec.format import Expect, LayerExpect
 
 Status = Literal["pass", "fail", "erratum"]
 Expected = int | str | list[int]
-Actual = int | float | list[int] | list[int | float] | None
+Actual = int | float | str | list[int] | list[int | float] | None
 
 #: Float slack for parsed figures ("7.609G" is 7609000000.000001 in binary); far below one unit at any scale used.
 _REL_SLACK = 1e-14
@@ -128,6 +128,11 @@ def check(report: Report, expect: Expect) -> list[FigureCheck]:
     out = [_figure(key, exp, act, expect.erratum) for key, exp, act in figures if exp is not None]
     if expect.output_shape is not None:
         out.append(_shape("output_shape", expect.output_shape, report.output_shape, expect.erratum))
+    printed: dict[str, str] = getattr(report, "extras", {})
+    for key, line in expect.printed.items():
+        got = printed.get(key)
+        why = "" if got == line else f"the convention prints {got!r}" if got is not None else "not printed"
+        out.append(_verdict(key, line, got, got == line, why, expect.erratum))
     rows: dict[str, LayerRow | BlockRow] = {row.name: row for row in report.layers}
     rows.update({block.name: block for block in report.blocks})
     for name, want in expect.layers.items():
@@ -166,5 +171,9 @@ def verify(spec: object) -> tuple[Report, list[SourceCheck]]:
         if entry.args:
             source = net.file if net.file else spec
             target = analyze(source, args=entry.args)  # type: ignore[arg-type]
+        if entry.convention is not None:
+            from cnncalc.engine.conventions import apply
+
+            target = apply(target, entry.convention)  # the figures are that tool's count
         results.append(SourceCheck(entry.source.strip(), dict(entry.args), tuple(check(target, entry))))
     return report, results

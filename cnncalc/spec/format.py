@@ -59,6 +59,12 @@ class Expect(BaseModel):
     erratum: str | None = None
     #: Network arguments this source's figures assume (e.g. ``{aux: true}``); the spec's defaults otherwise.
     args: dict[str, Any] = {}
+    #: The figures are another tool's, counted its way (``fvcore``, ``ptflops``, ... — see ``cnncalc conventions``):
+    #: verify recounts under that convention. ``tool`` says which versions measured them.
+    convention: str | None = None
+    tool: str | None = None
+    #: Lines the tool prints besides its total, verbatim (torchinfo's "Estimated Total Size (MB)": "280.66").
+    printed: dict[str, str] = {}
     params: Figure | None = None
     trainable_params: Figure | None = None
     weights: Figure | None = None

@@ -107,6 +107,11 @@ class AdaptivePool(Layer):
         f"adaptive_{kind}pool{n}d": n for kind in ("avg", "max") for n in (1, 2, 3)
     }
 
+    @property
+    def averages(self) -> bool:
+        """True for average pooling, False for max: the role front ends (counting conventions) ask for."""
+        return "avg" in self.type
+
     def evaluate(self, x: Shape) -> Evaluation:
         """Window lengths per dim are separable, so the total window volume is a product of sums."""
         n = self.check_dims(x, min_spatial=1)
@@ -121,7 +126,7 @@ class AdaptivePool(Layer):
         lengths = [adaptive_windows(size, o) for size, o in zip(x[1:], targets, strict=True)]
         volume = x[0] * prod(sum(ls) for ls in lengths)
         shape = (x[0], *targets)
-        flops = volume if "avg" in self.type else volume - prod(shape)
+        flops = volume if self.averages else volume - prod(shape)
         rf: tuple[Window, ...] | Literal["global"] = tuple(
             Window.regular(max(ls), max(size // o, 1), 0)
             for ls, size, o in zip(lengths, x[1:], targets, strict=True)
