@@ -84,7 +84,7 @@ class View:
     """The options every analysing command shares, gathered once (click passes them as keywords)."""
 
     input_text: str | None = None
-    batch: int = 1
+    batch: int | str = 1
     dtype: str = "float32"
     fmt: str = "table"
     layout: str = "chw"
@@ -95,11 +95,32 @@ class View:
     only: str | None = None
 
 
+class _Batch(click.ParamType):
+    """A batch size: an integer from 1 to 1,000,000, or a symbol name (``N``) for a symbolic analysis."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        if isinstance(value, int):
+            number = value
+        elif str(value).strip().isidentifier():
+            return str(value).strip()
+        else:
+            try:
+                number = int(value)
+            except ValueError:
+                self.fail(f"{value!r} is neither an integer nor a symbol name like N", param, ctx)
+        if not 1 <= number <= 1_000_000:
+            self.fail(f"{number} is not in the range 1<=x<=1000000.", param, ctx)
+        return number
+
+
 def _view_options(fn: F) -> F:
     options = [
-        click.option("--input", "input_text", metavar="SHAPE", help="Override the input shape, e.g. 3x227x227."),
-        click.option("--batch", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
-                     help="Batch size (scales MACs, FLOPs and activations)."),
+        click.option("--input", "input_text", metavar="SHAPE", help="Override the input shape, e.g. 3x227x227; "
+                     "names make sizes symbolic, e.g. 3xHxW."),
+        click.option("--batch", type=_Batch(), default=1, show_default=True,
+                     help="Batch size (scales MACs, FLOPs and activations); a name such as N makes it a symbol."),
         click.option("--dtype", type=click.Choice(tuple(DTYPE_BYTES)), default="float32", show_default=True,
                      help="Bytes per value for memory figures."),
         click.option("--format", "fmt", type=click.Choice(tuple(RENDERERS)), default="table", show_default=True),
@@ -119,6 +140,11 @@ def _view_options(fn: F) -> F:
 
 def _emit(report: Analysis, view: View) -> None:
     tty = sys.stdout.isatty()
+    if hasattr(report, "conditions"):  # a symbolic analysis: closed forms, rendered by their own module
+        from cnncalc.cli.sizes import emit_symbolic
+
+        emit_symbolic(report, view)
+        return
     if view.explain:
         from cnncalc.engine.explain import explain
 
@@ -143,10 +169,10 @@ def _emit(report: Analysis, view: View) -> None:
                    "--format json lists them all)", err=True)
 
 
-def _shape(view: View) -> tuple[int, ...] | None:
-    from cnncalc.spec.format import parse_shape
+def _shape(view: View) -> tuple[int | str, ...] | None:
+    from cnncalc.spec.format import parse_dims
 
-    return parse_shape(view.input_text, layout="hwc" if view.layout == "hwc" else "chw") if view.input_text else None
+    return parse_dims(view.input_text, layout="hwc" if view.layout == "hwc" else "chw") if view.input_text else None
 
 
 def settings_args(settings: tuple[str, ...]) -> dict[str, Any]:
@@ -185,7 +211,11 @@ def show(model: str | None, expr: str | None, settings: tuple[str, ...], **optio
     if expr is not None:
         from cnncalc.spec.notation import parse
 
-        _run(parse(expr, input_shape=_shape(view)), replace(view, input_text=None), settings)
+        given = _shape(view)
+        if given is not None and any(isinstance(d, str) for d in given):  # symbolic: the walk takes the symbols
+            _run(parse(expr, input_shape=tuple(d if isinstance(d, int) else 1 for d in given)), view, settings)
+        else:
+            _run(parse(expr, input_shape=cast(Any, given)), replace(view, input_text=None), settings)
     else:
         _run(model, view, settings)
 
@@ -364,6 +394,9 @@ def _register_optional_commands() -> None:
 
     main.add_command(crosscheck)
     main.add_command(import_)
+    from cnncalc.cli.sizes import sizes
+
+    main.add_command(sizes)
 
 
 _register_optional_commands()

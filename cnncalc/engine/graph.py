@@ -7,12 +7,12 @@ differ are *misaligned* (the row says so).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import prod
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cnncalc.engine import fields as rf
 from cnncalc.engine.layers.base import GLOBAL, Evaluation, Linked, Merge
@@ -113,8 +113,13 @@ def run(
     batch: int = 1,
     dtype: Dtype = "float32",
     strict: bool = False,
+    observe: Callable[[Node, Evaluation, dict[str, Shape]], Evaluation] | None = None,
 ) -> Analysis:
-    """Analyse ``net``; ``strict`` turns warnings (a stride that does not fit) into errors."""
+    """Analyse ``net``; ``strict`` turns warnings (a stride that does not fit) into errors.
+
+    ``observe`` sees each node's evaluation (and the shapes so far) and may replace it: the symbolic walk
+    (:mod:`cnncalc.engine.symbolic`) attributes its conditions to layers there.
+    """
     if batch < 1:
         raise SpecError(f"batch must be at least 1, got {batch}")
     if dtype not in DTYPE_BYTES:
@@ -140,6 +145,8 @@ def run(
                 shown = fmt_shape(shapes[node.inputs[0]])
                 reason = str(err) if shown in str(err) else f"{err} (input {shown})"
             raise SpecError(reason, **where) from None  # type: ignore[arg-type]
+        if observe is not None:
+            ev = observe(node, ev, shapes)
         if strict and ev.warnings:
             raise SpecError(ev.warnings[0], hint="drop --strict to accept it with a warning", **where)  # type: ignore[arg-type]
         state, aligned = merge_fields([fields[i] for i in node.inputs])
@@ -232,8 +239,8 @@ def _blocks(net: Network, rows: list[LayerRow]) -> tuple[BlockRow, ...]:
 def analyze(
     spec: str | Path | Mapping[str, Any] | Network,
     *,
-    input_shape: tuple[int, ...] | None = None,
-    batch: int = 1,
+    input_shape: tuple[int | str, ...] | None = None,
+    batch: int | str = 1,
     dtype: Dtype = "float32",
     strict: bool = False,
     args: Mapping[str, Any] | None = None,
@@ -242,6 +249,14 @@ def analyze(
 
     The result is a :class:`Report` (``to_dict()`` is the CLI's JSON output) that also keeps the network and the
     walk's per-node state, which explain, the homework checker and the torch bridge read instead of re-walking.
+    A size or the batch given as a name (``input_shape=(3, "H", "W")``, ``batch="N"``, ``input: [3, H, W]``)
+    makes the analysis symbolic: a :class:`~cnncalc.engine.symbolic.analysis.SymbolicAnalysis` of closed forms.
     """
     with bulk():
-        return run(load(spec, args=args), input_shape=input_shape, batch=batch, dtype=dtype, strict=strict)
+        net = load(spec, args=args)
+        shape = tuple(input_shape or net.input)
+        if isinstance(batch, str) or any(isinstance(d, str) for d in shape):
+            from cnncalc.engine.symbolic.analysis import analyze_symbolic
+
+            return analyze_symbolic(net, input_shape=shape, batch=batch, dtype=dtype, strict=strict)
+        return run(net, input_shape=cast(Shape, shape), batch=batch, dtype=dtype, strict=strict)
