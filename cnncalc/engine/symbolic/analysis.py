@@ -72,8 +72,13 @@ def _exactness(node: Node, ev: Evaluation, shapes: dict[str, Shape]) -> list[Con
         if not all(isinstance(v, int) for v in (w.step, w.up, w.first, w.last)) or w.up != 1 or w.step < 2:
             continue
         slack = -(size - 1 + w.last - w.step * (out - 1))
+        if not isinstance(slack, Expr):
+            if slack < 0 and isinstance(size, Expr):  # drops a pixel whatever the size
+                found.append(Condition(Expr((((), slack),)), ">=", node.name, "exact",
+                                       f"never: the last {-slack} input pixel(s) are dropped at every size"))
+            continue
         lo, _ = bounds(slack)
-        if isinstance(slack, Expr) and (lo is None or lo < 0):  # not already true for every size
+        if lo is None or lo < 0:  # not already true for every size
             found.append(Condition(slack, ">=", node.name, "exact", _fit_text(size - 1 + w.last, w.step, out)))
     return found
 
