@@ -95,7 +95,13 @@ class View:
     only: str | None = None
 
 
-class _Batch(click.ParamType):
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[int | str]
+else:
+    _ParamType = click.ParamType  # generic only from click 8.2
+
+
+class _Batch(_ParamType):
     """A batch size: an integer from 1 to 1,000,000, or a symbol name (``N``) for a symbolic analysis."""
 
     name = "integer"

@@ -6,7 +6,7 @@ Both import the symbolic engine inside the functions, so registering the command
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -20,7 +20,7 @@ def emit_symbolic(report: Any, view: View) -> None:
     """Print a symbolic analysis in the view's format (``--explain``: each layer's closed forms)."""
     from cnncalc.render import symbolic
 
-    layout = "hwc" if view.layout == "hwc" else "chw"
+    layout: Literal["chw", "hwc"] = "hwc" if view.layout == "hwc" else "chw"
     if view.explain:
         items = symbolic.explain(report, view.only, layout)
         if view.fmt == "json":

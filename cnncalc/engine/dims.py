@@ -49,6 +49,11 @@ def ceildiv(a: int, b: int) -> int:
     return -((-a) // b)
 
 
+def symbolic(value: object) -> bool:
+    """True for a symbolic size (:mod:`cnncalc.engine.symbolic`), where a formula cannot branch on a comparison."""
+    return not isinstance(value, int)
+
+
 def per_dim(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
     """Broadcast an int to ``n`` dims, or check that a list has one value per spatial dim."""
     if isinstance(value, int):
@@ -111,7 +116,7 @@ def window_out(size: int, pad: tuple[int, int], k_eff: int, stride: int, *, ceil
     """
     padded = size + pad[0] + pad[1]
     span = padded - k_eff
-    if ceil_mode and not isinstance(size, int):
+    if ceil_mode and symbolic(size):
         # The same rule as one floor (a symbolic size cannot take the branch below): with t = K_eff − P_a clamped
         # to [0, S], ⌈span / S⌉ minus the window that would start in the right padding is ⌊(span + t − 1) / S⌋.
         out = floordiv(span + min(max(k_eff - pad[1], 0), stride) - 1, stride) + 1
@@ -178,7 +183,7 @@ def slide(
     out = tuple(settle(window_out(*a, ceil_mode=ceil_mode)) for a in zip(sizes, pads, k_eff, s, strict=True))
     misfits: dict[str, list[str]] = {}
     for i, (size, pad, ke, st) in enumerate(zip(sizes, pads, k_eff, s, strict=True)):
-        if not isinstance(size, int):
+        if symbolic(size):
             continue  # a symbolic size: where pixels drop is a condition of the symbolic report, not a warning
         lost = misfit(size, pad, ke, st) - pad[1]  # what falls in the right padding alone is harmless
         if lost > 0 and not ceil_mode:

@@ -23,6 +23,11 @@ def _num(x: Any) -> str:
     return str(x) if isinstance(x, Expr) else f"{x:,}"
 
 
+def _given(x: Any) -> bool:
+    """A figure to show: any form, or a nonzero number (a form's truth value may depend on the sizes)."""
+    return isinstance(x, Expr) or x != 0
+
+
 def _shape(shape: tuple[Any, ...], layout: Layout) -> str:
     return shape_text(shape, layout)
 
@@ -76,8 +81,8 @@ def _footer(report: SymbolicAnalysis, bullet: str = "  ") -> list[str]:
 def table(report: SymbolicAnalysis, layout: Layout = "chw") -> str:
     """Layer rows with the output shape, params and MACs as forms, then totals and conditions."""
     head = ("Layer", "Type", "Output", "Params", "MACs")
-    body = [(r.name, r.type, _shape(r.output_shape, layout), _num(r.params) if r.params else "—",
-             _num(r.macs) if r.macs else "—") for r in report.layers]
+    body = [(r.name, r.type, _shape(r.output_shape, layout), _num(r.params) if _given(r.params) else "—",
+             _num(r.macs) if _given(r.macs) else "—") for r in report.layers]
     widths = [max(len(row[i]) for row in [head, *body]) for i in range(4)]
 
     def line(cells: tuple[str, ...]) -> str:
@@ -151,11 +156,11 @@ def explain(report: SymbolicAnalysis, only: str | None = None, layout: Layout = 
     for r in report.layers:
         if only is not None and not fnmatch.fnmatchcase(r.name, only):
             continue
-        lines = [{"label": f"output dim {i}", "formula": str(d)} for i, d in enumerate(r.output_shape)
-                 if isinstance(d, Expr)]
+        dims: tuple[Any, ...] = r.output_shape
+        lines = [{"label": f"output dim {i}", "formula": str(d)} for i, d in enumerate(dims) if isinstance(d, Expr)]
         for label, v in (("params", r.params), ("MACs", r.macs), ("FLOPs", r.flops),
                          ("activations", r.activations)):
-            if v:
+            if _given(v):
                 lines.append({"label": label, "formula": _num(v)})
         lines += [{"label": f"needs ({c.role})", "formula": c.text()} for c in report.conditions if c.layer == r.name]
         out.append({"name": r.name, "type": r.type, "summary": r.summary,

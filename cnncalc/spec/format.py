@@ -118,9 +118,7 @@ def parse_dims(text: str | list[int | str], *, layout: Literal["chw", "hwc"] = "
         return parse_shape(text if isinstance(text, str) else cast(list[int], text), layout=layout)
     dims: list[int | str] = []
     for p in raw:
-        if isinstance(p, str) and _SYMBOL.match(p):
-            dims.append(p)
-        elif isinstance(p, int) and not isinstance(p, bool) and p >= 1:
+        if (isinstance(p, str) and _SYMBOL.match(p)) or (isinstance(p, int) and not isinstance(p, bool) and p >= 1):
             dims.append(p)
         elif isinstance(p, str) and p.isdigit() and int(p) >= 1:
             dims.append(int(p))

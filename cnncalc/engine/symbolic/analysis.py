@@ -44,7 +44,7 @@ class SymbolicAnalysis(Analysis):
         return next((c for c in self.conditions if c.role == role and not c.holds(env)), None)
 
 
-def _dims(shape: tuple[int | str, ...]) -> tuple[Any, ...]:
+def _dims(shape: tuple[Any, ...]) -> tuple[Any, ...]:
     out: list[Any] = []
     for d in shape:
         if isinstance(d, str):
@@ -64,11 +64,12 @@ def _exactness(node: Node, ev: Evaluation, shapes: dict[str, Shape]) -> list[Con
     """Where a strided window leaves trailing input pixels unused: W − 1 + last − step·(O − 1) ≤ 0 per dim."""
     if not isinstance(ev.rf, tuple) or not node.inputs:
         return []
-    x = shapes[node.inputs[0]]
-    if len(ev.rf) != len(x) - 1 or len(ev.shape) != len(x):
+    x: tuple[Any, ...] = shapes[node.inputs[0]]
+    y: tuple[Any, ...] = ev.shape
+    if len(ev.rf) != len(x) - 1 or len(y) != len(x):
         return []
     found = []
-    for w, size, out in zip(ev.rf, x[1:], ev.shape[1:], strict=True):
+    for w, size, out in zip(ev.rf, x[1:], y[1:], strict=True):
         if not all(isinstance(v, int) for v in (w.step, w.up, w.first, w.last)) or w.up != 1 or w.step < 2:
             continue
         slack = -(size - 1 + w.last - w.step * (out - 1))
@@ -139,8 +140,9 @@ def analyze_symbolic(
             found.clear()
             for cond in _exactness(node, ev, shapes):
                 keep(cond)
-            if isinstance(ev.params, Expr):
-                notes.append(f"{node.name}: parameters depend on the input size ({ev.params}); the layer "
+            params: Any = ev.params
+            if isinstance(params, Expr):
+                notes.append(f"{node.name}: parameters depend on the input size ({params}); the layer "
                              "fits one size only (a linear layer after a spatial flatten)")
             if _symbolic_window(ev):
                 notes.append(f"{node.name}: receptive fields depend on the input size here and are not tracked "
@@ -191,8 +193,8 @@ def symbolic_fields(row: LayerRow) -> dict[str, Any]:
     keys = ("params", "biases", "trainable_params", "buffers", "macs", "flops", "connections", "activations",
             "activation_bytes")
     out: dict[str, Any] = {k: getattr(row, k) for k in keys if isinstance(getattr(row, k), Expr)}
-    shape = [d for d in row.output_shape if isinstance(d, Expr)]
-    if shape:
+    dims: tuple[Any, ...] = row.output_shape
+    if any(isinstance(d, Expr) for d in dims):
         out["output_shape"] = list(row.output_shape)
     return out
 

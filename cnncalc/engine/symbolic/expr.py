@@ -121,7 +121,7 @@ def _floor(num: Terms, d: int) -> Terms:
 class Expr:
     """A canonical quasi-polynomial in size symbols; see the module docstring. Build with :func:`symbol`."""
 
-    __slots__ = ("terms", "_hash")
+    __slots__ = ("_hash", "terms")
 
     terms: Terms
 
@@ -165,7 +165,8 @@ class Expr:
         return self - self // other * other
 
     def __truediv__(self, other: Any) -> Any:
-        if isinstance(other, int) and not isinstance(other, bool) and other and not any(c % other for _, c in self.terms):
+        exact = isinstance(other, int) and not isinstance(other, bool) and other != 0
+        if exact and not any(c % other for _, c in self.terms):
             return _make(_norm({m: c // other for m, c in self.terms}))
         raise SymbolicError(f"cannot divide the symbolic size {self} by {other}")
 
@@ -226,7 +227,7 @@ class Expr:
             return NotImplemented
         diff = self - other
         if not isinstance(diff, Expr):
-            return diff == 0
+            return bool(diff == 0)
         lo, hi = bounds(diff)
         if (lo is not None and lo > 0) or (hi is not None and hi < 0):
             return False
@@ -320,7 +321,7 @@ def _atom_value(a: AtomKey, env: Mapping[str, int]) -> int:
             return int(env[a[1]])
         except KeyError:
             raise SymbolicError(f"no value given for the symbol {a[1]}") from None
-    return _eval(a[1], env) // a[2]
+    return int(_eval(a[1], env) // a[2])
 
 
 def _eval(terms: Terms, env: Mapping[str, int]) -> int:
@@ -345,7 +346,7 @@ def compile_expr(x: Any, names: tuple[str, ...]) -> Callable[..., int]:
     """A fast Python function of ``names`` computing ``x`` (the sizes solver evaluates forms this way)."""
     body = _py(x.terms) if isinstance(x, Expr) else str(int(x))
     code = f"lambda {', '.join(names)}: {body}"
-    fn: Callable[..., int] = eval(code, {"__builtins__": {}})  # noqa: S307 - built from canonical terms only
+    fn: Callable[..., int] = eval(code, {"__builtins__": {}})
     return fn
 
 

@@ -62,7 +62,7 @@ def _holding(cond: Condition, fn: Callable[[int], int], n0: int, period: int, co
     """The k in [0, count) for which ``cond`` holds at S = n0 + k·period."""
     if count <= 0:
         return []
-    if cond.expr.degree > 1 or period == 1 and count < 3:
+    if cond.expr.degree > 1 or (period == 1 and count < 3):
         ok = [k for k in range(count) if _test(cond, fn(n0 + k * period))]
         return _runs(ok)
     v0 = fn(n0)
@@ -177,8 +177,7 @@ def solve(report: SymbolicAnalysis, lo: int, hi: int, *, name: str = SIZE, dim: 
         period = math.lcm(period, c.expr.period)
     start = 1  # solve from 1 so the smallest size is found even below lo
     span = hi - start + 1
-    if period > span:
-        period = span  # one class per size: still closed forms, evaluated once each
+    period = min(period, span)  # one class per size: still closed forms, evaluated once each
     fns = [compile_expr(c.expr, (name,)) for c in conds]
     valid: list[int] = []
     exact: list[int] = []
