@@ -15,7 +15,7 @@ from typing import Any
 
 from cnncalc.engine.symbolic.analysis import SymbolicAnalysis, symbolic_fields
 from cnncalc.engine.symbolic.expr import Condition, Expr
-from cnncalc.engine.symbolic.sizes import Sizes, runs
+from cnncalc.engine.symbolic.sizes import Sizes, describe
 from cnncalc.render import Layout, shape_text
 
 
@@ -29,7 +29,9 @@ def _given(x: Any) -> bool:
 
 
 def _shape(shape: tuple[Any, ...], layout: Layout) -> str:
-    return shape_text(shape, layout)
+    """``64x⌊(H + 1) / 2⌋x(4·⌊H / 16⌋ − 40)``: a dim that is a sum is parenthesised, so the x's stay readable."""
+    dims = tuple(f"({d})" if isinstance(d, Expr) and len(d.terms) > 1 else d for d in shape)
+    return shape_text(dims, layout)
 
 
 _SIMPLE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*) ≥ (-?\d+)$")
@@ -184,21 +186,22 @@ def explain_text(items: list[dict[str, Any]]) -> str:
 
 def sizes_table(s: Sizes, *, exact: bool, markdown: bool = False) -> str:
     """The answer of ``cnncalc sizes`` as text (or Markdown)."""
-    what = "square input (every spatial dim)" if "x" in s.dim else f"dim {s.dim} (the others as in the spec)"
+    what = (f"size {s.symbol} of every spatial dim ({s.dim})" if "x" in s.dim
+            else f"dim {s.dim} (the others as in the spec)")
     b = "- " if markdown else "  "
     out = [f"{'## ' if markdown else ''}{s.model}: input sizes {s.lo}..{s.hi}, varying the {what}", ""]
-    out.append(f"Valid ({len(s.valid)}): {', '.join(runs(s.valid)) or 'none'}")
+    out.append(f"Valid ({len(s.valid)}): {describe(s.valid, s.period, s.symbol)}")
     out.append(f"Smallest valid input: {s.smallest if s.smallest is not None else 'none up to ' + str(s.hi)}")
     if exact:
-        out.append(f"Exact, no strided layer drops a pixel ({len(s.exact)}): {', '.join(runs(s.exact)) or 'none'}")
+        out.append(f"Exact, no strided layer drops a pixel ({len(s.exact)}): {describe(s.exact, s.period, s.symbol)}")
         if s.smallest_exact is not None:
             out.append(f"Smallest exact input: {s.smallest_exact}")
     if s.excluded:
         out += ["", "Excluded, by the first layer that rejects them:"]
-        out += [f"{b}{', '.join(runs(r.sizes))}: '{r.layer}' needs {r.condition}" for r in s.excluded]
+        out += [f"{b}{describe(r.sizes, s.period, s.symbol)}: '{r.layer}' needs {r.condition}" for r in s.excluded]
     if exact and s.inexact:
         out += ["", "Valid but not exact, by the first layer that drops pixels:"]
-        out += [f"{b}{', '.join(runs(r.sizes))}: '{r.layer}' needs {r.condition}" for r in s.inexact]
+        out += [f"{b}{describe(r.sizes, s.period, s.symbol)}: '{r.layer}' needs {r.condition}" for r in s.inexact]
     if s.notes:
         out += ["", "Notes:", *(f"{b}{n}" for n in s.notes)]
     return "\n".join(out) + "\n"

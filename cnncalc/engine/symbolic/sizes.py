@@ -126,6 +126,8 @@ class Sizes:
     excluded: tuple[Rejection, ...] = ()
     inexact: tuple[Rejection, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    #: The symbol the conditions are written in (S for a square or cube input, else the dim's name).
+    symbol: str = SIZE
 
     def why(self, size: int) -> str:
         """Why ``size`` is excluded (or not exact), or that it is fine."""
@@ -146,7 +148,7 @@ class Sizes:
             "model": self.model, "dim": self.dim, "range": [self.lo, self.hi], "valid": list(self.valid),
             "exact": list(self.exact), "smallest": self.smallest, "smallest_exact": self.smallest_exact,
             "period": self.period, "excluded": [r.to_dict() for r in self.excluded],
-            "inexact": [r.to_dict() for r in self.inexact], "notes": list(self.notes),
+            "inexact": [r.to_dict() for r in self.inexact], "notes": list(self.notes), "symbol": self.symbol,
         }
 
 
@@ -222,11 +224,13 @@ def solve(report: SymbolicAnalysis, lo: int, hi: int, *, name: str = SIZE, dim: 
         return tuple(out)
 
     notes = tuple(n for n in report.notes if "parameters depend" in n)
+    if report.warnings:  # dims kept at the spec's sizes (--dim) drop pixels whatever the varied size
+        notes += (f"the dims kept at the spec's sizes are not exact themselves: {report.warnings[0]}",)
     return Sizes(
         model=report.model, dim=dim, lo=lo, hi=hi, valid=tuple(s for s in valid if s >= lo),
         exact=tuple(s for s in exact if s >= lo), smallest=valid[0] if valid else None,
         smallest_exact=exact[0] if exact else None, period=period, excluded=groups(rejected),
-        inexact=groups(inexact), notes=notes,
+        inexact=groups(inexact), notes=notes, symbol=name,
     )
 
 
@@ -254,3 +258,16 @@ def runs(values: tuple[int, ...]) -> list[str]:
             out.append(str(values[i]))
             i += 1
     return out
+
+
+def describe(values: tuple[int, ...], period: int, name: str = SIZE) -> str:
+    """The shorter of :func:`runs` and a periodic description (``33..4068 with S mod 32 ∈ {1, 2, 3, 4}``)."""
+    listed = ", ".join(runs(values)) or "none"
+    if len(values) < 3 or period < 2:
+        return listed
+    first, last = values[0], values[-1]
+    residues = sorted({v % period for v in values})
+    if len(values) != sum(1 for n in range(first, last + 1) if n % period in set(residues)):
+        return listed
+    periodic = f"{first}..{last} with {name} mod {period} ∈ {{{', '.join(map(str, residues))}}}"
+    return periodic if len(periodic) < len(listed) else listed
