@@ -30,7 +30,7 @@ def _given(x: Any) -> bool:
 
 def _shape(shape: tuple[Any, ...], layout: Layout) -> str:
     """``64x⌊(H + 1) / 2⌋x(4·⌊H / 16⌋ − 40)``: a dim that is a sum is parenthesised, so the x's stay readable."""
-    dims = tuple(f"({d})" if isinstance(d, Expr) and len(d.terms) > 1 else d for d in shape)
+    dims: tuple[Any, ...] = tuple(f"({d})" if isinstance(d, Expr) and len(d.terms) > 1 else d for d in shape)
     return shape_text(dims, layout)
 
 
