@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from cnncalc.cli.main import guarded, settings_args
-
 if TYPE_CHECKING:
     from cnncalc.cli.main import View
 
@@ -64,24 +62,29 @@ def _range(text: str) -> tuple[int, int]:
 @click.option("--format", "fmt", type=click.Choice(("table", "json", "markdown")), default="table",
               show_default=True)
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Set a spec argument.")
-@guarded
 def sizes(model: str, dim: str | None, span: str, exact: bool, why: int | None, fmt: str,
           settings: tuple[str, ...]) -> None:
     """The input sizes MODEL accepts: valid (every output ≥ 1, merges aligned, crops possible), the smallest,
     and with --exact those where no strided layer drops a pixel; solved from the closed forms, not size by size.
     """
-    from cnncalc.engine.symbolic.sizes import sizes as solve
-    from cnncalc.render import symbolic
-    from cnncalc.spec.load import load
+    from cnncalc.cli.main import guarded, settings_args
 
-    lo, hi = _range(span)
-    if why is not None:
-        lo, hi = min(lo, why), max(hi, why)
-    args = settings_args(settings)
-    answer = solve(load(model, args=args or None), dim=dim, lo=lo, hi=hi)
-    if why is not None:
-        click.echo(answer.why(why))
-    elif fmt == "json":
-        click.echo(symbolic.sizes_json(answer), nl=False)
-    else:
-        click.echo(symbolic.sizes_table(answer, exact=exact, markdown=fmt == "markdown"), nl=False)
+    @guarded
+    def run() -> None:
+        from cnncalc.engine.symbolic.sizes import sizes as solve
+        from cnncalc.render import symbolic
+        from cnncalc.spec.load import load
+
+        lo, hi = _range(span)
+        if why is not None:
+            lo, hi = min(lo, why), max(hi, why)
+        args = settings_args(settings)
+        answer = solve(load(model, args=args or None), dim=dim, lo=lo, hi=hi)
+        if why is not None:
+            click.echo(answer.why(why))
+        elif fmt == "json":
+            click.echo(symbolic.sizes_json(answer), nl=False)
+        else:
+            click.echo(symbolic.sizes_table(answer, exact=exact, markdown=fmt == "markdown"), nl=False)
+
+    run()
