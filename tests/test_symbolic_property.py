@@ -46,6 +46,10 @@ def _same(sym: SymbolicAnalysis, spec: Any, env: dict[str, int], shape: tuple[in
     for a, b in zip(got.layers, numeric.layers, strict=True):
         for key in FIGURES:
             assert getattr(a, key) == getattr(b, key), (a.name, key)
+    assert len(got.blocks) == len(numeric.blocks)
+    for x, y in zip(got.blocks, numeric.blocks, strict=True):
+        for key in ("output_shape", "params", "macs", "flops", "activations", "connections"):
+            assert getattr(x, key) == getattr(y, key), (x.name, key)
     # Numeric misfit warnings appear where an exactness condition fails; and only there, except that the numeric
     # walk does not warn for ceil-mode windows (which may still skip a pixel when the kernel is below the stride).
     dropped = sym.holds(env, "exact") is not None
