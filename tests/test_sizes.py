@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import pytest
 from click.testing import Result
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from cnncalc.engine.graph import analyze
+from cnncalc.engine.graph import analyze, run
 from cnncalc.engine.symbolic.analysis import analyze_symbolic
-from cnncalc.engine.symbolic.sizes import SIZE, runs, sizes, solve, symbolic_input
+from cnncalc.engine.symbolic.sizes import SIZE, Sizes, runs, sizes, solve, symbolic_input
 from cnncalc.errors import SpecError
 from cnncalc.spec.load import load
 
@@ -47,13 +48,17 @@ def test_exact_sizes_match_the_numeric_warnings() -> None:
         assert (n in s.exact) == (not analyze("resnet50", input_shape=(3, n, n)).warnings), n
 
 
-@settings(max_examples=40, deadline=None)
+@cache
+def _sizes(name: str) -> Sizes:
+    return sizes(load(name), lo=1, hi=400)
+
+
 @given(st.sampled_from(["unet", "alexnet", "googlenet", "inception_v3", "vgg11", "zfnet", "lenet5", "espcn",
                         "deconvnet", "dilated_context"]), st.integers(1, 400))
 def test_solver_agrees_with_the_numeric_analysis(name: str, n: int) -> None:
     """A size is valid exactly when the numeric analysis of that size succeeds."""
     net = load(name)
-    s = sizes(net, lo=1, hi=400)
+    s = _sizes(name)
     try:
         analyze(net, input_shape=(net.input[0], *(n for _ in net.input[1:])))
         ok = True
@@ -67,7 +72,7 @@ def test_solver_equals_checking_every_size() -> None:
     for name in ("unet", "inception_v3", "googlenet", "alexnet"):
         net = load(name)
         shape, _ = symbolic_input(net, None)
-        report = analyze_symbolic(net, input_shape=shape)
+        report = analyze_symbolic(net, run, input_shape=shape)
         s = solve(report, 1, 1500)
         brute = tuple(n for n in range(1, 1501) if report.holds({SIZE: n}) is None)
         assert s.valid == brute, name

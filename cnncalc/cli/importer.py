@@ -22,13 +22,13 @@ def import_(target: str, input_text: str, output: str | None, name: str | None) 
     The spec goes to stdout (or -o FILE); its totals go to stderr. Exit 2 for a bad target, missing torch or a
     module with parts cnncalc cannot map (they are listed).
     """
-    from cnncalc.cli.main import guarded
+    from cnncalc.cli.options import guarded
 
     @guarded
     def run() -> None:
         from cnncalc.engine.graph import analyze
         from cnncalc.errors import CnncalcError
-        from cnncalc.render import human
+        from cnncalc.render.text import human
         from cnncalc.spec.format import parse_shape
         from cnncalc.torch.importer import from_torch, to_yaml
 
@@ -36,7 +36,7 @@ def import_(target: str, input_text: str, output: str | None, name: str | None) 
         if not sep or not module_name or not factory_name:
             raise CnncalcError(f"give MODULE:FACTORY, like mypackage.models:ResNet, not {target!r}")
         if importlib.util.find_spec("torch") is None:  # before the user's module fails on its own import torch
-            from cnncalc.torch.bridge import INSTALL
+            from cnncalc.torch._modules import INSTALL
 
             raise CnncalcError(INSTALL)
         if str(Path.cwd()) not in sys.path:
@@ -53,7 +53,10 @@ def import_(target: str, input_text: str, output: str | None, name: str | None) 
         except Exception as err:
             raise CnncalcError(f"{target}() failed: {type(err).__name__}: {err}") from None
         shape = parse_shape(input_text)
-        spec = from_torch(model, shape, name=name or factory_name.lower())
+        from cnncalc.render.progress import progress
+
+        with progress(f"import {target}: tracing with torch.fx"):  # a spinner on a terminal's stderr only (#13)
+            spec = from_torch(model, shape, name=name or factory_name.lower())
         text = to_yaml(spec)
         if output:
             Path(output).write_text(text, encoding="utf-8")

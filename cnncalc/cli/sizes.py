@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import click
 
 if TYPE_CHECKING:
-    from cnncalc.cli.main import View
+    from cnncalc.cli.options import View
 
 
 def emit_symbolic(report: Any, view: View) -> None:
@@ -67,7 +67,7 @@ def sizes(model: str, dim: str | None, span: str, exact: bool, why: int | None, 
     """The input sizes MODEL accepts: valid (every output ≥ 1, merges aligned, crops possible), the smallest,
     and with --exact those where no strided layer drops a pixel; solved from the closed forms, not size by size.
     """
-    from cnncalc.cli.main import guarded, settings_args
+    from cnncalc.cli.options import guarded, settings_args
 
     @guarded
     def run() -> None:

@@ -194,6 +194,8 @@ def run(
         activation_bytes=activations * size,
         param_bytes=(total.params + total.buffers) * size,
         connections=total.connections,
+        biases=total.biases,
+        stored_activations=total.activations,
     )
     return Analysis(
         model=net.name,
@@ -258,5 +260,7 @@ def analyze(
         if isinstance(batch, str) or any(isinstance(d, str) for d in shape):
             from cnncalc.engine.symbolic.analysis import analyze_symbolic
 
-            return analyze_symbolic(net, input_shape=shape, batch=batch, dtype=dtype, strict=strict)
+            # A SymbolicAnalysis: a Report with an Analysis's network, context and fields, and closed forms.
+            return cast(Analysis, analyze_symbolic(net, run, input_shape=shape, batch=batch, dtype=dtype,
+                                                   strict=strict))
         return run(net, input_shape=cast(Shape, shape), batch=batch, dtype=dtype, strict=strict)

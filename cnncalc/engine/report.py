@@ -44,6 +44,11 @@ class LayerRow:
     notes: tuple[str, ...] = ()
 
     @property
+    def weights(self) -> int:
+        """Parameters without biases (cs231n's "weights")."""
+        return self.params - self.biases
+
+    @property
     def depth(self) -> int:
         """Nesting level in the table: 0 at top level, 1 inside one block instance, …"""
         return len(self.groups)
@@ -123,6 +128,11 @@ class BlockRow:
     receptive_field: tuple[int | float, ...] | None = None
     connections: int = 0
 
+    @property
+    def weights(self) -> int:
+        """Parameters without biases."""
+        return self.params - self.biases
+
     def to_dict(self) -> dict[str, Any]:
         """A block's part of the JSON contract."""
         return {
@@ -137,7 +147,11 @@ class BlockRow:
 
 @dataclass(frozen=True, slots=True)
 class Totals:
-    """Whole-network sums; activations follow cs231n: the input plus every stored layer output."""
+    """Whole-network sums; activations follow cs231n: the input plus every stored layer output.
+
+    Every sum a front end shows is here, so none of them adds up layer rows again. ``to_dict()`` is the frozen
+    JSON contract: fields added for front ends (biases, stored activations) stay out of it.
+    """
 
     params: int
     trainable_params: int
@@ -148,9 +162,23 @@ class Totals:
     activation_bytes: int
     param_bytes: int
     connections: int = 0
+    #: The biases among ``params``.
+    biases: int = 0
+    #: Stored layer outputs only (``activations`` without the input; views, in-place and dropout rows add none).
+    stored_activations: int = 0
+
+    @property
+    def weights(self) -> int:
+        """Parameters without biases (cs231n's "weights")."""
+        return self.params - self.biases
+
+    @property
+    def input_activations(self) -> int:
+        """The network input's values, the part of ``activations`` no layer stores."""
+        return self.activations - self.stored_activations
 
     def to_dict(self) -> dict[str, int]:
-        """The totals' part of the JSON contract."""
+        """The totals' part of the JSON contract (keys frozen: the added fields are not in it)."""
         return {
             "params": self.params,
             "trainable_params": self.trainable_params,

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from cnncalc.engine.report import BlockRow, LayerRow, Report
-from cnncalc.spec.format import Expect, LayerExpect, parse_figure
+from cnncalc.spec.figures import parse_figure
+from cnncalc.spec.format import Expect, LayerExpect
 
 Status = Literal["pass", "fail", "erratum"]
 Expected = int | str | list[int]
@@ -94,7 +95,7 @@ def _layer(
         out.append(_shape(f"{name}.output_shape", want.output_shape, row.output_shape, why_not))
     figures: list[tuple[str, int | str | None, int]] = [
         ("params", want.params, row.params),
-        ("weights", want.weights, row.params - row.biases),
+        ("weights", want.weights, row.weights),
         ("macs", want.macs, row.macs // batch),
         ("connections", want.connections, row.connections // batch),
         ("activations", want.activations, row.activations // batch),
@@ -117,7 +118,7 @@ def check(report: Report, expect: Expect) -> list[FigureCheck]:
     figures: list[tuple[str, int | str | None, int]] = [
         ("params", expect.params, totals.params),
         ("trainable_params", expect.trainable_params, totals.trainable_params),
-        ("weights", expect.weights, totals.params - sum(row.biases for row in report.layers)),
+        ("weights", expect.weights, totals.weights),
         ("buffers", expect.buffers, totals.buffers),
         ("macs", expect.macs, totals.macs // batch),
         ("connections", expect.connections, totals.connections // batch),

@@ -14,9 +14,10 @@ import re
 from typing import Any
 
 from cnncalc.engine.symbolic.analysis import SymbolicAnalysis, symbolic_fields
-from cnncalc.engine.symbolic.expr import Condition, Expr
+from cnncalc.engine.symbolic.conditions import Condition
+from cnncalc.engine.symbolic.expr import Expr
 from cnncalc.engine.symbolic.sizes import Sizes, describe
-from cnncalc.render import Layout, shape_text
+from cnncalc.render.text import Layout, shape_text
 
 
 def _num(x: Any) -> str:
@@ -31,7 +32,7 @@ def _given(x: Any) -> bool:
 def _shape(shape: tuple[Any, ...], layout: Layout) -> str:
     """``64x⌊(H + 1) / 2⌋x(4·⌊H / 16⌋ − 40)``: a dim that is a sum is parenthesised, so the x's stay readable."""
     dims: tuple[Any, ...] = tuple(f"({d})" if isinstance(d, Expr) and len(d.terms) > 1 else d for d in shape)
-    return shape_text(dims, layout)
+    return str(shape_text(dims, layout))
 
 
 _SIMPLE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*) ≥ (-?\d+)$")
@@ -153,7 +154,7 @@ def json(report: SymbolicAnalysis) -> str:
 
 def explain(report: SymbolicAnalysis, only: str | None = None, layout: Layout = "chw") -> list[dict[str, Any]]:
     """Each layer's closed forms: input and output shapes, params, MACs, FLOPs, and the conditions it sets."""
-    shapes = report.context.shapes
+    shapes = report.context.shapes if report.context is not None else {}
     out = []
     for r in report.layers:
         if only is not None and not fnmatch.fnmatchcase(r.name, only):

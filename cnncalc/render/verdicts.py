@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from cnncalc.engine.report import Report
 from cnncalc.proof.expect import FigureCheck, SourceCheck
-from cnncalc.render import Captured
+from cnncalc.render.console import Captured
 
 GLYPH = {"pass": "[green]✓[/]", "fail": "[bold red]✗[/]", "erratum": "[yellow]erratum[/]"}
 

@@ -11,8 +11,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from cnncalc.engine.dims import ceildiv, floordiv, per_dim, slide, slide_summary
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import GLOBAL, Evaluation, IntOrTuple, Layer, Padding, PosInt, Window, windows
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape
 

@@ -11,7 +11,6 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from cnncalc.engine.dims import fmt_pads, per_dim, resolve_padding
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import (
     GLOBAL,
     Evaluation,
@@ -22,6 +21,7 @@ from cnncalc.engine.layers.base import (
     PosInt,
     Window,
 )
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
 

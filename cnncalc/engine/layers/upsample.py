@@ -14,8 +14,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from cnncalc.engine.dims import fmt_dims, per_dim
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import Evaluation, IntOrTuple, Layer, Linked, PosInt, Window, channels
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
 

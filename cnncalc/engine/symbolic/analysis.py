@@ -1,4 +1,5 @@
-"""The symbolic walk: the engine's own walk (:func:`cnncalc.engine.graph.run`) on sizes that are :class:`Expr`\\ s.
+"""The symbolic walk: the engine's own walk (:func:`cnncalc.engine.graph.run`, passed in by
+:func:`cnncalc.engine.graph.analyze`, so imports run one way) on sizes that are :class:`Expr`\\ s.
 
 Nothing here re-states a formula: the layers and :mod:`cnncalc.engine.dims` compute with Exprs as with ints. This
 module only names the symbols, attributes the conditions the comparisons recorded to the layer that made them,
@@ -9,28 +10,42 @@ window: ``W − 1 + last − step·(O − 1) ≤ 0``), and can evaluate the whol
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields, replace
-from typing import Any, cast
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, cast
 
-from cnncalc.engine.graph import Analysis, run
 from cnncalc.engine.layers.base import GLOBAL, Evaluation, Window
 from cnncalc.engine.report import BlockRow, Dtype, LayerRow, Report, Totals
-from cnncalc.engine.symbolic.expr import Condition, Expr, bounds, collecting, symbol, value
+from cnncalc.engine.symbolic.bounds import bounds
+from cnncalc.engine.symbolic.conditions import Condition
+from cnncalc.engine.symbolic.expr import Expr, collecting, symbol, value
 from cnncalc.errors import SpecError
 from cnncalc.model import Network, Node, Shape
+
+if TYPE_CHECKING:
+    from cnncalc.engine.graph import Analysis, Context
+
+#: The engine's walk, :func:`cnncalc.engine.graph.run`.
+Walk = Callable[..., "Analysis"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
-class SymbolicAnalysis(Analysis):
-    """An :class:`Analysis` whose figures may be :class:`Expr` forms, with the conditions under which they hold.
+class SymbolicAnalysis(Report):
+    """A report whose figures may be :class:`Expr` forms, with the conditions under which they hold.
+
+    It has an :class:`~cnncalc.engine.graph.Analysis`'s ``network``, ``context`` and ``fields`` too, so front ends
+    read it the same way.
 
     ``conditions`` are in walk order; those with role ``valid`` must hold for the network to be analysable,
     those with role ``exact`` for no strided layer to drop an input pixel. ``notes`` name what the forms do not
     cover (parameters that depend on the sizes, receptive fields after a size-dependent crop).
     """
 
+    network: Network | None = field(default=None, repr=False, compare=False)
+    context: Context | None = field(default=None, repr=False, compare=False)
+    fields: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     symbols: tuple[str, ...] = ()
     conditions: tuple[Condition, ...] = ()
     notes: tuple[str, ...] = ()
@@ -109,13 +124,14 @@ def _symbolic_window(ev: Evaluation) -> bool:
 
 def analyze_symbolic(
     net: Network,
+    walk: Walk,
     *,
     input_shape: tuple[int | str, ...],
     batch: int | str = 1,
     dtype: Dtype = "float32",
     strict: bool = False,
 ) -> SymbolicAnalysis:
-    """Analyse ``net`` with symbolic sizes (names in ``input_shape`` or ``batch``)."""
+    """Analyse ``net`` with symbolic sizes (names in ``input_shape`` or ``batch``) by the engine's ``walk``."""
     dims = _dims(input_shape)
     n = _dims((batch,))[0]
     names: list[str] = []
@@ -135,8 +151,8 @@ def analyze_symbolic(
     with collecting() as found:
 
         def observe(node: Node, ev: Evaluation, shapes: dict[str, Shape]) -> Evaluation:
-            for cond in found:
-                keep(replace(cond, layer=node.name))
+            for form, kind in found:
+                keep(Condition(form, kind, node.name))
             found.clear()
             for cond in _exactness(node, ev, shapes):
                 keep(cond)
@@ -151,11 +167,11 @@ def analyze_symbolic(
             return ev
 
         try:
-            analysis = run(net, input_shape=cast(Shape, dims), batch=cast(int, n), dtype=dtype, strict=strict,
+            analysis = walk(net, input_shape=cast(Shape, dims), batch=cast(int, n), dtype=dtype, strict=strict,
                            observe=observe)
         except TypeError as err:
             raise SpecError(f"this network cannot be analysed with symbolic sizes: {err}", file=net.file) from None
-    base = {f.name: getattr(analysis, f.name) for f in fields(Analysis)}
+    base = {f.name: getattr(analysis, f.name) for f in fields(analysis)}
     return SymbolicAnalysis(**base, symbols=tuple(names), conditions=tuple(conditions), notes=tuple(notes))
 
 

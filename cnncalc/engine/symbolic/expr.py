@@ -23,19 +23,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from fractions import Fraction
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal
 
+from cnncalc.engine.symbolic.bounds import bounds
+from cnncalc.engine.symbolic.text import AtomKey, Mono, Terms, fmt, tree
 from cnncalc.errors import ShapeError
-
-#: ("s", name) or ("f", numerator terms, d).
-AtomKey: TypeAlias = tuple[Any, ...]
-Mono: TypeAlias = tuple[AtomKey, ...]
-Terms: TypeAlias = tuple[tuple[Mono, int], ...]
-
-#: Every symbol stands for an integer ≥ 1 (a size or a batch).
-SYMBOL_MIN = 1
 
 
 class SymbolicError(ShapeError):
@@ -253,10 +245,10 @@ class Expr:
     # -- reading
 
     def __str__(self) -> str:
-        return _fmt(self.terms)
+        return fmt(self.terms)
 
     def __repr__(self) -> str:
-        return f"Expr({_fmt(self.terms)!r})"
+        return f"Expr({fmt(self.terms)!r})"
 
     def __format__(self, spec: str) -> str:
         return str(self)
@@ -273,7 +265,7 @@ class Expr:
     def tree(self) -> dict[str, Any]:
         """Machine-readable form: ``{"sum": [{"coef": c, "factors": [atom, ...]}, ...]}``; atoms are
         ``{"symbol": "H"}`` or ``{"floor": tree, "divisor": d}``."""
-        return _tree(self.terms)
+        return tree(self.terms)
 
     @property
     def degree(self) -> int:
@@ -368,211 +360,19 @@ def _period(terms: Terms) -> int:
     return p
 
 
-Bound = Fraction | None
-
-
-def _interval_mul(a: tuple[Bound, Bound], b: tuple[Bound, Bound]) -> tuple[Bound, Bound]:
-    if None in a or None in b:
-        if a[0] is not None and b[0] is not None and a[0] >= 0 and b[0] >= 0:
-            return a[0] * b[0], None
-        return None, None
-    products = [x * y for x in (a[0], a[1]) for y in (b[0], b[1]) if x is not None and y is not None]
-    return min(products), max(products)
-
-
-def _relax(terms: Terms, out: dict[Any, Fraction], ranges: dict[Any, tuple[Bound, Bound]], scale: Fraction) -> Fraction:
-    """Add ``scale · terms`` to the affine relaxation ``out`` (floors become (N − r)/d, r ∈ [0, d − 1]); returns
-    the constant."""
-    const = Fraction(0)
-    for m, c in terms:
-        k = scale * c
-        if not m:
-            const += k
-        elif len(m) == 1 and m[0][0] == "s":
-            out[m[0]] = out.get(m[0], Fraction(0)) + k
-            ranges[m[0]] = (Fraction(SYMBOL_MIN), None)
-        elif len(m) == 1:
-            _, inner, d = m[0]
-            const += _relax(inner, out, ranges, k / d)
-            r = ("r", len(ranges))
-            ranges[r] = (Fraction(0), Fraction(d - 1))
-            out[r] = -k / d
-        else:
-            interval: tuple[Bound, Bound] = (Fraction(1), Fraction(1))
-            for a in m:
-                lo, hi = bounds(Expr(((((a,)), 1),)))
-                interval = _interval_mul(interval, (None if lo is None else Fraction(lo),
-                                                    None if hi is None else Fraction(hi)))
-            v = ("m", len(ranges))
-            ranges[v] = interval
-            out[v] = k
-    return const
-
-
-def bounds(x: Any) -> tuple[int | None, int | None]:
-    """Integer lower and upper bounds of ``x`` over all symbol values ≥ 1 (``None``: unbounded)."""
-    if not isinstance(x, Expr):
-        return int(x), int(x)
-    coefs: dict[Any, Fraction] = {}
-    ranges: dict[Any, tuple[Bound, Bound]] = {}
-    const = _relax(x.terms, coefs, ranges, Fraction(1))
-    lo: Bound = const
-    hi: Bound = const
-    for var, k in coefs.items():
-        if not k:
-            continue
-        vlo, vhi = ranges[var]
-        low, high = (vlo, vhi) if k > 0 else (vhi, vlo)
-        lo = None if lo is None or low is None else lo + k * low
-        hi = None if hi is None or high is None else hi + k * high
-    return (None if lo is None else math.ceil(lo)), (None if hi is None else math.floor(hi))
-
-
-# -- printing and trees
-
-_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def _atom_text(a: AtomKey) -> str:
-    if a[0] == "s":
-        return str(a[1])
-    inner = a[1]
-    text = _fmt(inner)
-    if len(inner) > 1:
-        text = f"({text})"
-    return f"⌊{text} / {a[2]}⌋"
-
-
-def _mono_text(m: Mono) -> str:
-    m = tuple(sorted(m, key=lambda a: (a[0] == "f", str(a))))  # symbols first: N·H·W, then floors
-    out = []
-    i = 0
-    while i < len(m):
-        j = i
-        while j < len(m) and m[j] == m[i]:
-            j += 1
-        text = _atom_text(m[i])
-        out.append(text + (str(j - i).translate(_SUP) if j - i > 1 else ""))
-        i = j
-    return "·".join(out)
-
-
-def _order(item: tuple[Mono, int]) -> tuple[int, int, str]:
-    m, _ = item
-    if not m:
-        return (1, 0, "")
-    return (0, -len(m), _mono_text(m))
-
-
-def _fmt(terms: Terms) -> str:
-    text = ""
-    for m, c in sorted(terms, key=_order):
-        body = _mono_text(m)
-        mag = abs(c)
-        piece = str(mag) if not body else body if mag == 1 else f"{mag}·{body}"
-        if not text:
-            text = piece if c > 0 else f"−{piece}"
-        else:
-            text += f" + {piece}" if c > 0 else f" − {piece}"
-    return text or "0"
-
-
-def _tree(terms: Terms) -> dict[str, Any]:
-    def atom(a: AtomKey) -> dict[str, Any]:
-        if a[0] == "s":
-            return {"symbol": a[1]}
-        return {"floor": _tree(a[1]), "divisor": a[2]}
-
-    return {"sum": [{"coef": c, "factors": [atom(a) for a in m]} for m, c in sorted(terms, key=_order)]}
-
-
-def as_json(x: Any) -> Any:
-    """A figure for JSON: ints stay ints, forms become their text."""
-    if isinstance(x, Expr):
-        return str(x)
-    if isinstance(x, tuple | list):
-        return [as_json(v) for v in x]
-    return x
-
-
-# -- conditions
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """A requirement on the sizes: ``expr ≥ 0`` or ``expr = 0`` (``kind``), and the layer whose formula set it.
-
-    ``role`` is ``valid`` (the layer cannot be evaluated otherwise) or ``exact`` (a strided layer drops input
-    pixels otherwise: a warning, not an error).
-    """
-
-    expr: Expr
-    kind: Literal[">=", "=="]
-    layer: str = ""
-    role: Literal["valid", "exact"] = "valid"
-    #: A clearer statement of the same condition, where the layer that set it knows one.
-    note: str = ""
-
-    def holds(self, env: Mapping[str, int]) -> bool:
-        """Whether the condition holds at concrete sizes."""
-        v = self.expr.subs(env)
-        return v >= 0 if self.kind == ">=" else v == 0
-
-    def text(self) -> str:
-        """Readable form, solved for a lone symbol when the condition is one floor or symbol against a number."""
-        if self.note:
-            return self.note
-        return _solve_text(self.expr, self.kind)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form: the text, the layer, the role, and the expression's tree."""
-        return {"layer": self.layer, "role": self.role, "condition": self.text(), "kind": self.kind,
-                "expr": str(self.expr), "tree": self.expr.tree()}
-
-
-def _solve_text(e: Expr, kind: str) -> str:
-    """``⌊(H + 1) / 2⌋ − 3 ≥ 0`` → ``H ≥ 5``: peel single floors (⌊N/d⌋ ≥ k ⇔ N ≥ k·d)."""
-    rel = "≥" if kind == ">=" else "="
-    terms = e.terms
-    const = dict(terms).get((), 0)
-    rest = [(m, c) for m, c in terms if m]
-    while kind == ">=" and len(rest) == 1 and len(rest[0][0]) == 1:
-        (atom,), c = rest[0]
-        bound = Fraction(-const, c)
-        if c < 0:  # c·x + k ≥ 0 with c < 0: x ≤ ⌊−k / c⌋
-            return f"{_atom_text(atom)} ≤ {math.floor(bound)}"
-        k = math.ceil(bound)
-        if atom[0] == "s":
-            return f"{atom[1]} ≥ {k}"
-        _, inner, d = atom  # ⌊N / d⌋ ≥ k ⇔ N ≥ k·d
-        inner_const = dict(inner).get((), 0)
-        const = inner_const - k * d
-        rest = [(m, cc) for m, cc in inner if m]
-        if not rest:
-            break
-        if len(rest) == 1 and len(rest[0][0]) == 1 and rest[0][0][0][0] == "s" and rest[0][1] == 1:
-            return f"{rest[0][0][0][1]} ≥ {-const}"
-    if kind == "==":
-        left = [(m, c) for m, c in terms if m]
-        right = -const
-        return f"{_fmt(tuple(left))} {rel} {right}" if left else f"{const} = 0"
-    return f"{e} {rel} 0"
-
-
-_active: list[list[Condition]] = []
+_active: list[list[tuple[Expr, Literal[">=", "=="]]]] = []
 
 
 def _record(e: Any, kind: Literal[">=", "=="]) -> None:
-    if not isinstance(e, Expr):
-        return
-    if _active:
-        _active[-1].append(Condition(e, kind))
+    if isinstance(e, Expr) and _active:
+        _active[-1].append((e, kind))
 
 
 @contextmanager
-def collecting() -> Iterator[list[Condition]]:
-    """Collect the conditions that undecidable comparisons assume, in the order they are made."""
-    found: list[Condition] = []
+def collecting() -> Iterator[list[tuple[Expr, Literal[">=", "=="]]]]:
+    """Collect what undecidable comparisons assume, as (form, kind) pairs meaning ``form ≥ 0`` or ``form = 0``,
+    in the order they are made (:class:`~cnncalc.engine.symbolic.conditions.Condition` names the layer)."""
+    found: list[tuple[Expr, Literal[">=", "=="]]] = []
     _active.append(found)
     try:
         yield found

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnncalc.engine.symbolic.analysis import SymbolicAnalysis, analyze_symbolic
-from cnncalc.engine.symbolic.expr import Condition, compile_expr
+from cnncalc.engine.symbolic.conditions import Condition
+from cnncalc.engine.symbolic.expr import compile_expr
 from cnncalc.errors import SpecError
 from cnncalc.model import Network
 
@@ -237,7 +238,9 @@ def solve(report: SymbolicAnalysis, lo: int, hi: int, *, name: str = SIZE, dim: 
 def sizes(net: Network, *, dim: str | None = None, lo: int = 32, hi: int = 4096) -> Sizes:
     """Analyse ``net`` once with the varied size as a symbol and solve for the sizes it accepts."""
     shape, label = symbolic_input(net, dim)
-    report = analyze_symbolic(net, input_shape=shape)
+    from cnncalc.engine.graph import run
+
+    report = analyze_symbolic(net, run, input_shape=shape)
     return solve(report, lo, hi, name=SIZE if dim is None else label, dim=label)
 
 
