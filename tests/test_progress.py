@@ -10,7 +10,8 @@ import pytest
 from click.testing import Result
 
 import cnncalc.render.progress as progress_module
-from cnncalc.render.progress import enabled, progress
+from cnncalc.render.console import progress_wanted as enabled
+from cnncalc.render.progress import progress
 
 CLI = Callable[..., Result]
 

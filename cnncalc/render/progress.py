@@ -7,18 +7,13 @@ The bar is transient: it disappears when the work is done.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from cnncalc.render.console import progress_wanted
+
 Advance = Callable[[str], None]
-
-
-def enabled() -> bool:
-    """True when a bar may be drawn: stderr is a terminal, not a dumb one, and bars are not turned off."""
-    return (sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
-            and os.environ.get("CNNCALC_NO_PROGRESS", "") in ("", "0"))
 
 
 def _nothing(label: str = "") -> None:
@@ -31,7 +26,7 @@ def progress(description: str, total: int | None = None) -> Iterator[Advance]:
 
     rich is imported only when a bar is drawn.
     """
-    if not enabled():
+    if not progress_wanted():
         yield _nothing
         return
     from rich.console import Console
