@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "import": "cnncalc.cli.importer:import_",
     "compare": "cnncalc.cli.compare:compare",
     "conventions": "cnncalc.cli.conventions:conventions",
+    "sizes": "cnncalc.cli.sizes:sizes",
 }
 
 

@@ -13,7 +13,7 @@ import click
 
 if TYPE_CHECKING:
     from cnncalc.engine.conventions import Calls, Comparison, Counted
-    from cnncalc.engine.graph import Analysis
+    from cnncalc.engine.report import Analysis
 
 
 def functional_names(analysis: Analysis, patterns: tuple[str, ...]) -> frozenset[str]:

@@ -7,18 +7,23 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from cnncalc.cli.options import F, View, guarded, input_shape, settings_args, view_options, write_output
+from cnncalc.cli.options import F, View, guarded, input_dims, settings_args, view_options, write_output
 from cnncalc.render import RENDERERS
 from cnncalc.render.console import terminal
 from cnncalc.render.text import Options
 
 if TYPE_CHECKING:
-    from cnncalc.engine.graph import Analysis
+    from cnncalc.engine.report import Analysis
 
 #: Warnings printed to stderr before the rest are summarised in one line.
 _MAX_WARNINGS = 5
 
 def _emit(report: Analysis, view: View) -> None:
+    if hasattr(report, "conditions"):  # a symbolic analysis (#12): closed forms, rendered by their own module
+        from cnncalc.cli.sizes import emit_symbolic
+
+        emit_symbolic(report, view)
+        return
     if view.plot is not None:
         from cnncalc.render.plot import require
 
@@ -57,7 +62,7 @@ def run(spec: Any, view: View, settings: tuple[str, ...] = (), counting: _Counti
     from cnncalc.engine.graph import analyze
 
     args = settings_args(settings)
-    analysis = analyze(spec, args=args or None, input_shape=input_shape(view), batch=view.batch,
+    analysis = analyze(spec, args=args or None, input_shape=input_dims(view), batch=view.batch,
                        dtype=cast(Any, view.dtype), strict=view.strict)
     if counting is not None and (counting.compare or counting.convention is not None):
         _count(analysis, view, counting)
@@ -121,7 +126,12 @@ def show(model: str | None, expr: str | None, settings: tuple[str, ...], convent
     if expr is not None:
         from cnncalc.spec.notation import parse
 
-        run(parse(expr, input_shape=input_shape(view)), replace(view, input_text=None), settings, counting)
+        given = input_dims(view)
+        if given is not None and any(isinstance(d, str) for d in given):  # symbolic: the walk takes the symbols
+            run(parse(expr, input_shape=tuple(d if isinstance(d, int) else 1 for d in given)), view, settings,
+                counting)
+        else:
+            run(parse(expr, input_shape=cast(Any, given)), replace(view, input_text=None), settings, counting)
     else:
         run(model, view, settings, counting)
 

@@ -25,11 +25,11 @@ from cnncalc.engine.conventions.keras import Keras
 from cnncalc.engine.conventions.ptflops import Ptflops, PtflopsAten
 from cnncalc.engine.conventions.thop import Thop
 from cnncalc.engine.conventions.torchinfo import Torchinfo
-from cnncalc.engine.graph import Analysis, _blocks
+from cnncalc.engine.graph import _blocks
 from cnncalc.engine.layers import REGISTRY
 from cnncalc.engine.layers.base import Activated
 from cnncalc.engine.layers.merge import Add
-from cnncalc.engine.report import LayerRow
+from cnncalc.engine.report import Analysis, LayerRow
 from cnncalc.errors import CnncalcError
 
 __all__ = ["CONVENTIONS", "TERMS", "Call", "Calls", "Comparison", "Convention", "Counted", "apply", "compare", "get"]

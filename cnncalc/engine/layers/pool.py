@@ -127,12 +127,12 @@ class AdaptivePool(Layer):
         volume = x[0] * prod(sum(ls) for ls in lengths)
         shape = (x[0], *targets)
         flops = volume if self.averages else volume - prod(shape)
-        rf: tuple[Window, ...] | Literal["global"] = tuple(
-            Window.regular(max(ls), max(size // o, 1), 0)
-            for ls, size, o in zip(lengths, x[1:], targets, strict=True)
-        )
-        if all(o == 1 for o in targets):
-            rf = GLOBAL
+        rf: tuple[Window, ...] | Literal["global"] = GLOBAL
+        if not all(o == 1 for o in targets) and all(isinstance(w, int) for w in x[1:]):  # symbolic: untracked
+            rf = tuple(
+                Window.regular(max(ls), max(size // o, 1), 0)
+                for ls, size, o in zip(lengths, x[1:], targets, strict=True)
+            )
         return Evaluation(shape, flops=flops, rf=rf, summary="→" + "x".join(map(str, targets)))
 
 

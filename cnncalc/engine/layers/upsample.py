@@ -81,7 +81,7 @@ class Upsample(Layer):
             if len(scales) != n:
                 raise ShapeError(f"scale_factor {self.scale_factor} has {len(scales)} values for {n} spatial dims")
             out = tuple(floor(w * sc) for w, sc in zip(sizes, scales, strict=True))
-            if min(out) < 1:
+            if any(o < 1 for o in out):
                 raise ShapeError(f"scale_factor {self.scale_factor} shrinks {fmt_shape(x)} below one pixel")
         neighbours = _NEIGHBOURS[mode]
         per_output = 0 if mode == "nearest" else 31 if mode == "bicubic" else 2 ** (n + 1) - 1

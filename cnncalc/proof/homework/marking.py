@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnncalc.engine.graph import Analysis, evaluate
+from cnncalc.engine.graph import evaluate
+from cnncalc.engine.report import Analysis
 from cnncalc.errors import CnncalcError
 from cnncalc.model import INPUT, Node, Shape
 from cnncalc.proof.homework.align import best_match, fixed_rows, match_notes, name_key, row_family, units
