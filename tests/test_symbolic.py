@@ -217,3 +217,11 @@ def test_numeric_path_does_not_import_the_symbolic_engine() -> None:
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "cnncalc", "vgg16"], capture_output=True,
                           text=True, check=True)
     assert "symbolic" not in proc.stderr
+
+
+@pytest.mark.parametrize("option", [["--convention", "fvcore"], ["--conventions"], ["--plot", "x.png"],
+                                    ["--depth", "1"], ["--strict"]])
+def test_options_that_need_numbers_are_refused_not_ignored(cli: Callable[..., Result], option: list[str]) -> None:
+    result = cli("resnet18", "--input", "3xHxW", *option)
+    assert result.exit_code == 2
+    assert f"{option[0]} needs numeric sizes" in result.stderr

@@ -64,10 +64,23 @@ def run(spec: Any, view: View, settings: tuple[str, ...] = (), counting: _Counti
     args = settings_args(settings)
     analysis = analyze(spec, args=args or None, input_shape=input_dims(view), batch=view.batch,
                        dtype=cast(Any, view.dtype), strict=view.strict)
+    if getattr(analysis, "symbols", ()):
+        _numeric_only(view, counting)
     if counting is not None and (counting.compare or counting.convention is not None):
         _count(analysis, view, counting)
         return
     _emit(analysis, view)
+
+
+def _numeric_only(view: View, counting: _Counting | None) -> None:
+    """Options that need numbers are refused for a symbolic analysis rather than silently ignored."""
+    asked = {"--convention": counting is not None and counting.convention is not None,
+             "--conventions": counting is not None and counting.compare, "--plot": view.plot is not None,
+             "--depth": view.depth is not None, "--strict": view.strict}
+    refused = [flag for flag, on in asked.items() if on]
+    if refused:
+        raise click.UsageError(f"{', '.join(refused)} needs numeric sizes, and this analysis is symbolic; give "
+                               "--input with numbers ('cnncalc sizes MODEL' lists the valid ones)")
 
 
 # --- Counting conventions (#13): --convention NAME / --conventions ---------------------------------------------------
