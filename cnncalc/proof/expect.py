@@ -26,7 +26,7 @@ _REL_SLACK = 1e-14
 
 
 @dataclass(frozen=True, slots=True)
-class FigureCheck:
+class Verdict:
     """One published figure's verdict: what it is, as written, what the engine computed, and why it (mis)matches."""
 
     what: str
@@ -52,21 +52,21 @@ def _holds(expected: int | str, actual: int) -> tuple[bool, str]:
     return ok, span if ok else f"{span}; got {actual:,}"
 
 
-def _verdict(what: str, expected: Expected, actual: Actual, ok: bool, why: str, erratum: str | None) -> FigureCheck:
+def _verdict(what: str, expected: Expected, actual: Actual, ok: bool, why: str, erratum: str | None) -> Verdict:
     """A mismatch becomes an 'erratum' when the spec explains it, so only unexplained mismatches fail."""
     if ok:
-        return FigureCheck(what, expected, actual, "pass", why)
+        return Verdict(what, expected, actual, "pass", why)
     if erratum:
-        return FigureCheck(what, expected, actual, "erratum", f"{why} (erratum: {erratum.strip()})")
-    return FigureCheck(what, expected, actual, "fail", why)
+        return Verdict(what, expected, actual, "erratum", f"{why} (erratum: {erratum.strip()})")
+    return Verdict(what, expected, actual, "fail", why)
 
 
-def _figure(what: str, expected: int | str, actual: int, erratum: str | None) -> FigureCheck:
+def _figure(what: str, expected: int | str, actual: int, erratum: str | None) -> Verdict:
     ok, why = _holds(expected, actual)
     return _verdict(what, expected, actual, ok, why, erratum)
 
 
-def _shape(what: str, expected: list[int], actual: tuple[int, ...], erratum: str | None) -> FigureCheck:
+def _shape(what: str, expected: list[int], actual: tuple[int, ...], erratum: str | None) -> Verdict:
     got = list(actual)
     why = "" if got == expected else f"expected {expected}, got {got}"
     return _verdict(what, expected, got, got == expected, why, erratum)
@@ -74,7 +74,7 @@ def _shape(what: str, expected: list[int], actual: tuple[int, ...], erratum: str
 
 def _receptive_field(
     what: str, expected: list[int] | int, row: LayerRow | BlockRow, erratum: str | None
-) -> FigureCheck:
+) -> Verdict:
     """An int means the same field in every spatial dim; a row past flatten/FC/global pooling has none."""
     if row.receptive_field is None:
         why = "the layer has no receptive field (every output sees the whole input)"
@@ -87,10 +87,10 @@ def _receptive_field(
 
 def _layer(
     name: str, want: LayerExpect, row: LayerRow | BlockRow, batch: int, erratum: str | None
-) -> list[FigureCheck]:
+) -> list[Verdict]:
     """Every figure given for one layer or block instance; the layer's own erratum overrides the entry's."""
     why_not = want.erratum or erratum
-    out: list[FigureCheck] = []
+    out: list[Verdict] = []
     if want.output_shape is not None:
         out.append(_shape(f"{name}.output_shape", want.output_shape, row.output_shape, why_not))
     figures: list[tuple[str, int | str | None, int]] = [
@@ -106,7 +106,7 @@ def _layer(
     return out
 
 
-def check(report: Report, expect: Expect) -> list[FigureCheck]:
+def judge(report: Report, expect: Expect) -> list[Verdict]:
     """Verdicts for every figure of one ``expect:`` entry: totals first, then layers in the order written.
 
     ``weights`` are parameters without biases (cs231n lists them so); MACs, FLOPs and activations are divided by
@@ -140,22 +140,22 @@ def check(report: Report, expect: Expect) -> list[FigureCheck]:
         if row is None:
             close = difflib.get_close_matches(name, list(rows), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            out.append(FigureCheck(name, name, None, "fail", f"no layer named '{name}' in {report.model}{hint}"))
+            out.append(Verdict(name, name, None, "fail", f"no layer named '{name}' in {report.model}{hint}"))
             continue
         out += _layer(name, want, row, batch, expect.erratum)
     return out
 
 
 @dataclass(frozen=True, slots=True)
-class SourceCheck:
+class SourceVerdicts:
     """One ``expect:`` entry's verdicts, with the source it cites."""
 
     source: str
     args: dict[str, object]
-    checks: tuple[FigureCheck, ...]
+    checks: tuple[Verdict, ...]
 
 
-def verify(spec: object) -> tuple[Report, list[SourceCheck]]:
+def verify(spec: object) -> tuple[Report, list[SourceVerdicts]]:
     """Run every ``expect:`` entry of a spec (a path, zoo name, dict or Network) against fresh analyses.
 
     Entries that set ``args`` are checked against the network built with those arguments.
@@ -175,5 +175,5 @@ def verify(spec: object) -> tuple[Report, list[SourceCheck]]:
             from cnncalc.engine.conventions import apply
 
             target = apply(target, entry.convention)  # the figures are that tool's count
-        results.append(SourceCheck(entry.source.strip(), dict(entry.args), tuple(check(target, entry))))
+        results.append(SourceVerdicts(entry.source.strip(), dict(entry.args), tuple(judge(target, entry))))
     return report, results
