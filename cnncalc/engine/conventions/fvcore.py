@@ -47,6 +47,6 @@ class Fvcore(Convention):
         if isinstance(layer, AdaptivePool) and layer.averages and two_d and site.call != "operator":
             return {"pooling": site.n}  # x.mean([2, 3]) is aten::mean: no handle
         if isinstance(layer, Upsample) and two_d:
-            mode = "bilinear" if layer.type == "upsample_bilinear" else layer.mode
+            mode = layer.resolved_mode
             return {"upsampling": {"nearest": 1, "bilinear": 4}.get(mode, 0) * site.o}
         return {}

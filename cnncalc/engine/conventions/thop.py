@@ -65,6 +65,6 @@ class Thop(Convention):
             nf = full[layer.dim]
             return {"softmax": site.n // nf * (3 * nf - 1)}
         if isinstance(layer, Upsample):
-            mode = "bilinear" if layer.type == "upsample_bilinear" else layer.mode
+            mode = layer.resolved_mode
             return {"upsampling": site.o * _UPSAMPLE[mode]}
         return {}

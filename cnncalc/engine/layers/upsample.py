@@ -58,10 +58,15 @@ class Upsample(Layer):
     mode: Literal["nearest", "linear", "bilinear", "bicubic", "trilinear"] = "nearest"
     align_corners: bool | None = None
 
+    @property
+    def resolved_mode(self) -> str:
+        """The interpolation mode, with the ``upsample_bilinear`` alias read as ``bilinear``."""
+        return "bilinear" if self.type == "upsample_bilinear" else self.mode
+
     def evaluate(self, x: Shape) -> Evaluation:
         """Target sizes, interpolation FLOPs and fractional-jump receptive field."""
         n = self.check_dims(x, min_spatial=1)
-        mode = "bilinear" if self.type == "upsample_bilinear" else self.mode
+        mode = self.resolved_mode
         want = _MODE_DIMS.get(mode)
         if want is not None and n != want:
             raise ShapeError(f"mode '{mode}' interpolates {want} spatial dim(s); the input {fmt_shape(x)} has {n}")
