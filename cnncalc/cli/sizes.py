@@ -79,7 +79,10 @@ def sizes(model: str, dim: str | None, span: str, exact: bool, why: int | None, 
         if why is not None:
             lo, hi = min(lo, why), max(hi, why)
         args = settings_args(settings)
-        answer = solve(load(model, args=args or None), dim=dim, lo=lo, hi=hi)
+        from cnncalc.render.progress import progress
+
+        with progress(f"sizes {model}: solving {lo}..{hi} from the closed forms"):  # a terminal's stderr only (#13)
+            answer = solve(load(model, args=args or None), dim=dim, lo=lo, hi=hi)
         if why is not None:
             click.echo(answer.why(why))
         elif fmt == "json":
