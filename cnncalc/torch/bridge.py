@@ -318,17 +318,26 @@ def _lib() -> SimpleNamespace:
             self.key = {s.name: s.key for s in steps}
 
         def forward(self, x: Any) -> Any:
-            return self.run(x)[self.steps[-1].name]
+            """The last node's output; every other value is dropped after its last reader, as torch code would."""
+            return self.run(x, free=True)[self.steps[-1].name]
 
-        def run(self, x: Any, around: Callable[[str], Any] | None = None) -> dict[str, Any]:
-            """Every node's output by node name; ``around(name)`` gives a context manager for each node's call."""
+        def run(self, x: Any, around: Callable[[str], Any] | None = None, *, free: bool = False) -> dict[str, Any]:
+            """Every node's output by node name; ``around(name)`` gives a context manager for each node's call.
+
+            ``free`` drops each value (and max-pool indices) after the last step that reads it, so the module's
+            memory liveness is that of straight-line torch code, not of a dict that keeps every intermediate.
+            """
             import contextlib
 
             values: dict[str, Any] = {INPUT: x}
             indices: dict[str, Any] = {}
-            for step in self.steps:
+            last = _last_reads(self.steps) if free else {}
+            for i, step in enumerate(self.steps):
                 with around(step.name) if around else contextlib.nullcontext():
                     _call(step, self.layers[step.key], values, indices)
+                for name in last.get(i, ()):
+                    values.pop(name, None)
+                    indices.pop(name, None)
             return values
 
     return SimpleNamespace(torch=torch, nn=nn, F=func, **{c.__name__: c for c in (
@@ -347,6 +356,22 @@ class _Step:
     #: ("indices", pool, pool's input) for max-unpooling, ("to", node, "") for a crop, or None.
     link: tuple[str, str, str] | None
     keep_indices: bool
+
+
+def _last_reads(steps: list[_Step]) -> dict[int, list[str]]:
+    """Step index → the values (inputs, linked nodes) no later step reads; the last step's output is kept."""
+    last: dict[str, int] = {}
+    for i, step in enumerate(steps):
+        reads = [*step.inputs, *(step.link[1:] if step.link else ())]
+        for name in reads:
+            if name:
+                last[name] = i
+        last.setdefault(step.name, i)  # an output nothing reads goes right away
+    out: dict[int, list[str]] = {}
+    for name, i in last.items():
+        if name not in (INPUT, steps[-1].name):
+            out.setdefault(i, []).append(name)
+    return out
 
 
 def _call(step: _Step, module: Any, values: dict[str, Any], indices: dict[str, Any]) -> None:
@@ -369,17 +394,22 @@ def _call(step: _Step, module: Any, values: dict[str, Any], indices: dict[str, A
 Builder = Callable[[SimpleNamespace, Any, Shape, bool], Any]
 
 
-def _activation(t: SimpleNamespace, name: str, layer: Any = None) -> Any:
-    """The module of an activation type (``layer`` gives its fields; a fused activation takes the defaults)."""
+def _activation(t: SimpleNamespace, name: str, layer: Any = None, *, fused: bool = False) -> Any:
+    """The module of an activation type (``layer`` gives its fields; a fused activation takes the defaults).
+
+    A fused activation, or one with ``inplace: true``, runs in place where torch's module can (cnncalc counts no
+    new memory for either, so the module must allocate none for the memory measurements to compare).
+    """
     get: Callable[[str, Any], Any] = (lambda f, d: getattr(layer, f, d)) if layer is not None else (lambda f, d: d)
+    inplace = {"inplace": fused or bool(get("inplace", False))}
     simple = {"relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "tanh": "Tanh", "silu": "SiLU",
               "swish": "SiLU", "selu": "SELU", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid"}
     if name in simple:
-        return getattr(t.nn, simple[name])()
+        return getattr(t.nn, simple[name])(**({} if name in ("sigmoid", "tanh") else inplace))
     if name == "leaky_relu":
-        return t.nn.LeakyReLU(get("negative_slope", 0.01))
+        return t.nn.LeakyReLU(get("negative_slope", 0.01), **inplace)
     if name == "elu":
-        return t.nn.ELU(get("alpha", 1.0))
+        return t.nn.ELU(get("alpha", 1.0), **inplace)
     if name == "gelu":
         return t.nn.GELU(approximate=get("approximate", "none"))
     return (t.nn.Softmax if name == "softmax" else t.nn.LogSoftmax)(dim=get("dim", 1))
@@ -387,7 +417,7 @@ def _activation(t: SimpleNamespace, name: str, layer: Any = None) -> Any:
 
 def _fused(t: SimpleNamespace, layer: Any, module: Any) -> Any:
     """``activation: relu`` on a conv or linear layer: ``nn.Sequential(layer, activation)``."""
-    return module if layer.activation is None else t.nn.Sequential(module, _activation(t, layer.activation))
+    return module if layer.activation is None else t.nn.Sequential(module, _activation(t, layer.activation, fused=True))
 
 
 def _conv(t: SimpleNamespace, layer: conv.Conv, x: Shape, keep: bool) -> Any:
