@@ -304,6 +304,16 @@ def _lib() -> SimpleNamespace:
                 out = out * y
             return out
 
+    class InPlace(base):  # type: ignore[misc]
+        """``torch.sigmoid_`` / ``torch.tanh_``: the in-place activations torch has no module for."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+        def forward(self, x: Any) -> Any:
+            return getattr(torch, f"{self.name}_")(x)
+
     class SpecModule(base):  # type: ignore[misc]
         """A spec as a torch module: one submodule per node in ``layers`` (keys sanitised; ``node_name`` maps a
         key back), run in the spec's order with a dict of tensors. ``forward`` returns the last node's output.
@@ -331,18 +341,19 @@ def _lib() -> SimpleNamespace:
 
             values: dict[str, Any] = {INPUT: x}
             indices: dict[str, Any] = {}
-            last = _last_reads(self.steps) if free else {}
+            last, last_indices = _last_reads(self.steps) if free else ({}, {})
             for i, step in enumerate(self.steps):
                 with around(step.name) if around else contextlib.nullcontext():
                     _call(step, self.layers[step.key], values, indices)
                 for name in last.get(i, ()):
                     values.pop(name, None)
+                for name in last_indices.get(i, ()):
                     indices.pop(name, None)
             return values
 
     return SimpleNamespace(torch=torch, nn=nn, F=func, **{c.__name__: c for c in (
         Padded, PaddedPool, Cropped, SparseConv, Subsample, RBF, Maxout, BedOfNails, MaxUnpool, Crop, Pad, Concat,
-        Sum, Product, SpecModule)})
+        Sum, Product, InPlace, SpecModule)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,34 +369,42 @@ class _Step:
     keep_indices: bool
 
 
-def _last_reads(steps: list[_Step]) -> dict[int, list[str]]:
-    """Step index → the values (inputs, linked nodes) no later step reads; the last step's output is kept."""
+def _last_reads(steps: list[_Step]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Step index → the values no later step reads (the last step's output is kept), and the same for max-pool
+    indices (a max-unpool reads its pool's indices and only the *size* of the pool's input)."""
     last: dict[str, int] = {}
+    last_indices: dict[str, int] = {}
     for i, step in enumerate(steps):
-        reads = [*step.inputs, *(step.link[1:] if step.link else ())]
-        for name in reads:
-            if name:
-                last[name] = i
+        for name in step.inputs:
+            last[name] = i
+        if step.link is not None and step.link[0] == "indices":
+            last_indices[step.link[1]] = i
+        elif step.link is not None:
+            last[step.link[1]] = i
         last.setdefault(step.name, i)  # an output nothing reads goes right away
     out: dict[int, list[str]] = {}
     for name, i in last.items():
         if name not in (INPUT, steps[-1].name):
             out.setdefault(i, []).append(name)
-    return out
+    out_indices: dict[int, list[str]] = {}
+    for name, i in last_indices.items():
+        out_indices.setdefault(i, []).append(name)
+    return out, out_indices
 
 
 def _call(step: _Step, module: Any, values: dict[str, Any], indices: dict[str, Any]) -> None:
     if step.merge:
         out = module(*(values[i] for i in step.inputs))
     elif step.link is not None and step.link[0] == "indices":
-        out = module(values[step.inputs[0]], indices[step.link[1]], values[step.link[2]])
+        out = module(values[step.inputs[0]], *indices[step.link[1]])
     elif step.link is not None:
         out = module(values[step.inputs[0]], values[step.link[1]])
     else:
         out = module(values[step.inputs[0]])
-    if isinstance(out, tuple):  # a max-pool whose indices a max-unpool uses
+    if isinstance(out, tuple):  # a max-pool whose indices a max-unpool uses, with the size it unpools to
         out, idx = out
-        indices[step.name] = idx
+        x = values[step.inputs[0]]
+        indices[step.name] = (idx, x.new_empty(x.shape, device="meta"))
     values[step.name] = out
 
 
@@ -404,6 +423,8 @@ def _activation(t: SimpleNamespace, name: str, layer: Any = None, *, fused: bool
     inplace = {"inplace": fused or bool(get("inplace", False))}
     simple = {"relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "tanh": "Tanh", "silu": "SiLU",
               "swish": "SiLU", "selu": "SELU", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid"}
+    if name in ("sigmoid", "tanh") and inplace["inplace"]:
+        return t.InPlace(name)
     if name in simple:
         return getattr(t.nn, simple[name])(**({} if name in ("sigmoid", "tanh") else inplace))
     if name == "leaky_relu":

@@ -1,0 +1,162 @@
+"""Measured memory: what torch really keeps alive while the spec's own module runs on the CPU.
+
+The figure ``cnncalc memory`` predicts is what a tracker of every operator's output storage sees: a
+``TorchDispatchMode`` records each output's untyped storage once (views and in-place results share it) and a
+weak-reference finaliser on the storage takes it off when torch frees it. Parameters, buffers and the input are
+live from the start. The profiler's memory events (``profile_memory=True``) are measured too: they also see the
+scratch kernels allocate inside one operator (oneDNN convolution buffers, for instance), reported apart as
+``scratch_bytes`` rather than folded in.
+
+The training step is the one ``cnncalc memory --train`` predicts: the first step of a fresh optimizer — forward
+in training mode, ``out.sum()``, ``backward()``, ``optimizer.step()``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cnncalc.model import Network, Shape
+from cnncalc.torch.bridge import build_module, torch_modules
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One run's peaks in bytes, everything alive included (parameters, buffers, input, gradients, state)."""
+
+    peak_bytes: int
+    #: The operator running when the peak was reached, and the step's phase (forward, backward, optimizer).
+    peak_op: str
+    peak_phase: str
+    #: The profiler's peak (tensor storages and the scratch kernels allocate inside an operator).
+    profiler_peak_bytes: int | None = None
+
+    @property
+    def scratch_bytes(self) -> int | None:
+        """What the profiler saw beyond the tracked storages: kernel scratch (never negative)."""
+        return None if self.profiler_peak_bytes is None else max(self.profiler_peak_bytes - self.peak_bytes, 0)
+
+
+def _tracker(base: list[Any]) -> Any:
+    """A dispatch mode counting live storages; ``base`` tensors (parameters, buffers, input) are live already."""
+    torch, _, _ = torch_modules()
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+
+    class Tracker(TorchDispatchMode):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.live: dict[int, int] = {}
+            self.current = 0
+            self.peak = 0
+            self.peak_op = ""
+            self.phase = "forward"
+            self.peak_phase = ""
+            for tensor in base:
+                self.track(tensor.untyped_storage(), "")
+
+        def track(self, storage: Any, op: str) -> None:
+            key = id(storage)
+            if key in self.live:
+                return
+            size = storage.nbytes()
+            self.live[key] = size
+            self.current += size
+            weakref.finalize(storage, self.free, key)
+            if self.current > self.peak:
+                self.peak, self.peak_op, self.peak_phase = self.current, op, self.phase
+
+        def free(self, key: int) -> None:
+            self.current -= self.live.pop(key, 0)
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            out = func(*args, **(kwargs or {}))
+            for leaf in tree_leaves(out):
+                if isinstance(leaf, torch.Tensor) and leaf.device.type != "meta":
+                    self.track(leaf.untyped_storage(), str(func.overloadpacket.__name__))
+            return out
+
+    return Tracker()
+
+
+def _profiled(run: Callable[[], None], base_bytes: int) -> int:
+    """Peak of the profiler's running allocation total during ``run``, plus what was allocated before it."""
+    torch_modules()
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        run()
+    from torch._C._profiler import _EventType
+
+    allocations: list[Any] = []
+    stack = list(prof.profiler.kineto_results.experimental_event_tree())
+    while stack:
+        node = stack.pop()
+        if node.tag == _EventType.Allocation:
+            allocations.append(node)
+        stack.extend(node.children)
+    current = peak = 0
+    for node in sorted(allocations, key=lambda n: n.start_time_ns):
+        current += node.extra_fields.alloc_size
+        peak = max(peak, current)
+    return base_bytes + peak
+
+
+def _setup(net: Network, batch: int, input_shape: Shape | None, seed: int = 0) -> tuple[Any, Any, list[Any]]:
+    torch, _, _ = torch_modules()
+    torch.manual_seed(seed)
+    module = build_module(net, "cpu", input_shape=input_shape)
+    x = torch.randn(batch, *(input_shape or net.input))
+    return module, x, [*module.parameters(), *module.buffers(), x]
+
+
+def _nbytes(tensors: list[Any]) -> int:
+    return sum({id(t.untyped_storage()): t.untyped_storage().nbytes() for t in tensors}.values())
+
+
+def inference(net: Network, *, batch: int = 1, input_shape: Shape | None = None, profiler: bool = True) -> Measured:
+    """One forward pass under ``torch.no_grad()`` in eval mode."""
+    torch, _, _ = torch_modules()
+    module, x, base = _setup(net, batch, input_shape)
+
+    def forward() -> None:
+        with torch.no_grad():
+            module(x)
+
+    tracker = _tracker(base)
+    with tracker:
+        forward()
+    profiled = _profiled(forward, _nbytes(base)) if profiler else None
+    return Measured(tracker.peak, tracker.peak_op, "forward", profiled)
+
+
+def training(net: Network, *, batch: int = 1, input_shape: Shape | None = None, optimizer: str = "sgd",
+             momentum: float = 0.9, profiler: bool = True) -> Measured:
+    """The first training step of a fresh optimizer: forward, ``out.sum()``, backward, ``optimizer.step()``."""
+    torch, _, _ = torch_modules()
+
+    def step(tracker: Any = None) -> None:
+        module, x, _ = setup
+        params = [p for p in module.parameters() if p.requires_grad]
+        opt = (torch.optim.SGD(params, lr=0.01, momentum=momentum) if optimizer == "sgd"
+               else (torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW)(params, lr=1e-3))
+        module.train()
+        out = module(x).sum()
+        if tracker is not None:
+            tracker.phase = "backward"
+        out.backward()
+        if tracker is not None:
+            tracker.phase = "optimizer"
+        opt.step()
+
+    setup = _setup(net, batch, input_shape)
+    tracker = _tracker(setup[2])
+    with tracker:
+        step(tracker)
+    profiled = None
+    if profiler:
+        setup = _setup(net, batch, input_shape)
+        profiled = _profiled(step, _nbytes(setup[2]))
+    return Measured(tracker.peak, tracker.peak_op, tracker.peak_phase, profiled)
