@@ -364,6 +364,8 @@ def _register_optional_commands() -> None:
 
     main.add_command(crosscheck)
     main.add_command(import_)
+    main.add_command(__import__("cnncalc.cli.memory", fromlist=["memory"]).memory)
+    main.add_command(__import__("cnncalc.cli.memory", fromlist=["fit"]).fit)
 
 
 _register_optional_commands()

@@ -15,7 +15,7 @@ module (:mod:`cnncalc.torch.measure`) and benchmarks/README.md lists the agreeme
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import prod
 from typing import Any, Literal
 
@@ -148,23 +148,37 @@ class _Heap:
         self.current = base
         self.peak = base
         self.peak_at = ("", "")
-        self.peak_alive: tuple[str, ...] = ()
         self.timeline: list[Point] = []
+        #: (key, +1 alloc / −1 free) in order, and its length at the peak: what was alive is replayed at the end.
+        self.log: list[tuple[str, int]] = []
+        self.peak_log = 0
 
     def alloc(self, key: str, size: int) -> None:
         if key not in self.live:
             self.live[key] = size
             self.current += size
+            self.log.append((key, 1))
 
     def free(self, key: str) -> None:
-        self.current -= self.live.pop(key, 0)
+        if key in self.live:
+            self.current -= self.live.pop(key)
+            self.log.append((key, -1))
 
     def mark(self, layer: str, phase: str) -> None:
         """Record the moment ``layer`` runs (all its tensors alive) on the timeline and against the peak."""
         self.timeline.append(Point(layer, self.current, phase))
         if self.current > self.peak:
-            self.peak, self.peak_at = self.current, (layer, phase)
-            self.peak_alive = tuple(k for k in self.live if "#" not in k)
+            self.peak, self.peak_at, self.peak_log = self.current, (layer, phase), len(self.log)
+
+    def alive_at_peak(self) -> tuple[str, ...]:
+        """The layer outputs alive at the peak (extras such as indices and gradients left out)."""
+        alive: dict[str, None] = {}
+        for key, sign in self.log[: self.peak_log]:
+            if sign > 0:
+                alive[key] = None
+            else:
+                alive.pop(key, None)
+        return (INPUT, *(k for k in alive if "#" not in k))
 
 
 def _plan(report: Analysis, size: int) -> list[_Node]:
@@ -200,8 +214,17 @@ def _extra(node: _Node, what: str, act: int) -> int:
 
 
 def analyze_memory(report: Analysis, *, train: bool = False, optimizer: Optimizer = "sgd", momentum: float = 0.9,
-                   amp: str | None = None, checkpoint: tuple[str, ...] = ()) -> MemoryReport:
-    """The inference peak and, with ``train``, one training step, for the report's network, batch and dtype."""
+                   amp: str | None = None, checkpoint: tuple[str, ...] = (), batch: int | None = None) -> MemoryReport:
+    """The inference peak and, with ``train``, one training step, for the report's network, batch and dtype.
+
+    ``batch`` overrides the report's batch (shapes are per sample, so nothing needs analysing again: ``fit``
+    searches batches this way).
+    """
+    if batch is not None and batch != report.batch:
+        if batch < 1:
+            raise SpecError(f"batch must be at least 1, got {batch}")
+        per_sample = report.totals.activation_bytes // report.batch
+        report = replace(report, batch=batch, totals=replace(report.totals, activation_bytes=per_sample * batch))
     if optimizer not in OPTIMIZERS:
         raise SpecError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     if amp is not None and amp not in AMP_DTYPES:
@@ -253,10 +276,24 @@ def _last_reads(nodes: list[_Node], root: dict[str, str], *, keep_output: bool) 
     return last
 
 
+def _by_index(last: dict[str, int]) -> dict[int, list[str]]:
+    """Invert storage → index into index → storages (the walks stay linear in the number of layers)."""
+    out: dict[int, list[str]] = {}
+    for storage, i in last.items():
+        if storage != INPUT:
+            out.setdefault(i, []).append(storage)
+    return out
+
+
 def _inference(nodes: list[_Node], base: int, size: int) -> Inference:
     root = _roots(nodes, train=False)
-    last = _last_reads(nodes, root, keep_output=True)
-    unpooled = {name: i for i, n in enumerate(nodes) for f, name in n.links if f == "indices"}
+    frees = _by_index(_last_reads(nodes, root, keep_output=True))
+    unpools: dict[int, list[str]] = {}  # a max-unpool's index → the pools whose indices it is the last to read
+    for i, n in enumerate(nodes):
+        for f, name in n.links:
+            if f == "indices":
+                unpools.setdefault(i, []).append(name)
+    kept = {name for names in unpools.values() for name in names}
     heap = _Heap(base)
     workspace = 0
     for i, n in enumerate(nodes):
@@ -267,99 +304,143 @@ def _inference(nodes: list[_Node], base: int, size: int) -> Inference:
             heap.alloc(key, nbytes)
         workspace = max(workspace, sum(b for _, b in scratch))
         heap.mark(n.name, "forward")
-        for key, _ in scratch:
-            if n.name not in unpooled:  # indices a max-unpool reads stay until it has run
+        if n.name not in kept:  # indices a max-unpool reads stay until it has run
+            for key, _ in scratch:
                 heap.free(key)
-        for pool, j in unpooled.items():
-            if j == i:
-                for key in [k for k in heap.live if k.startswith(f"{pool}#")]:
-                    heap.free(key)
-        for storage, j in list(last.items()):
-            if j == i and storage != INPUT:
-                heap.free(storage)
-    return Inference(heap.peak, heap.peak_at[0], heap.peak_alive, tuple(heap.timeline), workspace)
+        for pool in unpools.get(i, ()):
+            for j, w in enumerate(nodes[_position(nodes, pool)].keeps.workspace):
+                heap.free(f"{pool}#{w}{j}")
+        for storage in frees.get(i, ()):
+            heap.free(storage)
+    return Inference(heap.peak, heap.peak_at[0], heap.alive_at_peak(), tuple(heap.timeline), workspace)
+
+
+def _position(nodes: list[_Node], name: str) -> int:
+    return next(i for i, n in enumerate(nodes) if n.name == name)
+
+
+@dataclass
+class _Step:
+    """The training walk's state, shared by its forward, backward and optimizer parts."""
+
+    nodes: list[_Node]
+    act: int
+    heap: _Heap
+    root: dict[str, str]
+    index: dict[str, int]
+    #: storage → the earliest layer saving it (backward frees it after that layer's backward)
+    saved: dict[str, int] = field(default_factory=dict)
+    #: each layer's extra saved tensors (indices, masks, statistics, clones): (key, bytes)
+    extras: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+    #: checkpointed blocks: the block of each layer, and each block's first and last layer
+    block: list[str | None] = field(default_factory=list)
+    start: dict[str, int] = field(default_factory=dict)
+    end: dict[str, int] = field(default_factory=dict)
+    #: block end → (storage, saver) that the block's recomputation saves again
+    recompute: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+    grad_bytes: int = 0
 
 
 def _training(nodes: list[_Node], base: int, size: int, optimizer: str, momentum: float, amp: str | None,
               checkpoint: tuple[str, ...], chosen: set[str]) -> Training:
     act = 2 if amp else size
-    root = _roots(nodes, train=True)
-    last = _last_reads(nodes, root, keep_output=False)
-    index = {n.name: i for i, n in enumerate(nodes)}
-    # Checkpointed blocks: inside one, nothing is saved but the block's inputs; its backward recomputes the rest.
-    block = [next((g for g in n.groups if g in chosen), None) for n in nodes]
-    start: dict[str, int] = {}
-    end: dict[str, int] = {}
-    for i, b in enumerate(block):
+    st = _Step(nodes, act, _Heap(base + (_half_weights(nodes, size, act) if amp else 0)), _roots(nodes, train=True),
+               {n.name: i for i, n in enumerate(nodes)})
+    _plan_saves(st, chosen)
+    saved_activation_bytes = _forward(st)
+    _backward(st)
+    trainable = sum(n.trainable for n in nodes)
+    if amp:  # the low-precision weight copies die with the autocast region, before the step
+        st.heap.base -= _half_weights(nodes, size, act)
+        st.heap.current -= _half_weights(nodes, size, act)
+    # optimizer.step() on a fresh optimizer: its state appears now (SGD: momentum buffers, cloned from the grads).
+    state = (trainable if momentum else 0) if optimizer == "sgd" else 2 * trainable
+    st.heap.alloc("optimizer#state", state)
+    if optimizer != "sgd":  # Adam's sqrt(v) and its quotient, per tensor: the largest one counts
+        st.heap.alloc("optimizer#temp", 2 * max((n.largest_param for n in nodes), default=0))
+    st.heap.mark("optimizer.step", "optimizer")
+    return Training(optimizer, momentum, amp, checkpoint, st.heap.peak, st.heap.peak_at[1], st.heap.peak_at[0],
+                    st.grad_bytes, state, saved_activation_bytes, tuple(st.heap.timeline))
+
+
+def _plan_saves(st: _Step, chosen: set[str]) -> None:
+    """Which storages each layer saves; in a checkpointed block only the block's inputs, the rest recomputed."""
+    st.block = [next((g for g in n.groups if g in chosen), None) for n in st.nodes]
+    for i, b in enumerate(st.block):
         if b is not None:
-            start.setdefault(b, i)
-            end[b] = i
-    # Which storages each layer saves, and the earliest saver (backward frees them after it).
-    saved: dict[str, int] = {}
-    extras: dict[int, list[tuple[str, int]]] = {}
-    recompute: dict[int, list[tuple[str, int]]] = {}  # block end → (storage, saver) its recomputation saves
-    for i, n in enumerate(nodes):
+            st.start.setdefault(b, i)
+            st.end[b] = i
+    for i, n in enumerate(st.nodes):
         keep = n.keeps.saves + (tuple("output" if w == "input" else w for w in n.fused.saves) if n.fused else ())
-        names = [n.name if w == "output" else x for w in keep if w in ("input", "output", "inputs")
+        names = [x for w in keep if w in ("input", "output", "inputs")
                  for x in (n.inputs[:1] if w == "input" else n.inputs if w == "inputs" else (n.name,))]
-        extras[i] = [(f"{n.name}#{w}{j}", _extra(n, w, act)) for j, w in enumerate(keep)
-                     if w not in ("input", "inputs", "output")]
-        b = block[i]
+        st.extras[i] = [(f"{n.name}#{w}{j}", _extra(n, w, st.act)) for j, w in enumerate(keep)
+                        if w not in ("input", "inputs", "output")]
+        b = st.block[i]
         for name in names:
-            storage = root[name]
-            if b is not None and index.get(storage, -1) >= start[b]:
-                recompute.setdefault(end[b], []).append((storage, i))
+            storage = st.root[name]
+            if b is not None and st.index.get(storage, -1) >= st.start[b]:
+                st.recompute.setdefault(st.end[b], []).append((storage, i))
                 continue
-            saver = i if b is None else start[b]
-            saved[storage] = min(saved.get(storage, saver), saver)
-    heap = _Heap(base + (param_half(nodes, act) if amp else 0))
-    # Forward.
-    for i, n in enumerate(nodes):
-        if root[n.name] == n.name:
-            heap.alloc(n.name, n.out_values * act)
-        for key, nbytes in extras[i]:
+            saver = i if b is None else st.start[b]
+            st.saved[storage] = min(st.saved.get(storage, saver), saver)
+
+
+def _forward(st: _Step) -> int:
+    """The forward pass in training mode; returns the bytes of activations saved for backward."""
+    frees = _by_index(_last_reads(st.nodes, st.root, keep_output=False))
+    heap = st.heap
+    for i, n in enumerate(st.nodes):
+        if st.root[n.name] == n.name:
+            heap.alloc(n.name, n.out_values * st.act)
+        for key, nbytes in st.extras[i]:
             heap.alloc(key, nbytes)
         heap.mark(n.name, "forward")
-        if block[i] is not None:  # recomputed in backward
-            for key, _ in extras[i]:
+        if st.block[i] is not None:  # recomputed in backward
+            for key, _ in st.extras[i]:
                 heap.free(key)
-        for storage, j in list(last.items()):
-            if j == i and storage != INPUT and storage not in saved:
+        for storage in frees.get(i, ()):
+            if storage not in st.saved:
                 heap.free(storage)
-    saved_activation_bytes = heap.current - heap.base
-    # Backward, nodes in reverse (autograd runs later-created nodes first).
+    return heap.current - heap.base
+
+
+def _backward(st: _Step) -> None:
+    """``out.sum().backward()``: layers in reverse (autograd runs later-created nodes first)."""
+    nodes, heap, act = st.nodes, st.heap, st.act
     requires = {INPUT: False}
     for n in nodes:
         requires[n.name] = n.trainable > 0 or any(requires[x] for x in n.inputs)
+    releases = _by_index(st.saved)
     grads: dict[str, str] = {}  # node → key of its output gradient's storage
     refs: dict[str, int] = {}
-    grad_bytes = 0
+
+    def alloc(key: str, nbytes: int) -> str:
+        heap.alloc(key, nbytes)
+        refs[key] = 1
+        return key
 
     def release(key: str) -> None:
         refs[key] -= 1
         if refs[key] == 0:
             heap.free(key)
 
-    out_grad = "loss#grad"
-    heap.alloc(out_grad, act)
-    refs[out_grad] = 1
-    grads[nodes[-1].name] = out_grad
+    grads[nodes[-1].name] = alloc("loss#grad", act)  # sum's backward: ones, expanded (a view)
     for i in range(len(nodes) - 1, -1, -1):
         n = nodes[i]
         if not requires[n.name] or n.name not in grads:
             continue
-        for storage, saver in recompute.get(i, ()):  # checkpointing: the block's forward runs again
-            heap.alloc(storage, nodes[index[storage]].out_values * act)
-            saved[storage] = min(saved.get(storage, saver), saver)
-        if block[i] is not None and end[block[i] or ""] == i:
-            for j in range(start[block[i] or ""], i + 1):
-                for key, nbytes in extras[j]:
+        for storage, saver in st.recompute.get(i, ()):  # checkpointing: the block's forward runs again
+            heap.alloc(storage, nodes[st.index[storage]].out_values * act)
+            releases.setdefault(saver, []).append(storage)
+        b = st.block[i]
+        if b is not None and st.end[b] == i:
+            for j in range(st.start[b], i + 1):
+                for key, nbytes in st.extras[j]:
                     heap.alloc(key, nbytes)
         g = grads.pop(n.name)
         if n.fused:  # the fused activation's backward: a new gradient of the output's size
-            key = f"{n.name}#actgrad"
-            heap.alloc(key, n.out_values * act)
-            refs[key] = 1
+            key = alloc(f"{n.name}#actgrad", n.out_values * act)
             release(g)
             g = key
         fresh: list[str] = []
@@ -370,45 +451,26 @@ def _training(nodes: list[_Node], base: int, size: int, optimizer: str, momentum
                 key = g
                 refs[g] += 1
             else:
-                key = f"{n.name}#grad_{x}"
-                heap.alloc(key, (nodes[index[x]].out_values if x in index else 0) * act)
-                refs[key] = 1
+                key = alloc(f"{n.name}#grad_{x}", nodes[st.index[x]].out_values * act)
             if x in grads:  # a second consumer: accumulated in place into the first gradient
                 fresh.append(key)
             else:
                 grads[x] = key
         if n.trainable:
             heap.alloc(f"{n.name}#pgrad", n.trainable)
-            grad_bytes += n.trainable
+            st.grad_bytes += n.trainable
         heap.mark(n.name, "backward")
-        for key in fresh:
+        for key in (*fresh, g):
             release(key)
-        release(g)
-        for storage, j in list(saved.items()):
-            if j == i:
-                heap.free(storage)
-                del saved[storage]
-        for key, _ in extras[i]:
+        for storage in releases.get(i, ()):
+            heap.free(storage)
+        for key, _ in st.extras[i]:
             heap.free(key)
-    for g in list(grads.values()):
-        heap.free(g)
-    heap.free(out_grad)
-    # optimizer.step() on a fresh optimizer: its state appears now.
-    trainable = sum(n.trainable for n in nodes)
-    largest = max((n.largest_param for n in nodes), default=0)
-    if optimizer == "sgd":
-        state = trainable if momentum else 0
-        heap.alloc("optimizer#state", state)
-        heap.mark("optimizer.step", "optimizer")
-    else:
-        state = 2 * trainable
-        heap.alloc("optimizer#state", state)
-        heap.alloc("optimizer#temp", 2 * largest)  # sqrt(v) and its quotient, for the largest tensor
-        heap.mark("optimizer.step", "optimizer")
-    return Training(optimizer, momentum, amp, checkpoint, heap.peak, heap.peak_at[1], heap.peak_at[0],
-                    grad_bytes, state, saved_activation_bytes, tuple(heap.timeline))
+    for key in grads.values():
+        heap.free(key)
+    heap.free("loss#grad")
 
 
-def param_half(nodes: list[_Node], act: int) -> int:
-    """Autocast's low-precision copies of the weights, cached for the step (``act`` bytes per parameter)."""
-    return sum(n.trainable for n in nodes) // 4 * act
+def _half_weights(nodes: list[_Node], size: int, act: int) -> int:
+    """Autocast's low-precision copies of the weights, cached for forward and backward."""
+    return sum(n.trainable for n in nodes) // size * act

@@ -16,6 +16,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from math import prod
 from typing import Any
 
 from cnncalc.model import Network, Shape
@@ -45,7 +46,9 @@ def _tracker(base: list[Any]) -> Any:
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_leaves
 
-    class Tracker(TorchDispatchMode):  # type: ignore[misc]
+    mode: Any = TorchDispatchMode
+
+    class Tracker(mode):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
             self.live: dict[int, int] = {}
@@ -160,3 +163,79 @@ def training(net: Network, *, batch: int = 1, input_shape: Shape | None = None, 
         setup = _setup(net, batch, input_shape)
         profiled = _profiled(step, _nbytes(setup[2]))
     return Measured(tracker.peak, tracker.peak_op, tracker.peak_phase, profiled)
+
+
+#: Square sizes tried, smallest first, to keep measurements fast.
+SIZES = (64, 96, 128, 160, 192, 224)
+
+
+def small_input(net: Network) -> Shape:
+    """The smallest square input (from :data:`SIZES`) the network accepts and can train on at batch 1.
+
+    Training batch norm needs more than one value per channel, so no batch norm may see a 1×1 map. Inputs that
+    are not images (vectors), or that no size fits, keep the spec's own.
+    """
+    from cnncalc.engine.graph import run
+    from cnncalc.engine.layers.norm import BatchNorm
+    from cnncalc.errors import CnncalcError
+
+    if len(net.input) != 3:
+        return net.input
+    accepted: list[Shape] = []
+    for size in SIZES:
+        shape = (net.input[0], size, size)
+        try:
+            report = run(net, input_shape=shape)
+        except CnncalcError:
+            continue
+        accepted.append(shape)
+        ins = report.context.input_of
+        if all(prod(ins[n.name][1:]) > 1 for n in net.nodes if isinstance(n.layer, BatchNorm)):
+            return shape
+    return accepted[0] if accepted else net.input
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """cnncalc's predicted peak against the measured one, for one network, batch and mode."""
+
+    model: str
+    input: Shape
+    batch: int
+    mode: str
+    measured: Measured
+    predicted: int
+    predicted_phase: str
+
+    @property
+    def error(self) -> float:
+        """Relative error of the prediction, (predicted − measured) / measured."""
+        return (self.predicted - self.measured.peak_bytes) / self.measured.peak_bytes
+
+
+MODES = ("inference", "sgd", "adam")
+
+
+class TorchRefusedError(Exception):
+    """torch cannot run the measurement (training batch norm on a 1×1 map at batch 1)."""
+
+
+def compare(net: Network, *, batch: int, mode: str, input_shape: Shape | None = None,
+            profiler: bool = True) -> Comparison:
+    """Measure and predict one peak: ``inference``, or a training step with ``sgd`` (momentum 0.9) or ``adam``."""
+    from cnncalc.engine.graph import run
+    from cnncalc.engine.memory import analyze_memory
+
+    shape = input_shape or net.input
+    report = run(net, input_shape=shape, batch=batch)
+    if mode == "inference":
+        inf = analyze_memory(report).inference
+        return Comparison(net.name, shape, batch, mode, inference(net, batch=batch, input_shape=shape,
+                                                                   profiler=profiler), inf.peak_bytes, "forward")
+    step = analyze_memory(report, train=True, optimizer="sgd" if mode == "sgd" else "adam").training
+    assert step is not None
+    try:
+        measured = training(net, batch=batch, input_shape=shape, optimizer=mode, profiler=profiler)
+    except ValueError as err:  # batch norm on one value per channel: torch will not train it
+        raise TorchRefusedError(f"torch refuses to train {net.name} at batch {batch}: {err}") from None
+    return Comparison(net.name, shape, batch, mode, measured, step.peak_bytes, step.peak_phase)
