@@ -116,7 +116,8 @@ def test_json_contract(cli: Cli) -> None:
     result = cli("memory", "vgg16", "--batch", "2", "--train", "--optimizer", "adam", "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert {"model", "batch", "dtype", "param_bytes", "buffer_bytes", "input_bytes", "inference", "training"} <= set(data)
+    keys = {"model", "batch", "dtype", "param_bytes", "buffer_bytes", "input_bytes", "inference", "training"}
+    assert keys <= set(data)
     assert {"peak_bytes", "peak_layer", "timeline"} <= set(data["inference"])
     assert set(data["inference"]["timeline"][0]) == {"layer", "live_bytes"}
     assert {"optimizer", "peak_bytes", "peak_phase", "grad_bytes", "optimizer_state_bytes",

@@ -178,8 +178,8 @@ class Pad(Layer):
         return Evaluation((x[0], *out), rf=rf, summary=f"{fmt_pads(pads)} {mode}")
 
     def keeps(self) -> Keeps:
-        """constant_pad_nd keeps nothing; its gradient is a narrow view."""
-        return Keeps(saves=(), grad="view")
+        """Padding keeps nothing; its backward pads the gradient by the negated amounts (a new tensor)."""
+        return Keeps(saves=())
 
 
 @register
