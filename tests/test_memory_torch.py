@@ -153,15 +153,25 @@ LIMITS = {"inference": 0.02, "sgd": 0.05, "adam": 0.05}
 HEAVY = {"deconvnet", "unet", "inception_v3"}
 
 
-@pytest.mark.parametrize("mode", ["inference", "sgd", "adam"])
-@pytest.mark.parametrize("batch", [1, 4])
 @pytest.mark.parametrize("name", [n for n in zoo.names() if n not in HEAVY])
-def test_predicted_peak_matches_the_measured_one(name: str, batch: int, mode: str) -> None:
-    from cnncalc.torch.measure import compare, small_input
+def test_predicted_peaks_match_the_measured_ones(name: str) -> None:
+    from cnncalc.torch.bridge import build_module
+    from cnncalc.torch.measure import MODES, TorchRefusedError, compare, small_input
 
     net = cnncalc.load(name)
-    result = compare(net, batch=batch, mode=mode, input_shape=small_input(net), profiler=False)
-    assert abs(result.error) <= LIMITS[mode], (result.measured, result.predicted)
+    shape = small_input(net)
+    module = build_module(net, input_shape=shape)  # one module for the six runs (gradients are dropped between)
+    off = []
+    for batch in (1, 4):
+        for mode in MODES:
+            try:
+                result = compare(net, batch=batch, mode=mode, input_shape=shape, profiler=False, module=module)
+            except TorchRefusedError:  # batch norm on a 1x1 map at batch 1: torch will not train it
+                continue
+            if abs(result.error) > LIMITS[mode]:
+                off.append(f"batch {batch} {mode}: measured {result.measured.peak_bytes:,}, predicted "
+                           f"{result.predicted:,} ({result.error:+.2%})")
+    assert not off, "\n".join(off)
 
 
 def test_the_profiler_sees_kernel_scratch_beyond_the_tracked_storages() -> None:

@@ -107,10 +107,14 @@ def _profiled(run: Callable[[], None], base_bytes: int) -> int:
     return base_bytes + peak
 
 
-def _setup(net: Network, batch: int, input_shape: Shape | None, seed: int = 0) -> tuple[Any, Any, list[Any]]:
+def _setup(net: Network, batch: int, input_shape: Shape | None, module: Any = None) -> tuple[Any, Any, list[Any]]:
+    """The module (built, or ``module`` reused with its gradients dropped), a random input, and what is live."""
     torch, _, _ = torch_modules()
-    torch.manual_seed(seed)
-    module = build_module(net, "cpu", input_shape=input_shape)
+    torch.manual_seed(0)
+    if module is None:
+        module = build_module(net, "cpu", input_shape=input_shape)
+    for p in module.parameters():
+        p.grad = None
     x = torch.randn(batch, *(input_shape or net.input))
     return module, x, [*module.parameters(), *module.buffers(), x]
 
@@ -119,10 +123,12 @@ def _nbytes(tensors: list[Any]) -> int:
     return sum({id(t.untyped_storage()): t.untyped_storage().nbytes() for t in tensors}.values())
 
 
-def inference(net: Network, *, batch: int = 1, input_shape: Shape | None = None, profiler: bool = True) -> Measured:
-    """One forward pass under ``torch.no_grad()`` in eval mode."""
+def inference(net: Network, *, batch: int = 1, input_shape: Shape | None = None, profiler: bool = True,
+              module: Any = None) -> Measured:
+    """One forward pass under ``torch.no_grad()`` in eval mode (``module``: the spec's module, built once)."""
     torch, _, _ = torch_modules()
-    module, x, base = _setup(net, batch, input_shape)
+    module, x, base = _setup(net, batch, input_shape, module)
+    module.eval()
 
     def forward() -> None:
         with torch.no_grad():
@@ -136,7 +142,7 @@ def inference(net: Network, *, batch: int = 1, input_shape: Shape | None = None,
 
 
 def training(net: Network, *, batch: int = 1, input_shape: Shape | None = None, optimizer: str = "sgd",
-             momentum: float = 0.9, profiler: bool = True) -> Measured:
+             momentum: float = 0.9, profiler: bool = True, module: Any = None) -> Measured:
     """The first training step of a fresh optimizer: forward, ``out.sum()``, backward, ``optimizer.step()``."""
     torch, _, _ = torch_modules()
 
@@ -154,13 +160,13 @@ def training(net: Network, *, batch: int = 1, input_shape: Shape | None = None, 
             tracker.phase = "optimizer"
         opt.step()
 
-    setup = _setup(net, batch, input_shape)
+    setup = _setup(net, batch, input_shape, module)
     tracker = _tracker(setup[2])
     with tracker:
         step(tracker)
     profiled = None
     if profiler:
-        setup = _setup(net, batch, input_shape)
+        setup = _setup(net, batch, input_shape, module)
         profiled = _profiled(step, _nbytes(setup[2]))
     return Measured(tracker.peak, tracker.peak_op, tracker.peak_phase, profiled)
 
@@ -221,7 +227,7 @@ class TorchRefusedError(Exception):
 
 
 def compare(net: Network, *, batch: int, mode: str, input_shape: Shape | None = None,
-            profiler: bool = True) -> Comparison:
+            profiler: bool = True, module: Any = None) -> Comparison:
     """Measure and predict one peak: ``inference``, or a training step with ``sgd`` (momentum 0.9) or ``adam``."""
     from cnncalc.engine.graph import run
     from cnncalc.engine.memory import analyze_memory
@@ -230,12 +236,13 @@ def compare(net: Network, *, batch: int, mode: str, input_shape: Shape | None = 
     report = run(net, input_shape=shape, batch=batch)
     if mode == "inference":
         inf = analyze_memory(report).inference
-        return Comparison(net.name, shape, batch, mode, inference(net, batch=batch, input_shape=shape,
-                                                                   profiler=profiler), inf.peak_bytes, "forward")
+        measured = inference(net, batch=batch, input_shape=shape, profiler=profiler, module=module)
+        return Comparison(net.name, shape, batch, mode, measured, inf.peak_bytes, "forward")
     step = analyze_memory(report, train=True, optimizer="sgd" if mode == "sgd" else "adam").training
     assert step is not None
     try:
-        measured = training(net, batch=batch, input_shape=shape, optimizer=mode, profiler=profiler)
+        measured = training(net, batch=batch, input_shape=shape, optimizer=mode, profiler=profiler,
+                            module=module)
     except ValueError as err:  # batch norm on one value per channel: torch will not train it
         raise TorchRefusedError(f"torch refuses to train {net.name} at batch {batch}: {err}") from None
     return Comparison(net.name, shape, batch, mode, measured, step.peak_bytes, step.peak_phase)
