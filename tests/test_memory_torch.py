@@ -180,3 +180,24 @@ def test_the_profiler_sees_kernel_scratch_beyond_the_tracked_storages() -> None:
     measured = inference(cnncalc.load("vgg11"), batch=2, input_shape=(3, 64, 64))
     assert measured.profiler_peak_bytes is not None
     assert measured.scratch_bytes is not None and measured.scratch_bytes >= 0
+
+
+@pytest.mark.parametrize(("name", "size", "batch", "block"), [
+    ("resnet18", 96, 16, "basic"), ("mobilenet_v2", 96, 16, "inverted"), ("densenet121", 64, 8, "dense_layer"),
+    ("resnet50", 64, 8, "layer3_2"),
+])
+def test_checkpointed_blocks_match_torch_utils_checkpoint(name: str, size: int, batch: int, block: str) -> None:
+    # SGD without momentum and a batch large enough that backward, where checkpointing acts, holds the peak.
+    from cnncalc.engine.memory import analyze_memory
+    from cnncalc.torch.measure import training
+
+    net = cnncalc.load(name)
+    shape = (3, size, size)
+    measured = training(net, batch=batch, input_shape=shape, momentum=0.0, profiler=False, checkpoint=(block,))
+    report = cnncalc.analyze(net, batch=batch, input_shape=shape)
+    step = analyze_memory(report, train=True, momentum=0.0, checkpoint=(block,)).training
+    plain = analyze_memory(report, train=True, momentum=0.0).training
+    assert step is not None and plain is not None
+    assert measured.peak_phase == step.peak_phase == "backward"
+    assert abs(step.peak_bytes - measured.peak_bytes) <= 0.05 * measured.peak_bytes
+    assert step.saved_activation_bytes < plain.saved_activation_bytes

@@ -45,7 +45,8 @@ def _train_options(fn: F) -> F:
         click.option("--amp", type=click.Choice(("bf16", "fp16")), help="Mixed precision: 2-byte activations and "
                      "gradients, fp32 master weights and optimizer state (modelled, not measured)."),
         click.option("--checkpoint", multiple=True, metavar="BLOCK", help="Checkpoint a block (instance path or "
-                     "block type; repeatable): only its inputs are kept, backward recomputes the rest."),
+                     "block type; repeatable): only its inputs are kept, backward recomputes the rest (as "
+                     "torch.utils.checkpoint)."),
         click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True),
     ]
     for option in reversed(options):

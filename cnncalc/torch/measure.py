@@ -141,9 +141,62 @@ def inference(net: Network, *, batch: int = 1, input_shape: Shape | None = None,
     return Measured(tracker.peak, tracker.peak_op, "forward", profiled)
 
 
+def checkpointed(module: Any, net: Network, blocks: tuple[str, ...]) -> Callable[[Any], Any]:
+    """A forward for the spec's module that runs each chosen block under ``torch.utils.checkpoint`` (non-reentrant).
+
+    ``blocks`` are block instance paths, their last segment, or block types, as ``cnncalc memory --checkpoint``
+    takes them; values are dropped after their last reader, as :meth:`SpecModule.forward` does.
+    """
+    from torch.utils.checkpoint import checkpoint
+
+    kinds = {g.name: g.block for g in net.groups}
+    chosen = {n.name: next((g for g in n.groups if g in blocks or g.rsplit("/", 1)[-1] in blocks
+                            or kinds.get(g) in blocks), None) for n in net.nodes}
+    steps = module.steps
+    if any(s.link is not None and chosen[s.name] for s in steps):
+        raise ValueError("checkpointed blocks with linked layers (crop to, max-unpool) are not supported")
+    last = {name: i for i, s in enumerate(steps) for name in s.inputs}
+
+    def call(step: Any, values: dict[str, Any]) -> Any:
+        layer = module.layers[step.key]
+        return layer(*(values[a] for a in step.inputs)) if step.merge else layer(values[step.inputs[0]])
+
+    def forward(x: Any) -> Any:
+        values: dict[str, Any] = {"input": x}
+        i = 0
+        while i < len(steps):
+            j, block = i, chosen[steps[i].name]
+            if block is None:
+                values[steps[i].name] = call(steps[i], values)
+            else:
+                while j + 1 < len(steps) and chosen[steps[j + 1].name] == block:
+                    j += 1
+                inner = steps[i:j + 1]
+                names = {t.name for t in inner}
+                outside = list(dict.fromkeys(a for t in inner for a in t.inputs if a not in names))
+
+                def run(*xs: Any, inner: Any = inner, outside: list[str] = outside) -> Any:
+                    local = dict(zip(outside, xs, strict=True))
+                    for t in inner:
+                        local[t.name] = call(t, local)
+                    return local[inner[-1].name]
+
+                values[inner[-1].name] = checkpoint(run, *(values[a] for a in outside), use_reentrant=False)
+            for name in [k for k in values if k in last and last[k] <= j]:
+                del values[name]
+            i = j + 1
+        return values[steps[-1].name]
+
+    return forward
+
+
 def training(net: Network, *, batch: int = 1, input_shape: Shape | None = None, optimizer: str = "sgd",
-             momentum: float = 0.9, profiler: bool = True, module: Any = None) -> Measured:
-    """The first training step of a fresh optimizer: forward, ``out.sum()``, backward, ``optimizer.step()``."""
+             momentum: float = 0.9, profiler: bool = True, module: Any = None,
+             checkpoint: tuple[str, ...] = ()) -> Measured:
+    """The first training step of a fresh optimizer: forward, ``out.sum()``, backward, ``optimizer.step()``.
+
+    ``checkpoint`` runs those blocks under activation checkpointing (see :func:`checkpointed`).
+    """
     torch, _, _ = torch_modules()
 
     def step(tracker: Any = None) -> None:
@@ -152,7 +205,7 @@ def training(net: Network, *, batch: int = 1, input_shape: Shape | None = None, 
         opt = (torch.optim.SGD(params, lr=0.01, momentum=momentum) if optimizer == "sgd"
                else (torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW)(params, lr=1e-3))
         module.train()
-        out = module(x).sum()
+        out = (checkpointed(module, net, checkpoint)(x) if checkpoint else module(x)).sum()
         if tracker is not None:
             tracker.phase = "backward"
         out.backward()
