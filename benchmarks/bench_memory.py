@@ -21,6 +21,7 @@ def main() -> int:
     parser.add_argument("models", nargs="*", help="zoo networks (default: the whole zoo)")
     parser.add_argument("--batch", type=int, nargs="*", default=[1, 4])
     parser.add_argument("--no-profiler", action="store_true", help="skip the profiler's (slower) measurement")
+    parser.add_argument("--size", type=int, help="square input size instead of the smallest practical one")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     from cnncalc.spec import zoo
@@ -35,7 +36,7 @@ def main() -> int:
     worst: list[tuple[float, str]] = []
     for name in args.models or zoo.names():
         net = load(name)
-        shape = small_input(net)
+        shape = small_input(net) if args.size is None else (net.input[0], args.size, args.size)
         for batch in args.batch:
             for mode in MODES:
                 try:
