@@ -95,7 +95,9 @@ def test_training_needs_more_than_inference_and_amp_and_checkpointing_need_less(
     ckpt = analyze_memory(report, train=True, checkpoint=("basic",)).training  # every block
     assert plain and half and ckpt
     assert plain.peak_bytes > analyze_memory(report).inference.peak_bytes
-    assert half.saved_activation_bytes < 0.6 * plain.saved_activation_bytes  # int64 indices stay 8 bytes
+    # int64 indices stay 8 bytes, and autocast's bf16 weight copies are saved too
+    assert half.saved_activation_bytes < 0.7 * plain.saved_activation_bytes
+    assert half.peak_bytes < plain.peak_bytes
     assert ckpt.saved_activation_bytes < 0.6 * plain.saved_activation_bytes  # the stem is not checkpointed
 
 

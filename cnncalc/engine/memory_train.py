@@ -64,20 +64,20 @@ class _Step:
     #: block end → (storage, saver) that the block's recomputation saves again
     recompute: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
     grad_bytes: int = 0
+    #: bytes per parameter value (the master weights), and whether autocast makes low-precision copies
+    size: int = 4
+    amp: bool = False
 
 
 def training_step(nodes: list[Node], base: int, size: int, optimizer: str, momentum: float, amp: str | None,
               checkpoint: tuple[str, ...], chosen: set[str]) -> Training:
     act = 2 if amp else size
-    st = _Step(nodes, act, Heap(base + (_half_weights(nodes, size, act) if amp else 0)), roots(nodes, train=True),
-               {n.name: i for i, n in enumerate(nodes)})
+    st = _Step(nodes, act, Heap(base), roots(nodes, train=True), {n.name: i for i, n in enumerate(nodes)},
+               size=size, amp=amp is not None)
     _plan_saves(st, chosen)
     saved_activation_bytes = _forward(st)
     _backward(st)
     trainable = sum(n.trainable for n in nodes)
-    if amp:  # the low-precision weight copies die with the autocast region, before the step
-        st.heap.base -= _half_weights(nodes, size, act)
-        st.heap.current -= _half_weights(nodes, size, act)
     # optimizer.step() on a fresh optimizer: its state appears now (SGD: momentum buffers, cloned from the grads).
     state = (trainable if momentum else 0) if optimizer == "sgd" else 2 * trainable
     st.heap.alloc("optimizer#state", state)
@@ -101,6 +101,8 @@ def _plan_saves(st: _Step, chosen: set[str]) -> None:
                  for x in (n.inputs[:1] if w == "input" else n.inputs if w == "inputs" else (n.name,))]
         st.extras[i] = [(f"{n.name}#{w}{j}", extra(n, w, st.act)) for j, w in enumerate(keep)
                         if w not in ("input", "inputs", "output")]
+        if st.amp and n.trainable:  # autocast's low-precision copy of the weights, which the layer saves
+            st.extras[i].append((f"{n.name}#w16", n.trainable // st.size * st.act))
         b = st.block[i]
         for name in names:
             storage = st.root[name]
@@ -181,10 +183,7 @@ def _backward(st: _Step) -> None:
                 fresh.append(key)
             else:
                 grads[x] = key
-        if n.trainable:
-            heap.alloc(f"{n.name}#pgrad", n.trainable)
-            st.grad_bytes += n.trainable
-        heap.mark(n.name, "backward")
+        _param_grads(st, n)
         for key in (*fresh, g):
             release(key)
         for storage in releases.get(i, ()):
@@ -196,6 +195,12 @@ def _backward(st: _Step) -> None:
     heap.free("loss#grad")
 
 
-def _half_weights(nodes: list[Node], size: int, act: int) -> int:
-    """Autocast's low-precision copies of the weights, cached for forward and backward."""
-    return sum(n.trainable for n in nodes) // size * act
+def _param_grads(st: _Step, n: Node) -> None:
+    """A first step's parameter gradients appear as the layer's backward runs (the moment it is marked)."""
+    if n.trainable:
+        st.heap.alloc(f"{n.name}#pgrad", n.trainable)
+        st.grad_bytes += n.trainable
+        if st.amp:  # the gradient of the low-precision copy, cast to fp32 for the master weights
+            st.heap.alloc(f"{n.name}#pgrad16", n.trainable // st.size * st.act)
+    st.heap.mark(n.name, "backward")
+    st.heap.free(f"{n.name}#pgrad16")
