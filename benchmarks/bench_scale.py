@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 import cnncalc
-from cnncalc.render import RENDERERS, Options
+from cnncalc.render import RENDERERS
+from cnncalc.render.text import Options
 
 
 def spec_text(n: int) -> str:

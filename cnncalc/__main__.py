@@ -1,5 +1,5 @@
 """``python -m cnncalc``: the same as the ``cnncalc`` command."""
 
-from cnncalc.cli.main import main
+from cnncalc.cli import main
 
 main()

@@ -1,20 +1,31 @@
-"""Shared fixtures: the CLI runner, golden files, and the torch marker policy.
+"""Shared fixtures: the CLI runner, golden files, the torch and browser marker policies and the hypothesis profiles.
 
 Torch-marked tests skip when torch is missing, unless ``CNNCALC_REQUIRE_TORCH=1`` (CI), where they fail instead.
+Browser-marked tests (headless Chromium, issue #13) skip when no browser is found, unless
+``CNNCALC_REQUIRE_BROWSER=1`` (CI), where they fail instead.
 Golden files live in ``tests/golden/``; ``pytest --update-goldens`` rewrites them.
+Hypothesis properties run ``CNNCALC_HYPOTHESIS``'s profile: ``dev`` (the default, 200 examples per property) or
+``ci`` (2,000, what ``.ci/run`` sets); no property has a deadline, as no test asserts timing.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
+
+_QUIET = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("dev", max_examples=200, **_QUIET)
+settings.register_profile("ci", max_examples=2000, **_QUIET)
+settings.load_profile(os.environ.get("CNNCALC_HYPOTHESIS", "dev"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -22,8 +33,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", help="rewrite tests/golden/* from the current output")
 
 
+#: Executable names of a headless-capable Chromium, in the order they are tried.
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def browser_path() -> str | None:
+    """The first Chromium found on PATH (``CNNCALC_BROWSER`` overrides), or None."""
+    chosen = os.environ.get("CNNCALC_BROWSER")
+    if chosen:
+        return shutil.which(chosen)
+    return next((path for path in map(shutil.which, BROWSERS) if path), None)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip torch tests without torch, or fail them under CNNCALC_REQUIRE_TORCH=1."""
+    """Skip torch and browser tests without their tool, or fail them under CNNCALC_REQUIRE_TORCH/BROWSER=1."""
+    if browser_path() is None and os.environ.get("CNNCALC_REQUIRE_BROWSER") != "1":
+        skip_browser = pytest.mark.skip(reason="no headless Chromium found (apt-get install chromium)")
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(skip_browser)
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -38,7 +66,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def cli() -> Callable[..., Result]:
     """Run the ``cnncalc`` CLI in-process: ``cli("vgg16", "--format", "json")``."""
-    from cnncalc.cli.main import main
+    from cnncalc.cli import main
 
     runner = CliRunner()
 
@@ -62,3 +90,12 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
         assert text == path.read_text(encoding="utf-8"), f"{name} differs; run pytest --update-goldens if intended"
 
     return check
+
+
+@pytest.fixture
+def browser() -> str:
+    """The headless Chromium to drive (browser-marked tests only reach here with one, or under REQUIRE, to fail)."""
+    path = browser_path()
+    if path is None:
+        pytest.fail("CNNCALC_REQUIRE_BROWSER=1 but no Chromium found (apt-get install chromium)")
+    return path

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from cnncalc.cli.main import main
+from cnncalc.cli import main
 
 Cli = Callable[..., Result]
 

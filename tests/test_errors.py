@@ -91,7 +91,7 @@ def test_api_error(name: str) -> None:
 
 @pytest.mark.parametrize("name", case_params())
 def test_cli_error(name: str) -> None:
-    from cnncalc.cli.main import main
+    from cnncalc.cli import main
 
     result = CliRunner().invoke(main, [f"{CASES}/{name}.yaml"])
     assert result.exit_code == 2, (result.exit_code, result.stderr, result.exception)
@@ -148,7 +148,7 @@ def test_api_file_errors(
 def test_cli_file_errors(
     make: Callable[[Path], str], expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cnncalc.cli.main import main
+    from cnncalc.cli import main
 
     monkeypatch.chdir(tmp_path)
     path = make(tmp_path)

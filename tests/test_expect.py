@@ -1,4 +1,4 @@
-"""The rules of :func:`cnncalc.proof.expect.check`, on a hand-built report, so the checker itself can fail.
+"""The rules of :func:`cnncalc.proof.expect.judge`, on a hand-built report, so the checker itself can fail.
 
 The report here is written out by hand (no engine involved): a conv, a pool, a flatten and an FC layer; the
 total parameter count is set per test to probe the precision boundaries.
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cnncalc.engine.report import LayerRow, Report, Totals
-from cnncalc.proof.expect import FigureCheck, check
+from cnncalc.proof.expect import Verdict, judge
 from cnncalc.spec.format import Expect
 
 
@@ -37,16 +37,16 @@ def _report(batch: int = 1, params: int = 138_357_544) -> Report:
     )
     totals = Totals(
         params=params, trainable_params=params, buffers=0, macs=3_776 * batch, flops=7_552 * batch,
-        activations=278 * batch, activation_bytes=1_112 * batch, param_bytes=4 * params,
+        activations=278 * batch, activation_bytes=1_112 * batch, param_bytes=4 * params, biases=18,
     )
     return Report(model="toy", input=(3, 6, 6), batch=batch, dtype="float32", layers=rows, totals=totals)
 
 
-def _check(entry: dict[str, Any], report: Report | None = None) -> list[FigureCheck]:
-    return check(report or _report(), Expect.model_validate({"source": "test", **entry}))
+def _check(entry: dict[str, Any], report: Report | None = None) -> list[Verdict]:
+    return judge(report or _report(), Expect.model_validate({"source": "test", **entry}))
 
 
-def _one(entry: dict[str, Any], report: Report | None = None) -> FigureCheck:
+def _one(entry: dict[str, Any], report: Report | None = None) -> Verdict:
     (result,) = _check(entry, report)
     return result
 
@@ -184,3 +184,20 @@ def test_figure_check_is_frozen() -> None:
     result = _one({"params": 1})
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.status = "pass"  # type: ignore[misc]
+
+
+def test_totals_carry_biases_and_stored_activations_outside_the_json() -> None:
+    # conv 8 5x5 on 3x32x32: 5·5·3·8 weights + 8 biases = 608 (cs231n's formula); fc on the pooled 8x14x14:
+    # 1,568·10 + 10 = 15,690. Weights are the 16,298 parameters less the 18 biases.
+    from cnncalc.engine.graph import analyze
+
+    report = analyze({"input": [3, 32, 32], "layers": [
+        {"type": "conv2d", "out_channels": 8, "kernel_size": 5}, {"type": "maxpool2d", "kernel_size": 2},
+        {"type": "flatten"}, {"type": "linear", "out_features": 10}]})
+    totals = report.totals
+    assert (totals.params, totals.biases, totals.weights) == (16_298, 18, 16_280)
+    # The input's 3·32·32 values, then the stored outputs: 8·28·28 + 8·14·14 + 10 (flatten is a view).
+    assert (totals.input_activations, totals.stored_activations) == (3_072, 6_272 + 1_568 + 10)
+    assert totals.activations == 3_072 + 7_850
+    assert list(totals.to_dict()) == ["params", "trainable_params", "buffers", "macs", "flops", "activations",
+                                      "activation_bytes", "param_bytes", "connections"]

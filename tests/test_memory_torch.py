@@ -69,7 +69,7 @@ def _kept(fields: dict[str, Any], shape: tuple[int, ...]) -> tuple[Counter[str],
     """What torch keeps for the layer's backward, by kind, and whether its input gradient is a view."""
     import torch
 
-    from cnncalc.torch.bridge import build_module
+    from cnncalc.torch.build import build_module
 
     merge = fields["type"] in ("concat", "add", "mul")
     layers: list[dict[str, Any]] = [{"type": "conv2d", "name": "pre", "out_channels": shape[0], "kernel_size": 1}]
@@ -155,7 +155,7 @@ HEAVY = {"deconvnet"}
 
 @pytest.mark.parametrize("name", [n for n in zoo.names() if n not in HEAVY])
 def test_predicted_peaks_match_the_measured_ones(name: str) -> None:
-    from cnncalc.torch.bridge import build_module
+    from cnncalc.torch.build import build_module
     from cnncalc.torch.measure import MODES, TorchRefusedError, compare, small_input
 
     net = cnncalc.load(name)

@@ -10,8 +10,9 @@ from collections.abc import Callable
 import pytest
 
 import cnncalc
-from cnncalc.render import RENDERERS, Options, human, human_bytes, shape_text
+from cnncalc.render import RENDERERS
 from cnncalc.render.table import BAR_WIDTH, bar
+from cnncalc.render.text import Options, human, human_bytes, shape_text
 
 Golden = Callable[[str, str], None]
 

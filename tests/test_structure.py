@@ -9,9 +9,9 @@ from click.testing import CliRunner
 
 import cnncalc
 from cnncalc import SpecError
-from cnncalc.cli.main import main
-from cnncalc.render import Options
+from cnncalc.cli import main
 from cnncalc.render.table import render, rows
+from cnncalc.render.text import Options
 
 INCEPTION = {
     "args": {"c1": None, "r3": None, "c3": None, "r5": None, "c5": None, "pp": None},

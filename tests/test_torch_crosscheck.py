@@ -24,7 +24,7 @@ pytestmark = pytest.mark.torch
 
 
 def check(spec: Any, *, device: str = "cpu", batch: int = 2, args: dict[str, Any] | None = None) -> Any:
-    from cnncalc.torch.bridge import crosscheck
+    from cnncalc.torch.crosscheck import crosscheck
 
     net = cnncalc.load(spec, args=args)
     return crosscheck(cnncalc.analyze(net, batch=batch), device=device)
@@ -39,7 +39,7 @@ def assert_agrees(result: Any) -> None:
 
 
 def test_every_layer_class_has_a_torch_mapping() -> None:
-    from cnncalc.torch.bridge import BUILDERS
+    from cnncalc.torch.build import BUILDERS
 
     assert set(layer_classes()) <= set(BUILDERS), set(layer_classes()) - set(BUILDERS)
 
@@ -217,7 +217,7 @@ def test_flop_counter_conventions() -> None:
 def test_the_module_is_a_plain_torch_module() -> None:
     import torch
 
-    from cnncalc.torch.bridge import build_module
+    from cnncalc.torch.build import build_module
 
     net = cnncalc.load({"input": [6, 8, 8], "layers": [
         _conv(4, 3, name="block/conv.1", padding="same", activation="relu", connection_table=[[0, 1], [2], [3, 4, 5],
@@ -253,7 +253,7 @@ def _refusing(kind: str) -> Callable[..., Any]:
 @pytest.mark.parametrize("kind", ["always", "outside-meta"])
 def test_a_layer_torch_refuses_is_a_disagreement(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     from cnncalc.engine.layers.activation import Activation
-    from cnncalc.torch.bridge import BUILDERS
+    from cnncalc.torch.build import BUILDERS
 
     monkeypatch.setitem(BUILDERS, Activation, _refusing(kind))
     result = check(SMALL, batch=1)
@@ -262,7 +262,7 @@ def test_a_layer_torch_refuses_is_a_disagreement(monkeypatch: pytest.MonkeyPatch
 
 
 def test_missing_torch_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cnncalc.torch.bridge import torch_modules
+    from cnncalc.torch._modules import torch_modules
 
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(cnncalc.CnncalcError, match=r"pip install 'cnncalc\[torch\]'"):
@@ -302,16 +302,16 @@ def test_cli_json_input_and_set(cli: Callable[..., Result]) -> None:
 def test_cli_reports_a_mismatch(cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
-    from cnncalc.torch import bridge as torch_bridge
+    from cnncalc.torch import crosscheck as torch_crosscheck
 
-    original = torch_bridge.crosscheck
+    original = torch_crosscheck.crosscheck
 
     def wrong(*args: Any, **kwargs: Any) -> Any:
         real = original(*args, **kwargs)
         first = replace(real.rows[0], params=(real.rows[0].params[0] + 1, real.rows[0].params[1]))
         return replace(real, rows=(first, *real.rows[1:]))
 
-    monkeypatch.setattr(torch_bridge, "crosscheck", wrong)
+    monkeypatch.setattr(torch_crosscheck, "crosscheck", wrong)
     result = cli("crosscheck", "lenet5")
     assert result.exit_code == 1
     line = next(line for line in result.stdout.splitlines() if "conv1" in line)
@@ -322,7 +322,7 @@ def test_cli_reports_a_mismatch(cli: Callable[..., Result], monkeypatch: pytest.
 def test_cli_reports_a_layer_torch_refuses(cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch,
                                            tmp_path: Path) -> None:
     from cnncalc.engine.layers.activation import Activation
-    from cnncalc.torch.bridge import BUILDERS
+    from cnncalc.torch.build import BUILDERS
 
     monkeypatch.setitem(BUILDERS, Activation, _refusing("always"))
     spec = tmp_path / "small.json"
@@ -361,3 +361,10 @@ def test_without_torch_the_command_says_how_to_install(cli: Callable[..., Result
     assert result.exit_code == 2
     assert "pip install 'cnncalc[torch]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_out_channels_same_and_fused_activations_agree_with_torch() -> None:
+    # dwconv3 writes out_channels: same; torch's Conv2d(6, 6, 3, groups=6) is sized from the channels torch sees.
+    from cnncalc.spec.notation import to_spec
+
+    assert_agrees(check(to_spec("3x9x9: conv3-6-gelu dwconv3s2-leaky_relu fc-4-log_softmax")))

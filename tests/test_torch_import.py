@@ -459,3 +459,35 @@ def test_cli_import_without_torch(cli: Callable[..., Result], monkeypatch: pytes
     result = cli("import", "mymodels:Net", "--input", "3x8x8")
     assert result.exit_code == 2
     assert "pip install 'cnncalc[torch]'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_import_mapping_reads_its_torch_modules() -> None:
+    # The torch side of the registry names torch.nn classes by path (it imports without torch): each path must be a
+    # torch module class, and one instance of each must import as the layer class that declares it.
+    from torch import nn
+
+    from cnncalc.engine.layers import REGISTRY
+    from cnncalc.torch.imports import IMPORTS, module_layer, resolve
+
+    instances = [
+        nn.Conv2d(2, 4, 3), nn.ConvTranspose1d(2, 4, 3), nn.MaxPool1d(2), nn.MaxPool2d(2), nn.MaxPool3d(2),
+        nn.AvgPool1d(2), nn.AvgPool2d(2), nn.AvgPool3d(2), *(getattr(nn, f"Adaptive{k}Pool{n}d")(1) for k in
+                                                              ("Avg", "Max") for n in (1, 2, 3)),
+        nn.Linear(3, 4), nn.BatchNorm1d(3), nn.BatchNorm2d(3), nn.BatchNorm3d(3), nn.SyncBatchNorm(3),
+        nn.LocalResponseNorm(2), nn.ReLU(), nn.ReLU6(), nn.Sigmoid(), nn.Tanh(), nn.SiLU(), nn.SELU(), nn.Hardswish(),
+        nn.Hardsigmoid(), nn.LeakyReLU(), nn.ELU(), nn.GELU(), nn.PReLU(), nn.Softmax(1), nn.LogSoftmax(1),
+        nn.Softmax2d(), nn.Flatten(), nn.Dropout(), nn.AlphaDropout(), nn.Identity(), nn.ZeroPad2d(1),
+        nn.ReflectionPad1d(1), nn.ReplicationPad2d(1), nn.CircularPad2d(1), nn.ChannelShuffle(2),
+        nn.Upsample(scale_factor=2), nn.UpsamplingBilinear2d(scale_factor=2), nn.MaxUnpool2d(2), nn.PixelShuffle(2),
+        nn.PixelUnshuffle(2),
+    ]
+    declared = {resolve(nn, path): (cls, path) for cls, imp in IMPORTS.items() for path in imp.modules}
+    assert all(isinstance(c, type) and issubclass(c, nn.Module) for c in declared), declared
+    hit: set[str] = set()
+    for m in instances:
+        cls, path = next(declared[c] for c in type(m).__mro__ if c in declared)  # the most specific, as imported
+        entry = module_layer(m, nn, None, None)
+        assert entry is not None and REGISTRY[entry["type"]] is cls, (m, entry)
+        cls.model_validate({**entry, **dict.fromkeys(cls.links, "node")})  # links are wired by the walk
+        hit.add(path)
+    assert hit == {path for _, path in declared.values()}  # every declared path has an instance above

@@ -27,7 +27,7 @@ from math import ceil
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -36,10 +36,10 @@ from cnncalc.errors import ShapeError, SpecError
 
 pytestmark = [pytest.mark.torch, pytest.mark.filterwarnings("ignore")]
 
-#: 2,000 examples per family (CNNCALC_TORCH_EXAMPLES overrides it for a longer hunt); each costs a fraction of a
-#: millisecond of torch time on meta tensors.
-EXAMPLES = int(os.environ.get("CNNCALC_TORCH_EXAMPLES", "2000"))
-CI = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: Examples per family: the hypothesis profile's (tests/conftest.py: 200, or 2,000 under CNNCALC_HYPOTHESIS=ci), or
+#: CNNCALC_TORCH_EXAMPLES for a longer hunt; each costs a fraction of a millisecond of torch time on meta tensors.
+_HUNT = os.environ.get("CNNCALC_TORCH_EXAMPLES")
+PROFILE = settings(max_examples=int(_HUNT)) if _HUNT else settings()
 #: TypeError too: torch's 1-D adaptive pools refuse a None size with it.
 TORCH_REJECTS = (RuntimeError, ValueError, IndexError, ZeroDivisionError, TypeError)
 Case = dict[str, Any]
@@ -193,7 +193,7 @@ def conv_torch(c: Case) -> Run:
     return run
 
 
-@CI
+@PROFILE
 @given(c=conv_cases())
 def test_conv(c: Case) -> None:
     fields = {k: v for k, v in c.items() if k not in ("n", "c_in", "sizes")}
@@ -243,7 +243,7 @@ def pool_torch(c: Case) -> Run:
     return run
 
 
-@CI
+@PROFILE
 @given(c=pool_cases())
 def test_pool(c: Case) -> None:
     fields = {"type": f"{c['kind']}pool{c['n']}d", **{k: v for k, v in c.items() if k not in ("n", "kind", "c",
@@ -264,7 +264,7 @@ def adaptive_cases(draw: Any) -> Case:
             "sizes": spatial(draw, n, 12), "output_size": out}
 
 
-@CI
+@PROFILE
 @given(c=adaptive_cases())
 def test_adaptive_pool(c: Case) -> None:
     def run(device: str) -> tuple[Any, Any]:
@@ -326,7 +326,7 @@ def deconv_fields(c: Case) -> Case:
     return {"type": f"conv_transpose{c['n']}d", **{k: v for k, v in c.items() if k not in ("n", "c_in", "sizes")}}
 
 
-@CI
+@PROFILE
 @given(c=deconv_cases())
 def test_conv_transpose(c: Case) -> None:
     # With output_size, cnncalc derives the padding itself (ONNX output_shape) while torch keeps the module's and
@@ -338,7 +338,6 @@ def test_conv_transpose(c: Case) -> None:
 @pytest.mark.xfail(strict=True, reason="a deliberate difference: cnncalc's output_size follows ONNX's output_shape "
                    "(the padding is derived from the target, as issue #3 asks), torch's module(x, output_size=...) "
                    "keeps the padding and only derives output_padding, so it rejects targets cnncalc reaches")
-@settings(max_examples=100, deadline=None)
 @given(w=st.integers(2, 8), k=st.integers(1, 4), s=st.integers(1, 3), p=st.integers(0, 2))
 def test_conv_transpose_output_size_keeps_the_padding(w: int, k: int, s: int, p: int) -> None:
     # Shrunk: conv_transpose1d kernel 1, stride 1, padding 0, output_size [3] on 1x2. torch's range is [low, low +
@@ -371,7 +370,7 @@ def upsample_cases(draw: Any) -> Case:
     return case
 
 
-@CI
+@PROFILE
 @given(c=upsample_cases())
 def test_upsample(c: Case) -> None:
     def run(device: str) -> tuple[Any, Any]:
@@ -391,7 +390,7 @@ def test_upsample(c: Case) -> None:
 # Pixel shuffle and unshuffle.
 
 
-@CI
+@PROFILE
 @given(c=st.integers(1, 18), h=st.integers(1, 8), w=st.integers(1, 8), r=st.integers(1, 4), up=st.booleans())
 def test_pixel_shuffle(c: int, h: int, w: int, r: int, up: bool) -> None:
     def run(device: str) -> tuple[Any, Any]:
@@ -407,7 +406,7 @@ def test_pixel_shuffle(c: int, h: int, w: int, r: int, up: bool) -> None:
 # Linear on the last dim (any rank), with an in_features that may not match.
 
 
-@CI
+@PROFILE
 @given(dims=st.lists(st.integers(1, 8), min_size=1, max_size=3), given_in=st.none() | st.integers(1, 8),
        out=st.integers(1, 8), bias=st.booleans())
 def test_linear(dims: list[int], given_in: int | None, out: int, bias: bool) -> None:
@@ -424,7 +423,7 @@ def test_linear(dims: list[int], given_in: int | None, out: int, bias: bool) -> 
 # Batch norm: γ, β as parameters; running mean, variance and num_batches_tracked as buffers; rank checks.
 
 
-@CI
+@PROFILE
 @given(k=st.integers(1, 3), c=st.integers(1, 8), spatial_=st.lists(st.integers(1, 4), max_size=3),
        features=st.none() | st.integers(1, 8), affine=st.booleans(), track=st.booleans())
 def test_batchnorm(k: int, c: int, spatial_: list[int], features: int | None, affine: bool, track: bool) -> None:
@@ -447,7 +446,7 @@ def test_batchnorm(k: int, c: int, spatial_: list[int], features: int | None, af
 # PReLU: one shared slope or one per channel.
 
 
-@CI
+@PROFILE
 @given(shape=st.lists(st.integers(1, 6), min_size=1, max_size=4), num=st.none() | st.integers(1, 6))
 def test_prelu(shape: list[int], num: int | None) -> None:
     k = shape[0] if num is None else num
@@ -463,7 +462,7 @@ def test_prelu(shape: list[int], num: int | None) -> None:
 # Flatten: start_dim and end_dim, torch-indexed with the batch as dim 0, negative or out of range.
 
 
-@CI
+@PROFILE
 @given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4), start=st.integers(-6, 5), end=st.integers(-6, 5))
 def test_flatten(shape: list[int], start: int, end: int) -> None:
     rank = len(shape) + 1
@@ -493,7 +492,7 @@ def pad_cases(draw: Any) -> Case:
             "padding": int(draw(st.integers(0, 4))) if draw(st.booleans()) else sides}
 
 
-@CI
+@PROFILE
 @given(c=pad_cases())
 def test_pad(c: Case) -> None:
     n, pad = c["n"], c["padding"]

@@ -14,9 +14,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 import cnncalc
-from cnncalc.cli.main import main
+from cnncalc.cli import main
 from cnncalc.engine.report import Report
-from cnncalc.spec.format import parse_figure
+from cnncalc.spec.figures import parse_figure
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 

@@ -14,8 +14,8 @@ from cnncalc.engine.report import DTYPE_BYTES
 from cnncalc.errors import CnncalcError
 
 if TYPE_CHECKING:
-    from cnncalc.engine.graph import Analysis
     from cnncalc.engine.memory import MemoryReport
+    from cnncalc.engine.report import Analysis
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,7 +55,7 @@ def _train_options(fn: F) -> F:
 
 
 def _analysis(model: str, input_text: str | None, dtype: str, settings: tuple[str, ...], batch: int) -> Analysis:
-    from cnncalc.cli.main import settings_args
+    from cnncalc.cli.options import settings_args
     from cnncalc.engine.graph import analyze
     from cnncalc.spec.format import parse_shape
 
@@ -92,7 +92,8 @@ def memory(model: str, batch: int, input_text: str | None, dtype: str, settings:
     Every peak counts everything alive at that moment (parameters, buffers, the input, and in training gradients
     and optimizer state): the number that must fit in the device's memory.
     """
-    from cnncalc.cli.main import _terminal_width, guarded
+    from cnncalc.cli.options import guarded
+    from cnncalc.render.console import terminal
 
     _check(options)
 
@@ -106,7 +107,7 @@ def memory(model: str, batch: int, input_text: str | None, dtype: str, settings:
     if fmt == "json":
         click.echo(to_json(result))
     else:
-        click.echo(text(result, width=_terminal_width() if sys.stdout.isatty() else 100), nl=False)
+        click.echo(text(result, width=terminal().width), nl=False)
 
 
 def largest_batch(report: Analysis, budget: int, peak: Callable[[int], int], limit: int = 1 << 24) -> int | None:
@@ -137,7 +138,7 @@ def fit(model: str, budget_text: str, resolution: bool, batch: int, input_text: 
 
     Exit 1 when not even batch 1 fits.
     """
-    from cnncalc.cli.main import guarded
+    from cnncalc.cli.options import guarded
 
     _check(options)
 

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field, replace
 from math import prod
 from typing import Any, Literal
 
-from cnncalc.engine.graph import Analysis
 from cnncalc.engine.memory_train import Training, training_step
 from cnncalc.engine.memory_walk import Heap, Node, Point, by_index, extra, last_reads, plan, roots
-from cnncalc.engine.report import DTYPE_BYTES
+from cnncalc.engine.report import DTYPE_BYTES, Analysis
 from cnncalc.errors import SpecError
 
 __all__ = ["AMP_DTYPES", "OPTIMIZERS", "Inference", "MemoryReport", "Optimizer", "Point", "Training",
@@ -85,6 +84,8 @@ def analyze_memory(report: Analysis, *, train: bool = False, optimizer: Optimize
     ``batch`` overrides the report's batch (shapes are per sample, so nothing needs analysing again: ``fit``
     searches batches this way).
     """
+    if not isinstance(report.batch, int) or any(not isinstance(d, int) for d in report.input):
+        raise SpecError("memory needs a numeric input shape and batch (symbolic sizes have no single peak)")
     if batch is not None and batch != report.batch:
         if batch < 1:
             raise SpecError(f"batch must be at least 1, got {batch}")

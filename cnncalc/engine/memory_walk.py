@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from math import prod
 from typing import Any
 
-from cnncalc.engine.graph import Analysis
 from cnncalc.engine.layers import REGISTRY
 from cnncalc.engine.layers.base import Activated, Keeps, Layer
+from cnncalc.engine.report import Analysis
 from cnncalc.errors import SpecError
 from cnncalc.model import INPUT
 

@@ -7,7 +7,7 @@ import io
 import json as _json
 
 from cnncalc.engine.report import Report
-from cnncalc.render import Options, human, human_bytes, shape_text
+from cnncalc.render.text import Options, field_text, human, human_bytes, shape_text
 
 CSV_COLUMNS = (
     "name", "type", "summary", "output_shape", "params", "biases", "trainable_params", "buffers", "macs", "flops",
@@ -20,10 +20,6 @@ def json(report: Report, options: Options) -> str:
     return _json.dumps(report.to_dict(), indent=2) + "\n"
 
 
-def _rf(values: tuple[int | float, ...] | None) -> str:
-    return "" if values is None else "x".join(map(str, values))
-
-
 def csv(report: Report, options: Options) -> str:
     """One row per layer, exact integers, no totals row (sum the columns or use JSON)."""
     out = io.StringIO()
@@ -33,7 +29,7 @@ def csv(report: Report, options: Options) -> str:
         writer.writerow([
             row.name, row.type, row.summary, shape_text(row.output_shape, options.layout), row.params, row.biases,
             row.trainable_params, row.buffers, row.macs, row.flops, row.activations, row.activation_bytes,
-            _rf(row.receptive_field), _rf(row.jump),
+            field_text(row.receptive_field, whole="", collapse=False), field_text(row.jump, whole="", collapse=False),
         ])
     return out.getvalue()
 
@@ -49,7 +45,7 @@ def markdown(report: Report, options: Options) -> str:
     ]
     lines += [
         f"| {r.name} | {r.type} | {r.summary} | {shape_text(r.output_shape, options.layout)} | {r.params:,} | "
-        f"{r.macs:,} | {r.activations:,} | {_rf(r.receptive_field)} |"
+        f"{r.macs:,} | {r.activations:,} | {field_text(r.receptive_field, whole='', collapse=False)} |"
         for r in report.layers
     ]
     lines += [

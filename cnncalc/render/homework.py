@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cnncalc.proof.homework import CheckResult, name_key
-from cnncalc.render import Captured
+from cnncalc.render.console import Captured
 
 
 def to_json(result: CheckResult) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cnncalc.engine.memory import MemoryReport, Point
-from cnncalc.render import human_bytes, shape_text
+from cnncalc.render.text import human_bytes, shape_text
 
 _BARS = "▁▂▃▄▅▆▇█"
 

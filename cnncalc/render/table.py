@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cnncalc.engine.report import BlockRow, LayerRow, Report
-from cnncalc.render import Options, human, human_bytes, shape_text
+from cnncalc.engine.report import Report
+from cnncalc.render.text import Options, field_text, human, human_bytes, shape_text
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 BAR_WIDTH = 5
@@ -47,12 +47,8 @@ class _Row:
     block: bool = False
 
 
-def _rf(row: LayerRow | BlockRow) -> str:
-    if row.receptive_field is None:
-        return "all"
-    values = row.receptive_field
-    text = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
-    return text[0] if len(set(text)) == 1 else "x".join(text)
+def _rf(values: tuple[int | float, ...] | None) -> str:
+    return field_text(values, whole="all", collapse=True)
 
 
 def rows(report: Report, depth: int | None = None) -> list[_Row]:
@@ -73,13 +69,13 @@ def rows(report: Report, depth: int | None = None) -> list[_Row]:
             b = blocks[group]
             local = group.rsplit("/", 1)[-1]
             out.append(_Row("  " * level + local, b.block, f"{b.layers} layers", b.output_shape, b.params, b.macs,
-                            b.flops, b.activations, b.activations, _rf(b), block=True))
+                            b.flops, b.activations, b.activations, _rf(b.receptive_field), block=True))
         level = len(row.groups)
         if depth is not None and level >= depth:
             continue
         local = row.name[len(row.groups[-1]) + 1 :] if row.groups else row.name
         out.append(_Row("  " * level + local, row.type, row.summary, row.output_shape, row.params, row.macs,
-                        row.flops, row.activations, row.activations if row.stores else 0, _rf(row),
+                        row.flops, row.activations, row.activations if row.stores else 0, _rf(row.receptive_field),
                         warned=bool(row.warnings)))
     return out
 
@@ -96,7 +92,7 @@ class _Column:
 
 def _columns(report: Report, options: Options) -> list[_Column]:
     t = report.totals
-    act_total = max(sum(r.activations for r in report.layers if r.stores), 1)
+    act_total = max(report.totals.stored_activations, 1)
     par_total = max(t.params, 1)
     return [
         _Column("Layer", lambda r: r.name + (" ⚠" if r.warned else ""), "Total", 0, right=False, style="bold"),
@@ -180,10 +176,12 @@ def render(report: Report, options: Options) -> str:
 
 def _peak(report: Report) -> list[str]:
     """The inference peak by liveness, beside the naive sum (needs the analysed network, as the CLI has)."""
-    from cnncalc.engine.graph import Analysis
+    from cnncalc.engine.report import Analysis
 
     if not isinstance(report, Analysis) or report.network is None or not report.layers:
         return []
+    if not isinstance(report.batch, int) or any(not isinstance(d, int) for d in report.input):
+        return []  # symbolic sizes: the peak depends on which layer wins, not one closed form
     from cnncalc.engine.memory import analyze_memory
 
     inf = analyze_memory(report).inference

@@ -16,14 +16,18 @@ only when the argument is true, and ``if: "${stride == 1 and not project}"`` tes
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from cnncalc.engine.layers import REGISTRY, suggest
+from cnncalc.engine.layers.base import Layer
 from cnncalc.errors import SpecError
 from cnncalc.model import INPUT, Group, Node
+from cnncalc.spec.args import substitute
+from cnncalc.spec.loader import line_of
+from cnncalc.spec.messages import describe_validation_error
 
 #: A spec can never expand to more layers than this (``repeat: 10**9`` is an error, not a hang).
 MAX_LAYERS = 100_000
@@ -48,97 +52,6 @@ class _At(dict[str, Any]):
         super().__init__(data)
         self.line = line or 0
         self.key_lines: dict[str, int] = {}
-
-
-def line_of(obj: Any, key: str | int | None = None) -> int | None:
-    """The source line the loader attached to a mapping/list (or to one of its keys/items)."""
-    lines = getattr(obj, "key_lines", None)
-    if key is not None and lines and key in lines:
-        return int(lines[key])
-    line = getattr(obj, "line", None)
-    return int(line) if line else None
-
-
-# --- argument substitution -------------------------------------------------------------------------------------
-
-_BINOPS: dict[str, Callable[[Any, Any], Any]] = {
-    "Add": operator.add, "Sub": operator.sub, "Mult": operator.mul, "FloorDiv": operator.floordiv, "Mod": operator.mod,
-}
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "Eq": operator.eq, "NotEq": operator.ne, "Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt,
-    "GtE": operator.ge,
-}
-
-
-def _evaluate(expr: str, args: dict[str, Any]) -> Any:
-    """Integer arithmetic, comparisons and and/or/not on block arguments, nothing else (no eval)."""
-    import ast  # only specs with ${...} expressions pay for it
-
-    def walk(node: ast.AST) -> Any:
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float | bool):
-            return node.value
-        if isinstance(node, ast.Name):
-            if node.id not in args:
-                raise SpecError(f"'{node.id}' in '${{{expr}}}' is not an argument of this block ({', '.join(args)})")
-            return args[node.id]
-        if isinstance(node, ast.BinOp) and type(node.op).__name__ in _BINOPS:
-            return _BINOPS[type(node.op).__name__](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -walk(node.operand)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return not walk(node.operand)
-        if isinstance(node, ast.BoolOp):
-            values = [walk(v) for v in node.values]
-            return all(values) if isinstance(node.op, ast.And) else any(values)
-        if isinstance(node, ast.Compare) and all(type(op).__name__ in _COMPARE for op in node.ops):
-            left, ok = walk(node.left), True
-            for op, right_node in zip(node.ops, node.comparators, strict=True):
-                right = walk(right_node)
-                ok = ok and _COMPARE[type(op).__name__](left, right)
-                left = right
-            return ok
-        raise SpecError(
-            f"'${{{expr}}}' may only use + - * // %, comparisons, and/or/not on block arguments and numbers"
-        )
-
-    if len(expr) > 200:
-        raise SpecError("a block expression is limited to 200 characters")
-    try:
-        tree = ast.parse(expr, mode="eval")
-    except SyntaxError:
-        raise SpecError(f"cannot read the expression '${{{expr}}}'") from None
-    try:
-        return walk(tree)
-    except ZeroDivisionError:
-        raise SpecError(f"'${{{expr}}}' divides by zero") from None
-
-
-def substitute(value: Any, args: dict[str, Any]) -> Any:
-    """Replace ``$name`` and ``${expr}`` strings (recursively), keeping line information on mappings."""
-    if isinstance(value, str) and value.startswith("$"):
-        if value.startswith("${") and value.endswith("}"):
-            return _evaluate(value[2:-1], args)
-        key = value[1:]
-        if key not in args:
-            raise SpecError(f"'{value}' is not an argument of this block (it takes: {', '.join(args) or 'none'})")
-        return args[key]
-    if isinstance(value, dict):
-        out = type(value)()
-        for attr in ("line", "key_lines"):
-            if hasattr(value, attr):
-                setattr(out, attr, getattr(value, attr))
-        out.update({k: substitute(v, args) for k, v in value.items()})
-        return out
-    if isinstance(value, list):
-        items = [substitute(v, args) for v in value]
-        if hasattr(value, "key_lines"):
-            out_list: Any = type(value)(items)
-            out_list.line, out_list.key_lines = getattr(value, "line", 0), getattr(value, "key_lines", {})
-            return out_list
-        return items
-    return value
 
 
 # --- the builder ----------------------------------------------------------------------------------------------
@@ -322,7 +235,6 @@ class Builder:
             )
         kind = kind.lower()
         peek = f"{kind}_{scope.counters.get(kind, 0) + 1}"
-        from cnncalc.spec.format import validate_layer
 
         label = f"'{scope.prefix}{given if isinstance(given, str) else peek}' ({kind})"
         layer = validate_layer(cls, entry, kind, _GRAPH_KEYS, file=self.file, label=label)
@@ -428,6 +340,19 @@ class Builder:
                 raise self.fail(f"block '{block.name}' needs a value for {', '.join(missing)}", entry, "with")
             out.append(args)
         return out
+
+
+def validate_layer(
+    cls: type[Layer], entry: dict[str, Any], kind: str, graph_keys: set[str], *, file: str | None, label: str
+) -> Layer:
+    """Validate one layer entry with its registered class (graph keys such as ``repeat`` removed first)."""
+    data = {k: v for k, v in entry.items() if k not in graph_keys or k == "name"}
+    data["type"] = kind
+    try:
+        return cls.model_validate(data)
+    except ValidationError as err:
+        msg, line = describe_validation_error(err, entry, cls)
+        raise SpecError(msg, file=file, line=line or line_of(entry), layer=label) from None
 
 
 def expand(entries: list[Any], blocks: dict[str, BlockDef], file: str | None) -> tuple[list[Node], list[Group]]:

@@ -20,7 +20,8 @@ from math import prod
 from typing import Any
 
 from cnncalc.model import Network, Shape
-from cnncalc.torch.bridge import build_module, torch_modules
+from cnncalc.torch._modules import torch_modules
+from cnncalc.torch.build import build_module
 
 
 @dataclass(frozen=True, slots=True)

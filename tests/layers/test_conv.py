@@ -51,14 +51,29 @@ def test_torchvision_alexnet_conv1() -> None:
     assert ev.params == 23_296  # 11·11·3·64 + 64 = 23,232 + 64
 
 
-@pytest.mark.parametrize("groups", [pytest.param("depthwise", id="depthwise"), pytest.param(32, id="groups=32")])
-def test_depthwise_3x3(groups: str | int) -> None:
-    # MobileNet v1 (Howard et al. 2017, Table 1) "Conv dw / s1, 3x3x32 dw" on 112x112x32.
-    ev = conv((32, 112, 112), out_channels=32, kernel_size=3, padding=1, groups=groups)
+@pytest.mark.parametrize(("groups", "out"), [pytest.param("depthwise", 32, id="depthwise"),
+                                             pytest.param(32, 32, id="groups=32"),
+                                             pytest.param("depthwise", "same", id="depthwise-out=same")])
+def test_depthwise_3x3(groups: str | int, out: int | str) -> None:
+    # MobileNet v1 (Howard et al. 2017, Table 1) "Conv dw / s1, 3x3x32 dw" on 112x112x32; ``out_channels: same``
+    # keeps the 32 channels without naming them.
+    ev = conv((32, 112, 112), out_channels=out, kernel_size=3, padding=1, groups=groups)
     assert ev.shape == (32, 112, 112)
     assert ev.params == 320  # 32·(32/32)·9 + 32 = 288 + 32
     assert ev.macs == 3_612_672  # 112·112·32 · 1·9 = 401,408 · 9
     assert "g32" in ev.summary
+
+
+def test_out_channels_same_follows_the_input() -> None:
+    # MobileNet v1 (Howard et al. 2017, Table 1): "Conv dw / s2, 3x3x64 dw" on 112x112x64 → 56x56x64; the depthwise
+    # cost is D_K·D_K·M·D_F·D_F (their eq. 3) = 9·64·56·56 = 1,806,336 MACs, 9·64 weights + 64 biases.
+    ev = conv((64, 112, 112), out_channels="same", kernel_size=3, stride=2, padding=1, groups="depthwise")
+    assert ev.shape == (64, 56, 56)
+    assert (ev.macs, ev.params) == (1_806_336, 640)
+    with pytest.raises(ShapeError, match="connection_table has 1 rows for 2 output channels"):
+        conv((2, 4, 4), out_channels="same", kernel_size=1, connection_table=[[0]])
+    with pytest.raises(ValueError, match="out_channels"):
+        conv((2, 4, 4), out_channels="keep", kernel_size=1)
 
 
 def test_lenet5_c1_and_c5() -> None:

@@ -4,6 +4,8 @@ Formulas (per sample; C_in, C_out channels, G groups, K the kernel's elements, O
 - params  = C_out · (C_in / G) · K  (+ C_out biases)
 - MACs    = C_out · O · (C_in / G) · K
 - FLOPs   = 2 · MACs (+ C_out · O bias additions)
+
+``out_channels: same`` makes C_out = C_in (with ``groups: depthwise``, a depthwise conv that keeps its channels).
 """
 
 
@@ -11,7 +13,6 @@ from math import prod
 from typing import ClassVar, Literal
 
 from cnncalc.engine.dims import Slide, slide, slide_summary
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import (
     Activated,
     Evaluation,
@@ -23,6 +24,7 @@ from cnncalc.engine.layers.base import (
     channels,
     windows,
 )
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape
 
@@ -34,7 +36,9 @@ class Conv(Activated):
     family: ClassVar[str] = "conv"
 
     type: Literal["conv", "conv1d", "conv2d", "conv3d"]
-    out_channels: PosInt
+    #: A count, or ``same`` for as many as the input has (a depthwise conv that keeps its channels; the notation's
+    #: ``dwconv3`` writes it), resolved in :meth:`evaluate` so the spec never needs the input's shape.
+    out_channels: PosInt | Literal["same"]
     kernel_size: IntOrTuple
     stride: IntOrTuple = 1
     padding: Padding = 0
@@ -52,23 +56,24 @@ class Conv(Activated):
         """Output size by the shared sliding-window rule; weights per group."""
         self.check_dims(x, min_spatial=1)
         c_in = channels(x, self.in_channels)
+        c_out = self.channels_out(c_in)
         groups = c_in if self.groups == "depthwise" else self.groups
         if c_in % groups:
             raise ShapeError(f"groups={groups} does not divide in_channels={c_in}")
-        if self.out_channels % groups:
-            raise ShapeError(f"groups={groups} does not divide out_channels={self.out_channels}")
+        if c_out % groups:
+            raise ShapeError(f"groups={groups} does not divide out_channels={c_out}")
         sl = slide(x[1:], self.kernel_size, self.stride, self.padding, self.dilation)
         if self.connection_table is not None:
-            return self.fuse(self._sparse(c_in, groups, sl))
+            return self.fuse(self._sparse(c_in, c_out, groups, sl))
         # Written in the order the explanations read best: K·(C_in/G)·C_out, then H·W·C_out · K·(C_in/G).
         per_group = c_in if groups == 1 else 1 if groups == c_in else c_in // groups  # plain in explanations
         per_output = prod(sl.kernel) * per_group
-        outputs = prod(sl.out) * self.out_channels
-        bias = self.out_channels if self.bias else 0
+        outputs = prod(sl.out) * c_out
+        bias = c_out if self.bias else 0
         summary = slide_summary(sl) + (f" g{groups}" if groups > 1 else "") + ("" if self.bias else " nobias")
         ev = Evaluation.weighted(
-            (self.out_channels, *sl.out),
-            weights=per_output * self.out_channels,
+            (c_out, *sl.out),
+            weights=per_output * c_out,
             biases=bias,
             macs=outputs * per_output,
             bias_adds=outputs if self.bias else 0,
@@ -78,13 +83,17 @@ class Conv(Activated):
         )
         return self.fuse(ev)
 
-    def _sparse(self, c_in: int, groups: int, sl: Slide) -> Evaluation:
+    def channels_out(self, c_in: int) -> int:
+        """The output channel count for ``c_in`` input channels (``out_channels: same`` keeps them)."""
+        return c_in if self.out_channels == "same" else self.out_channels
+
+    def _sparse(self, c_in: int, c_out: int, groups: int, sl: Slide) -> Evaluation:
         """A connection table instead of full (or grouped) channel mixing: weights only where the table says."""
         table = self.connection_table or []
         if groups != 1:
             raise ShapeError("connection_table replaces groups; leave groups at 1")
-        if len(table) != self.out_channels:
-            raise ShapeError(f"connection_table has {len(table)} rows for {self.out_channels} output channels")
+        if len(table) != c_out:
+            raise ShapeError(f"connection_table has {len(table)} rows for {c_out} output channels")
         bad = sorted({c for row in table for c in row if c >= c_in})
         if bad or any(not row or len(set(row)) != len(row) for row in table):
             raise ShapeError(
@@ -94,11 +103,11 @@ class Conv(Activated):
         links = sum(len(row) for row in table)
         per_output = prod(sl.kernel)
         positions = prod(sl.out)
-        bias = self.out_channels if self.bias else 0
+        bias = c_out if self.bias else 0
         macs = positions * per_output * links
-        outputs = positions * self.out_channels
+        outputs = positions * c_out
         return Evaluation.weighted(
-            (self.out_channels, *sl.out),
+            (c_out, *sl.out),
             weights=per_output * links,
             biases=bias,
             macs=macs,

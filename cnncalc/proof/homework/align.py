@@ -1,0 +1,280 @@
+"""Which layer each table row stands for: by name, by kind, or in order so that the most cells agree.
+
+A table may leave out the layers a course table usually folds away (the registry marks them ``quiet``), give a
+fused activation a row of its own, start with an ``input`` row, end with a ``total`` row, or have a row for a
+whole block instance. A row's name, when it has one, can name a layer, a block, or a layer's family (``POOL2``,
+``FC``, ``ReLU``); the families come from the registry's roles, never from type names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cnncalc.engine.layers import REGISTRY
+from cnncalc.engine.layers.base import Layer
+from cnncalc.engine.report import Report
+from cnncalc.proof.homework.cells import Given
+from cnncalc.proof.homework.derive import Engine, Unit, agrees
+from cnncalc.proof.homework.table import Table
+
+_TOTAL = {"total", "totals", "sum", "overall", "network", "whole network"}
+
+
+def name_key(text: str) -> str:
+    """A row label or layer name reduced for matching: ``CONV1 (f=5, s=1):`` → ``conv1``, while GoogLeNet's
+    ``inception (3a)`` → ``inception3a`` keeps its short index."""
+    text = re.sub(r"\((?![0-9][a-z0-9]?\))[^)]*\)|\[[^]]*\]", " ", text.lower())
+    return re.sub(r"[^a-z0-9]+", "", text)
+
+
+#: How a row's written name says what family of layer it is (``C1``, ``S2`` and ``F6`` are LeNet-5's).
+_ROW_FAMILY = [
+    (r"input|data|image|img", "input"),
+    (r"softmax|logsoftmax", "softmax"),
+    (r"relu|leakyrelu|prelu|elu|selu|gelu|silu|swish|tanh|sigmoid|hardswish|act", "act"),
+    (r"conv|dwconv|deconv|c\d", "conv"),
+    (r"maxpool|avgpool|pool|subsampl|gap|gmp|mp\d|s\d|m\d*$", "pool"),
+    (r"fc|linear|dense|affine|full|f\d|output|out$", "fc"),
+    (r"bn|batchnorm|norm|lrn", "norm"),
+    (r"drop", "dropout"),
+    (r"flatten", "flatten"),
+]
+
+
+def row_family(key: str) -> str | None:
+    """The family a row's name states; for an activation, its own name (``relu``), so ReLU rows match relus."""
+    for pattern, family in _ROW_FAMILY:
+        if re.match(pattern, key):
+            if family == "act":
+                word = re.match(r"[a-z]+", key)
+                return word.group(0) if word else "act"
+            return family
+    return None
+
+
+def _act_families(kind: str) -> set[str]:
+    """The families a row naming activation ``kind`` may state: its registry family, and for an activation its
+    own name."""
+    family = REGISTRY[kind].family
+    return {family, kind.replace("_", "")} if family == "act" else {family}
+
+
+def families(layer: Layer) -> set[str]:
+    """The families a row for ``layer`` may name: its own, and its fused activation's."""
+    out = _act_families(layer.type) if type(layer).family == "act" else {type(layer).family}
+    act = getattr(layer, "activation", None)
+    if act:
+        out |= _act_families(act)
+    return out
+
+
+def units(eng: Engine, split: bool) -> list[Unit]:
+    """What rows can stand for, in order: the input, then each layer (with fused activations split when asked)."""
+    out = [Unit("input", "input", None, quiet=True, families=frozenset({"input"}),
+                keys=frozenset({"input", "data", "image", "in"}))]
+    for node in eng.net.nodes:
+        short = node.name.rsplit("/", 1)[-1]
+        keys = {name_key(node.name), name_key(short)}
+        act = getattr(node.layer, "activation", None)
+        quiet = type(node.layer).quiet
+        if split and act:
+            bare = families(node.layer.model_copy(update={"activation": None}))
+            out.append(Unit(node.name, "bare", node, quiet, frozenset(bare), frozenset(keys)))
+            digits = re.search(r"\d+$", name_key(short))
+            act_keys = {name_key(node.name) + name_key(act), name_key(act) + (digits.group(0) if digits else "")}
+            out.append(Unit(f"{node.name}/{act}", "act", node, True, frozenset(_act_families(act)),
+                            frozenset(act_keys)))
+        else:
+            out.append(Unit(node.name, "layer", node, quiet, frozenset(families(node.layer)), frozenset(keys)))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Rows paired with units, the units no row stands for, and the alignment's score."""
+
+    units: list[Unit]
+    pairs: list[tuple[int, Unit]]
+    skipped: list[Unit]
+    score: float
+
+
+def _align(eng: Engine, units: list[Unit], rows: list[int], cells: list[list[Given]], labels: list[str],
+           by_name: bool, covered: set[str]) -> tuple[Match | None, int]:
+    """Rows (indices into ``cells``) aligned with ``units`` in order, maximising the cells that agree.
+
+    Units may be left out of the table: the input and quiet layers freely, other layers at a cost. With names, a
+    row whose name is some unit's name can match only that unit, and a named family (conv, pool, fc, relu…)
+    only units of that family. Returns the best alignment, or None and the first row that cannot be placed.
+    """
+    exact_owner: dict[str, int] = {}
+    for j, u in enumerate(units):
+        for k in u.keys:
+            exact_owner.setdefault(k, j)
+
+    written = [name_key(labels[i]) for i in rows]
+    #: A label used on several rows (cs231n's "POOL2", "FC") names a kind of layer, not one layer.
+    repeated = {k for k in written if written.count(k) > 1}
+
+    def score(i: int, j: int) -> float | None:
+        u = units[j]
+        s = 0.0 if u.quiet else 0.5
+        if by_name and labels[i]:
+            key = name_key(labels[i])
+            if key in u.keys and key not in repeated:
+                s += 100
+            elif key in exact_owner and key not in repeated:
+                return None
+            else:
+                family = row_family(key)
+                if family is not None:
+                    if family not in u.families:
+                        return None
+                    s += 20
+        return s + 4 * sum(agrees(eng, u, g, "either") for g in cells[i])  # a right cell outweighs a skip
+
+    def skip(j: int) -> float:
+        node = units[j].node
+        return 0.0 if units[j].quiet or (node is not None and node.name in covered) else -3.0
+
+    n, m = len(rows), len(units)
+    neg = float("-inf")
+    best = [[neg] * (m + 1) for _ in range(n + 1)]
+    back: dict[tuple[int, int], tuple[int, int]] = {}
+    best[0][0] = 0.0
+    for j in range(m):
+        for i in range(n + 1):
+            here = best[i][j]
+            if here == neg:
+                continue
+            if here + skip(j) > best[i][j + 1]:
+                best[i][j + 1] = here + skip(j)
+                back[(i, j + 1)] = (i, j)
+            if i < n:
+                s = score(rows[i], j)
+                if s is not None and here + s > best[i + 1][j + 1]:
+                    best[i + 1][j + 1] = here + s
+                    back[(i + 1, j + 1)] = (i, j)
+    if best[n][m] == neg:
+        reached = max((i for i in range(n + 1) for j in range(m + 1) if best[i][j] != neg), default=0)
+        return None, rows[min(reached, n - 1)]
+    pairs: list[tuple[int, Unit]] = []
+    skipped: list[Unit] = []
+    i, j = n, m
+    while j > 0:
+        pi, pj = back[(i, j)]
+        if pi == i:
+            skipped.append(units[pj])
+        else:
+            pairs.append((rows[pi], units[pj]))
+        i, j = pi, pj
+    return Match(units, pairs[::-1], skipped[::-1], best[n][m]), -1
+
+
+def fixed_rows(tab: Table, report: Report, names: list[str], name_col: int | None,
+               ) -> tuple[list[int], list[tuple[int, Unit]]]:
+    """Rows that need no alignment: a total row, and rows that name a block instance (a stage, a module)."""
+    total_keys = {name_key(t) for t in _TOTAL}
+    firsts = names if name_col is not None else [row[0] if row else "" for _, row in tab.rows]
+    totals = [i for i, label in enumerate(firsts) if name_key(label) in total_keys]
+    written = [name_key(n) for n in names]
+    blocks = {name_key(b.name): b.name for b in report.blocks}
+    block_rows = [(i, Unit(blocks[k], "block")) for i, k in enumerate(written)
+                  if k in blocks and written.count(k) == 1 and i not in totals]
+    return totals, block_rows
+
+
+def _by_name_only(eng: Engine, rows: list[int], names: list[str]) -> Match | None:
+    """Rows matched by their names alone, in any order, when every row names exactly one layer (or activation)."""
+    keys = [name_key(names[i]) for i in rows]
+    if not all(keys) or len(set(keys)) != len(keys):
+        return None
+    fused, split = units(eng, False), units(eng, True)
+    acts = {k: u for u in split if u.role == "act" for k in u.keys}
+    split_nodes = {node.name for k in keys if k in acts for node in [acts[k].node] if node is not None}
+    candidates = [fused[0]]  # the input
+    for node in eng.net.nodes:
+        source = split if node.name in split_nodes else fused
+        candidates += [u for u in source if u.node is node]
+    pairs = []
+    for i, key in zip(rows, keys, strict=True):
+        found = [u for u in candidates if key in u.keys]
+        if len(found) != 1:
+            return None
+        pairs.append((i, found[0]))
+    used = {id(u) for _, u in pairs}
+    if len(used) != len(pairs):
+        return None
+    order = {id(u): n for n, u in enumerate(candidates)}
+    skipped = sorted((u for u in candidates if id(u) not in used), key=lambda u: order[id(u)])
+    return Match(candidates, pairs, skipped, 0.0)
+
+
+def best_match(eng: Engine, tab: Table, rows: list[int], cells: list[list[Given]], names: list[str],
+               by_name: bool, covered: set[str]) -> Match:
+    """The rows' layers: by names alone when they say it all, else the better of the fused and split alignments."""
+    direct = _by_name_only(eng, rows, names) if by_name else None
+    if direct is not None:
+        return direct
+    best: Match | None = None
+    stuck = -1
+    for split in (False, True):
+        got, at = _align(eng, units(eng, split), rows, cells, names, by_name, covered)
+        if got is not None and (best is None or got.score > best.score):
+            best = got
+        stuck = max(stuck, at)
+    if best is None:
+        layers = list(eng.net.nodes)
+        main = [n for n in layers if not type(n.layer).quiet]
+        label = names[stuck] if names[stuck] else tab.rows[stuck][1][0] if tab.rows[stuck][1] else ""
+        what = f" ('{label}')" if label else ""
+        if by_name:
+            reason = f"cannot place{what}: its name or kind does not fit the spec's layers in the table's order"
+        else:
+            reason = (f"cannot match the table's {len(rows)} rows to the spec's {len(layers)} layers in order "
+                      f"({len(main)} not counting activations, dropout, flatten and normalisation, which a table "
+                      f"may leave out; an input row is allowed); this row{what} is the first left over")
+        raise tab.fail(reason, stuck + 1, hint="add a 'Layer' column with the spec's layer names "
+                                               f"({', '.join(n.name for n in layers[:6])}{', …' * (len(layers) > 6)})")
+    return best
+
+
+def match_notes(eng: Engine, header: str, match: Match, names: list[str], by_name: bool, count: int,
+                covered: set[str]) -> list[str]:
+    """Notes on how the rows were matched: by name or in order, the input row, split activations, skipped layers."""
+    notes = []
+    layers = len(eng.net.nodes)
+    how = f"by the names in {header}" if by_name else "in order"
+    counted = f"the table has {count} row{'s' * (count != 1)} and the spec {layers} layer{'s' * (layers != 1)}"
+    pairs = match.pairs
+    parts = [f"rows matched to the spec's layers {how}"]
+    if count != layers or not by_name:
+        parts.insert(0, counted)
+    notes.append("; ".join(parts))
+    inputs = [i + 1 for i, u in pairs if u.role == "input"]
+    if inputs:
+        notes.append(f"row {inputs[0]} is the network's input ({'x'.join(map(str, eng.report.input))})")
+    acts = [(i + 1, u) for i, u in pairs if u.role == "act"]
+    if acts:
+        fused = ", ".join(f"row {i} is {u.node.name if u.node else u.name}'s fused {u.name.rsplit('/', 1)[-1]}"
+                          for i, u in acts)
+        notes.append(f"the spec fuses activations that the table lists on their own rows: {fused} (the layer's "
+                     "own row then counts it without the activation)")
+    quiet = [u.name for u in match.skipped if u.role not in ("input", "act") and u.quiet]
+    if quiet and not by_name:
+        notes.append(f"not in the table (activations, dropout, flatten, normalisation): {_few(quiet)}")
+    loud = [u.name for u in match.skipped if not u.quiet and u.name not in covered]
+    if loud:
+        notes.append(f"layers with no row in the table, so not checked: {_few(loud)}")
+    if by_name:
+        unknown = [i + 1 for i, u in pairs if names[i] and name_key(names[i]) not in u.keys
+                   and row_family(name_key(names[i])) is None]
+        if unknown:
+            notes.append(f"row{'s' * (len(unknown) > 1)} {', '.join(map(str, unknown))}: the name matches no "
+                         "layer; placed by order and cells")
+    return notes
+
+
+def _few(names: list[str]) -> str:
+    return ", ".join(names[:8]) + (f", … ({len(names)} in all)" if len(names) > 8 else "")

@@ -1,0 +1,253 @@
+"""Marking a table: every cell against what its row stands for, with notes on how the table was read.
+
+This is ``cnncalc check`` end to end (read the table, place its rows, mark each cell, name the slips); the other
+modules of the package each do one of those steps.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cnncalc.engine.graph import evaluate
+from cnncalc.engine.report import Analysis
+from cnncalc.errors import CnncalcError
+from cnncalc.model import INPUT, Node, Shape
+from cnncalc.proof.homework.align import best_match, fixed_rows, match_notes, name_key, row_family, units
+from cnncalc.proof.homework.cells import (
+    Given,
+    Order,
+    TableLayout,
+    closer,
+    in_order,
+    number_ok,
+    parse_cells,
+    shape_orders,
+)
+from cnncalc.proof.homework.derive import Engine, Figures, Unit, agrees, rf_ok
+from cnncalc.proof.homework.slips import diagnose
+from cnncalc.proof.homework.table import dims_in, find_columns, read_table
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One marked cell: where it is, what was written, the right value, and why."""
+
+    row: int
+    line: int
+    layer: str
+    label: str
+    column: str
+    kind: str
+    given: str
+    correct: str
+    ok: bool
+    derivation: str
+    mistake: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form of the cell."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """All marked cells, how the rows were matched, and what was assumed to read the table."""
+
+    table: str
+    model: str
+    layout: Order
+    cells: tuple[Cell, ...]
+    notes: tuple[str, ...] = ()
+    #: (table row, the spec's layer it was matched to); ``input`` and ``total`` stand for themselves.
+    matches: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def wrong(self) -> int:
+        """How many cells are wrong."""
+        return sum(not c.ok for c in self.cells)
+
+    @property
+    def right(self) -> int:
+        """How many cells are right."""
+        return len(self.cells) - self.wrong
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of ``cnncalc check --format json``."""
+        return {
+            "table": self.table, "model": self.model, "layout": self.layout, "notes": list(self.notes),
+            "rows": [{"row": r, "layer": name} for r, name in self.matches],
+            "summary": {"cells": len(self.cells), "right": self.right, "wrong": self.wrong},
+            "cells": [c.to_dict() for c in self.cells],
+        }
+
+
+_LAYOUT_NOTES = {
+    "hwc": "shapes read as H×W×C (cs231n style), as most of them are written; --layout chw reads them "
+           "channels first",
+    "chw": "shapes read as C×H×W (channels first), as most of them are written; --layout hwc reads them "
+           "as H×W×C",
+    "either": "no shape tells H×W×C from C×H×W, so either order is accepted",
+}
+
+
+def check(report: Analysis, table: str | Path, layout: TableLayout = "auto") -> CheckResult:
+    """Mark every cell of ``table`` against ``report`` (the analysis of a spec); see the package's docstring."""
+    tab = read_table(table)
+    columns, name_col, ignored = find_columns(tab)
+    if not columns:
+        raise tab.fail(f"no column to check among {', '.join(repr(h) for h in tab.headers)}",
+                       hint="name the columns like 'Activation shape', 'Activation size', '# parameters', "
+                            "'MACs', 'FLOPs', 'receptive field'")
+    eng = Engine(report)
+    cells = parse_cells(tab, columns)
+    labels = [row[name_col] if name_col is not None and name_col < len(row) else "" for _, row in tab.rows]
+    notes: list[str] = []
+    if ignored:
+        notes.append(f"not checked: column{'s' * (len(ignored) > 1)} {', '.join(repr(h) for h in ignored)}")
+    names = labels if name_col is not None else ["" for _ in labels]
+    totals, block_rows = fixed_rows(tab, report, names, name_col)
+    fixed = {i for i, _ in block_rows} | set(totals)
+    covered = {r.name for _, u in block_rows for r in report.layers if u.name in r.groups}
+    rows = [i for i in range(len(tab.rows)) if i not in fixed]
+    blocks = {name_key(b.name) for b in report.blocks}
+    known = {k for u in units(eng, True) for k in u.keys} | set(blocks)
+    by_name = name_col is not None and any(
+        name_key(names[i]) in known or row_family(name_key(names[i])) is not None for i in rows)
+    if name_col is not None and not by_name:
+        notes.append(f"the names in column {tab.headers[name_col]!r} match no layer of the spec; rows were matched "
+                     "in order")
+    match = best_match(eng, tab, rows, cells, names, by_name, covered)
+    pairs = list(match.pairs) + [(i, Unit("total", "total")) for i in totals] + block_rows
+    pairs.sort(key=lambda p: p[0])
+    header = tab.headers[name_col].strip() if name_col is not None else ""
+    column = f"column {header!r}" if header else "the first column" if name_col == 0 else f"column {name_col}"
+    notes.extend(match_notes(eng, column, match, names, by_name, len(rows) + len(block_rows), covered))
+    if block_rows:
+        notes.append(", ".join(f"row {i + 1} is block {u.name}" for i, u in block_rows)
+                     + (": their figures are sums over their layers" if len(block_rows) > 1 else
+                        ": its figures are sums over its layers"))
+    order = _layout(eng, pairs, cells, layout)
+    if layout == "auto":
+        notes.append(_LAYOUT_NOTES[order])
+    given_shapes: dict[str, tuple[int, str, Shape]] = {}
+    sums: dict[int, int] = {}
+    for i in rows:
+        for g in cells[i]:
+            if g.number is not None:
+                sums[g.column.index] = sums.get(g.column.index, 0) + round(g.number[0])
+    out: list[Cell] = []
+    for i, unit in pairs:
+        line = tab.rows[i][0]
+        fig = eng.figures(unit)
+        carried = _carried(eng, unit, given_shapes)
+        for g in cells[i]:
+            total = sums.get(g.column.index) if unit.role == "total" else None
+            out.append(_mark(eng, unit, fig, g, order, i + 1, line, labels[i], carried, total))
+        for g in cells[i]:
+            if g.column.kind == "shape" and g.shape is not None and unit.role != "total":
+                shape = _as_chw(g.shape, order, fig.shape)
+                if shape != fig.shape and len(shape) == len(fig.shape):
+                    given_shapes[unit.node.name if unit.node is not None else INPUT] = (i + 1, g.text, shape)
+    matches = tuple((i + 1, u.name) for i, u in pairs)
+    return CheckResult(str(table), report.model, order, tuple(out), tuple(notes), matches)
+
+
+def _layout(eng: Engine, pairs: list[tuple[int, Unit]], cells: list[list[Given]], layout: TableLayout) -> Order:
+    """The order the table writes shapes in: the one most of its shape cells agree with."""
+    if layout != "auto":
+        return layout
+    votes = {"chw": 0, "hwc": 0}
+    leans = {"chw": 0, "hwc": 0}
+    for i, unit in pairs:
+        if unit.role == "total":
+            continue
+        shape = eng.figures(unit).shape
+        for g in cells[i]:
+            if g.column.kind != "shape" or g.shape is None or g.shape[1] != "either":
+                continue
+            orders = shape_orders(shape, g.shape[0])
+            if len(orders) == 1:
+                votes[next(iter(orders))] += 1
+            elif not orders and len(g.shape[0]) == len(shape) > 1 and shape[0] != shape[-1]:
+                leans[closer(shape, g.shape[0])] += 1  # wrong sizes still show where the channels are
+    if votes["hwc"] == votes["chw"]:
+        votes = leans
+    if votes["hwc"] == votes["chw"]:
+        return "either"
+    return "hwc" if votes["hwc"] > votes["chw"] else "chw"
+
+
+def _as_chw(given: tuple[tuple[int, ...], Order], order: Order, correct: Shape) -> Shape:
+    """A written shape channels first, in the table's order (or the order closer to ``correct``)."""
+    dims, stated = given
+    use = stated if stated != "either" else order
+    if use == "either":
+        use = closer(correct, dims)
+    return (dims[-1], *dims[:-1]) if use == "hwc" and len(dims) > 1 else tuple(dims)
+
+
+def _carried(eng: Engine, unit: Unit, given: dict[str, tuple[int, str, Shape]]) -> tuple[int, str, Shape] | None:
+    """The wrong shape a row's input was given in an earlier row, carried through the layers between them."""
+    if unit.node is None or len(unit.node.inputs) != 1 or unit.role == "act":
+        return None
+    chain: list[Node] = []
+    name = unit.node.inputs[0]
+    while name not in given:
+        if name not in eng.nodes:
+            return None
+        prev = eng.nodes[name]
+        if len(prev.inputs) != 1 or not type(prev.layer).quiet:
+            return None
+        chain.append(prev)
+        name = prev.inputs[0]
+    row, text, shape = given[name]
+    for prev in reversed(chain):
+        try:
+            shape = evaluate(prev, {prev.inputs[0]: shape}, eng.input_of, eng.types).shape
+        except CnncalcError:
+            return None
+    return row, text, shape
+
+
+def _show_shape(shape: Shape, order: Order, given: str) -> str:
+    """The correct shape in the table's order (or, when either is accepted, in the order closer to ``given``)."""
+    dims = in_order(shape, closer(shape, dims_in(given)) if order == "either" else order)
+    if given.strip().startswith(("(", "[")):
+        return f"({','.join(map(str, dims))})" if given.strip().startswith("(") else str(list(dims))
+    return "x".join(map(str, dims))
+
+
+def _mark(eng: Engine, unit: Unit, fig: Figures, g: Given, order: Order, row: int, line: int, label: str,
+          carried: tuple[int, str, Shape] | None, column_sum: int | None = None) -> Cell:
+    """One cell marked: right or wrong, the correct value, its derivation and, when wrong, the likely slip."""
+    kind = g.column.kind
+    base = functools.partial(Cell, row, line, unit.name, label, g.column.header, kind, g.text)
+    if kind == "receptive_field":
+        rf = None if unit.node is None else eng.rows[unit.node.name].receptive_field
+        if unit.role == "input":
+            rf = tuple(1 for _ in eng.report.input[1:])
+        correct = "all" if rf is None else str(rf[0]) if len(set(rf)) == 1 else "x".join(map(str, rf))
+        return base(correct=correct, ok=rf_ok(eng, unit, g), derivation=fig.lines.get("receptive_field", ""))
+    ok = agrees(eng, unit, g, order)
+    if kind == "shape":
+        correct = _show_shape(fig.shape, order, g.text) if unit.role != "total" else ""
+        mistake = "" if ok else diagnose(eng, unit, fig, g, order, carried)
+        return base(correct=correct, ok=ok, derivation=fig.lines.get("shape", ""), mistake=mistake)
+    value = fig.values.get(kind, 0)
+    derivation = fig.lines.get(kind, "")
+    if ok and unit.role == "bare" and kind == "flops" and g.number is not None \
+            and not number_ok(value, g.number) and unit.node is not None:
+        value = eng.rows[unit.node.name].flops  # the layer with its fused activation, as the spec writes it
+        derivation = next(x.text() for x in eng.explained[unit.node.name].lines if x.label == "FLOPs")
+    mistake = ""
+    if not ok:
+        mistake = diagnose(eng, unit, fig, g, order, carried)
+        if not mistake and unit.role == "total" and g.number is not None and column_sum is not None \
+                and number_ok(column_sum, g.number):
+            mistake = (f"the sum of the column as written ({column_sum:,}): right for the rows above, which "
+                       "carry their own mistakes")
+    return base(correct=f"{value:,}", ok=ok, derivation=derivation, mistake=mistake)
+

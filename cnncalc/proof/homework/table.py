@@ -1,0 +1,233 @@
+"""Reading a person's table: a CSV file or the first GitHub Markdown table in a file, its headers and columns.
+
+Columns are matched by header, tolerantly (``Activation shape``, ``# parameters``, ``MACs (M)``, ``GFLOPs``); a
+column of words is the row names. Nothing here knows the network: this is the text of the table only.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from cnncalc.errors import SpecError
+
+Kind = Literal["shape", "activations", "bytes", "params", "weights", "macs", "flops", "receptive_field"]
+
+#: What a cell may hold to say "not given".
+BLANK = {"", "-", "—", "–", "?", "n/a", "na", "none", "x"}
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A checked column: its position, header as written, what it holds and its header's unit (``(M)``)."""
+
+    index: int
+    header: str
+    kind: Kind
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Table:
+    """A parsed table: headers, and data rows with their line numbers in the file."""
+
+    path: str
+    headers: list[str]
+    rows: list[tuple[int, list[str]]]
+
+    def fail(self, reason: str, row: int | None = None, hint: str | None = None) -> SpecError:
+        """An error that names the table file, and the row (and its line) when there is one."""
+        line = self.rows[row - 1][0] if row is not None else None
+        where = f"row {row}: " if row is not None else ""
+        return SpecError(where + reason, file=self.path, line=line, hint=hint)
+
+
+_SEPARATOR = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+
+
+def _clean(cell: str) -> str:
+    """A cell without Markdown emphasis, code marks and escaped pipes."""
+    text = cell.replace("\\|", "|").strip()
+    text = re.sub(r"(\*\*|__|`)", "", text)
+    return text.strip().strip("*_").strip()
+
+
+def _md_cells(line: str) -> list[str]:
+    body = line.strip()
+    body = body[1:] if body.startswith("|") else body
+    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
+    return [_clean(c) for c in re.split(r"(?<!\\)\|", body)]
+
+
+def _split_bracketed(line: str, delimiter: str) -> list[str]:
+    """Split a CSV line, keeping delimiters inside (), [] and quotes: an unquoted ``(28,28,8)`` stays one cell."""
+    cells, depth, quote, cur = [], 0, "", []
+    for ch in line:
+        if quote:
+            if ch == quote:
+                quote = ""
+            else:
+                cur.append(ch)
+            continue
+        if ch in "\"'" and not "".join(cur).strip():
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+            cur.append(ch)
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+            cur.append(ch)
+        elif ch == delimiter and depth == 0:
+            cells.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    cells.append("".join(cur))
+    return [_clean(c) for c in cells]
+
+
+def read_table(path: str | Path) -> Table:
+    """The header and data rows of a CSV file or of the first Markdown table in a file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpecError(f"cannot read the table: {getattr(err, 'strerror', None) or err}", file=str(p)) from None
+    lines = text.splitlines()
+    for i in range(1, len(lines)):
+        if _SEPARATOR.match(lines[i]) and "|" in lines[i - 1] + lines[i]:
+            headers = _md_cells(lines[i - 1])
+            rows = []
+            for j in range(i + 1, len(lines)):
+                if "|" not in lines[j] or not lines[j].strip():
+                    break
+                rows.append((j + 1, _md_cells(lines[j])))
+            return _finish(Table(str(p), headers, rows))
+    content = [(n + 1, line) for n, line in enumerate(lines) if line.strip()]
+    if not content:
+        raise SpecError("the table is empty", file=str(p))
+    sample = "\n".join(line for _, line in content[:20])
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","
+    parsed: list[tuple[int, list[str]]] = []
+    for n, line in content:
+        cells = [_clean(c) for c in next(csv.reader([line], delimiter=delimiter))]
+        if parsed and len(cells) > len(parsed[0][1]):
+            cells = _split_bracketed(line, delimiter)
+        parsed.append((n, cells))
+    headers = parsed[0][1]
+    if len(headers) < 2 and classify(headers[0] if headers else "")[0] in (None, "name"):
+        raise SpecError("no table found: expected CSV with a header row, or a Markdown table "
+                        "(| Layer | Activation shape | … | with a |---| line)", file=str(p))
+    return _finish(Table(str(p), headers, parsed[1:]))
+
+
+def _finish(table: Table) -> Table:
+    rows = [(n, cells) for n, cells in table.rows if any(c.strip() for c in cells)]
+    table = Table(table.path, table.headers, rows)
+    if not table.rows:
+        raise SpecError("the table has a header but no rows", file=table.path)
+    width = len(table.headers)
+    for i, (_, cells) in enumerate(table.rows, start=1):
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            raise table.fail(f"{len(cells)} cells under {width} headers", i,
+                             hint="quote cells that contain the delimiter, e.g. \"3,072\" or \"(28,28,8)\"")
+    return table
+
+
+# --- headers ----------------------------------------------------------------------------------------------------
+
+
+def _words(header: str) -> list[str]:
+    text = header.lower().replace("no.", " ").replace("number of", " ").replace("#", " ")
+    return re.sub(r"[^a-z0-9]+", " ", text).split()
+
+
+_SCALED = {"k": 1e3, "thousand": 1e3, "thousands": 1e3, "m": 1e6, "mil": 1e6, "million": 1e6, "millions": 1e6,
+           "g": 1e9, "b": 1e9, "billion": 1e9, "billions": 1e9}
+_PREFIXED = re.compile(r"^([kmgt])(macs?|flops?|params?|mult|madds)$")
+_BYTE_UNITS = {"byte": 1.0, "bytes": 1.0, "kb": 1e3, "mb": 1e6, "gb": 1e9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def classify(header: str) -> tuple[Kind | Literal["name"] | None, float]:
+    """What a column holds, from its header (``# parameters``, ``Activation Size``, ``GFLOPs``, ``MACs (M)``)."""
+    words = _words(header)
+    scale = 1.0
+    for w in words:
+        m = _PREFIXED.match(w)
+        if m and not (m.group(1) == "m" and m.group(2).startswith("mult")):
+            scale = {"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}[m.group(1)]
+    paren = re.findall(r"\(([^)]*)\)|\bin (\w+)", header.lower())
+    for a, b in paren:
+        unit = (a or b).strip()
+        if unit in _SCALED:
+            scale = _SCALED[unit]
+    if any(w in ("million", "millions", "billion", "billions", "thousand", "thousands") for w in words):
+        scale = _SCALED[next(w for w in words if w in _SCALED)]
+    if "receptive" in words or "rf" in words:
+        return "receptive_field", 1.0
+    if any(w in _BYTE_UNITS for w in words):
+        return "bytes", next(_BYTE_UNITS[w] for w in words if w in _BYTE_UNITS)
+    if any(w in ("shape", "shapes", "volume", "dims", "dimension", "dimensions") for w in words):
+        return "shape", 1.0
+    if any(w in ("size", "activation", "activations", "memory", "neurons", "values", "elements", "units")
+           for w in words):
+        return "activations", scale
+    if "output" in words or "out" in words:
+        return "shape", 1.0
+    if any(re.fullmatch(r"[kmgt]?params?|parameters?|learnable|trainable", w) for w in words):
+        return "params", scale
+    if any(w in ("weight", "weights") for w in words):
+        return "weights", scale
+    if any(re.fullmatch(r"[kmgt]?flops?", w) for w in words):
+        return "flops", scale
+    if any(re.fullmatch(r"[kmgt]?macs?|madds?|mult|mults|multiply|multiplies|multiplications|multadds|"
+                        r"multiplyadds|muladds", w) for w in words):
+        return "macs", scale
+    if any(w in ("layer", "layers", "name", "stage") for w in words):
+        return "name", 1.0
+    return None, 1.0
+
+
+def dims_in(text: str) -> list[int]:
+    """The integers written in a shape cell (``None`` for a batch dim is dropped)."""
+    return [int(d) for d in re.findall(r"\d+", re.sub(r"(?i)none", " ", text))]
+
+
+def _is_shape_like(text: str) -> bool:
+    if re.fullmatch(r"\s*\d{1,3}(,\d{3})+\s*", text):
+        return False  # 3,072: a number with a thousands separator
+    return len(dims_in(text)) >= 2 and not re.search(r"[+*=]", text)
+
+
+def find_columns(table: Table) -> tuple[list[Column], int | None, list[str]]:
+    """The columns to check, the column of row names (if any), and the headers of columns left unchecked."""
+    columns: list[Column] = []
+    name_col: int | None = None
+    ignored: list[str] = []
+    for i, header in enumerate(table.headers):
+        kind, scale = classify(header)
+        cells = [row[i] for _, row in table.rows if i < len(row) and row[i].strip().lower() not in BLANK]
+        if kind == "name" or (kind is None and i == 0 and cells and _wordy(cells)):
+            if name_col is None:
+                name_col = i
+            continue
+        if kind == "activations" and cells and sum(_is_shape_like(c) for c in cells) * 2 > len(cells):
+            kind = "shape"
+        if kind is None:
+            if header.strip():
+                ignored.append(header.strip())
+            continue
+        columns.append(Column(i, header.strip() or kind, kind, scale))
+    return columns, name_col, ignored
+
+
+def _wordy(cells: list[str]) -> bool:
+    """Whether a column holds names rather than numbers or shapes."""
+    return sum(bool(re.search(r"[A-Za-z]", c)) and not re.fullmatch(r"[\d.,\s]*[KMGTkmgt]i?", c)
+               for c in cells) * 2 > len(cells)

@@ -1,0 +1,1 @@
+"""cnncalc check (cnncalc/proof/homework/): one test module per module of the package."""
