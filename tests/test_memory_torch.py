@@ -202,3 +202,14 @@ def test_checkpointed_blocks_match_torch_utils_checkpoint(name: str, size: int, 
     assert measured.peak_phase == step.peak_phase == "backward"
     assert abs(step.peak_bytes - measured.peak_bytes) <= 0.05 * measured.peak_bytes
     assert step.saved_activation_bytes < plain.saved_activation_bytes
+
+
+def test_an_auxiliary_head_keeps_nothing_for_backward() -> None:
+    # GoogLeNet's auxiliary classifiers (aux: true) branch off the trunk; the module returns only the main output,
+    # so torch frees each head's graph, saved tensors included, with the head's output.
+    from cnncalc.torch.measure import compare
+
+    net = cnncalc.load("googlenet_torchvision", args={"aux": True})
+    result = compare(net, batch=8, mode="sgd", input_shape=(3, 224, 224), profiler=False)
+    assert result.measured.peak_phase == "backward"
+    assert abs(result.error) <= 0.005, (result.measured.peak_bytes, result.predicted)

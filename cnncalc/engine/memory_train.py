@@ -63,6 +63,8 @@ class _Step:
     end: dict[str, int] = field(default_factory=dict)
     #: block end → (storage, saver) that the block's recomputation saves again
     recompute: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+    #: layers the output does not depend on
+    dead: list[bool] = field(default_factory=list)
     grad_bytes: int = 0
     #: bytes per parameter value (the master weights), and whether autocast makes low-precision copies
     size: int = 4
@@ -95,6 +97,13 @@ def _plan_saves(st: _Step, chosen: set[str]) -> None:
         if b is not None:
             st.start.setdefault(b, i)
             st.end[b] = i
+    # A branch the output does not depend on (an auxiliary head) saves nothing that lasts: torch frees its graph
+    # with its output.
+    useful = {st.nodes[-1].name}
+    for n in reversed(st.nodes):
+        if n.name in useful:
+            useful.update(n.inputs)
+    st.dead = [n.name not in useful for n in st.nodes]
     for i, n in enumerate(st.nodes):
         keep = n.keeps.saves + (tuple("output" if w == "input" else w for w in n.fused.saves) if n.fused else ())
         names = [x for w in keep if w in ("input", "output", "inputs")
@@ -104,7 +113,7 @@ def _plan_saves(st: _Step, chosen: set[str]) -> None:
         if st.amp and n.trainable:  # autocast's low-precision copy of the weights, which the layer saves
             st.extras[i].append((f"{n.name}#w16", n.trainable // st.size * st.act))
         b = st.block[i]
-        for name in names:
+        for name in names if not st.dead[i] else ():
             storage = st.root[name]
             if b is not None and st.index.get(storage, -1) >= st.start[b]:
                 st.recompute.setdefault(st.end[b], []).append((storage, i))
@@ -123,7 +132,7 @@ def _forward(st: _Step) -> int:
         for key, nbytes in st.extras[i]:
             heap.alloc(key, nbytes)
         heap.mark(n.name, "forward")
-        if st.block[i] is not None:  # recomputed in backward
+        if st.block[i] is not None or st.dead[i]:  # recomputed in backward, or never needed
             for key, _ in st.extras[i]:
                 heap.free(key)
         for storage in frees.get(i, ()):
