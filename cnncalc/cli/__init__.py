@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "compare": "cnncalc.cli.compare:compare",
     "conventions": "cnncalc.cli.conventions:conventions",
     "sizes": "cnncalc.cli.sizes:sizes",
+    "memory": "cnncalc.cli.memory:memory",
+    "fit": "cnncalc.cli.memory:fit",
 }
 
 

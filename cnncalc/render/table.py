@@ -163,11 +163,27 @@ def render(report: Report, options: Options) -> str:
         f"Params       {t.params:,} ({human(t.params)}): trainable {t.trainable_params:,}, buffers {t.buffers:,}",
         f"MACs         {t.macs:,} ({human(t.macs)})    FLOPs {t.flops:,} ({human(t.flops)})",
         f"Activations  {t.activations:,} values = {human_bytes(t.activation_bytes)} "
-        f"(input + every stored output, forward, batch {report.batch}, {report.dtype})",
+        f"(naive sum: input + every stored output, forward, batch {report.batch}, {report.dtype})",
         f"Param memory {human_bytes(t.param_bytes)} (parameters and buffers, {report.dtype})",
+        *_peak(report),
     ]
     dropped = [columns[i].header for i in range(len(columns)) if i not in keep]
     if dropped:
         out.append(f"(left out to fit {options.width} columns: {', '.join(dropped)}; see --width, --format json)")
     out.append("Acts = output values per layer; bars = share of activation memory (Mem) and of parameters (Par)")
     return "\n".join(out) + "\n"
+
+
+def _peak(report: Report) -> list[str]:
+    """The inference peak by liveness, beside the naive sum (needs the analysed network, as the CLI has)."""
+    from cnncalc.engine.report import Analysis
+
+    if not isinstance(report, Analysis) or report.network is None or not report.layers:
+        return []
+    if not isinstance(report.batch, int) or any(not isinstance(d, int) for d in report.input):
+        return []  # symbolic sizes: the peak depends on which layer wins, not one closed form
+    from cnncalc.engine.memory import analyze_memory
+
+    inf = analyze_memory(report).inference
+    return [f"Peak memory  {human_bytes(inf.peak_bytes)} at {inf.peak_layer} (inference peak by liveness, parameters "
+            "and input included; cnncalc memory)"]

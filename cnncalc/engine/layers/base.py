@@ -95,6 +95,25 @@ class Evaluation:
                    connections=macs + bias_adds, **rest)
 
 
+@dataclass(frozen=True, slots=True)
+class Keeps:
+    """What a layer's torch operator keeps for backward and allocates besides its output (``cnncalc memory``).
+
+    ``saves`` names the tensors autograd holds until the layer's backward runs: ``input`` (the first input's
+    storage), ``inputs`` (every input's), ``output``, ``indices`` (int64, one per output value: max pooling),
+    ``mask`` (one byte per output value: dropout), ``stats`` (two fp32 values per channel: batch norm's mean and
+    inverse std), ``copy`` (a temporary of the output's size and dtype: ops torch builds from several kernels).
+    ``grad`` says whether the input gradient is a new tensor or a view of the output gradient (reshapes, adds,
+    concatenation). ``train_output`` is a new output in training where inference stores none (dropout).
+    ``workspace`` lists what the inference pass allocates and frees inside the op (max-pool indices).
+    """
+
+    saves: tuple[str, ...] = ("input",)
+    grad: Literal["new", "view"] = "new"
+    train_output: bool = False
+    workspace: tuple[str, ...] = ()
+
+
 class Layer(BaseModel):
     """Fields common to all layers. Subclasses narrow ``type`` to a ``Literal`` of the names they answer to."""
 
@@ -123,6 +142,10 @@ class Layer(BaseModel):
     def evaluate(self, x: Shape) -> Evaluation:
         """Apply the layer's formulas to input shape ``x``."""
         raise NotImplementedError
+
+    def keeps(self) -> Keeps:
+        """What torch keeps for this layer's backward (default: its input, a new input gradient)."""
+        return Keeps()
 
     def evaluate_linked(self, x: Shape, linked: dict[str, Linked]) -> Evaluation:
         """Like :meth:`evaluate`, for layers whose ``links`` name other nodes (their shapes are in ``linked``)."""

@@ -17,6 +17,7 @@ from cnncalc.engine.layers.base import (
     Activated,
     Evaluation,
     IntOrTuple,
+    Keeps,
     NonNegInt,
     Padding,
     PosInt,
@@ -115,3 +116,7 @@ class Conv(Activated):
             summary=slide_summary(sl) + f" table({links} links)",
             warnings=sl.warnings,
         )
+
+    def keeps(self) -> Keeps:
+        """Convolution saves its input (and weight); a fused activation runs in place on the output."""
+        return Keeps(saves=("input",))

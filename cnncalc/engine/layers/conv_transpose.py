@@ -29,6 +29,7 @@ from cnncalc.engine.layers.base import (
     Activated,
     Evaluation,
     IntOrTuple,
+    Keeps,
     NonNegInt,
     Padding,
     PosInt,
@@ -122,3 +123,7 @@ class ConvTranspose(Activated):
             summary=summary + (f" g{self.groups}" if self.groups > 1 else ""),
         )
         return self.fuse(ev)
+
+    def keeps(self) -> Keeps:
+        """Saves its input, as convolution."""
+        return Keeps(saves=("input",))

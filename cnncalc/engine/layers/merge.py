@@ -8,7 +8,7 @@ Concatenation needs every dim but ``dim`` equal; addition and product need equal
 from math import prod
 from typing import ClassVar, Literal
 
-from cnncalc.engine.layers.base import Evaluation, Merge
+from cnncalc.engine.layers.base import Evaluation, Keeps, Merge
 from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
@@ -47,6 +47,10 @@ class Concat(Merge):
         shape[axis] = sum(s[axis] for s in shapes)
         return Evaluation(tuple(shape), summary=f"{len(shapes)} inputs")
 
+    def keeps(self) -> Keeps:
+        """cat keeps only sizes; each input's gradient is a slice (a view) of the output's."""
+        return Keeps(saves=(), grad="view")
+
 
 @register
 class Add(Merge):
@@ -64,3 +68,7 @@ class Add(Merge):
             raise ShapeError(f"cannot {self.type} unequal shapes {' and '.join(map(fmt_shape, shapes))}")
         return Evaluation(shapes[0], flops=prod(shapes[0]) * (len(shapes) - 1), stores=not self.inplace,
                           summary=f"{len(shapes)} inputs")
+
+    def keeps(self) -> Keeps:
+        """add keeps nothing and passes its gradient on; mul keeps every input."""
+        return Keeps(saves=(), grad="view") if self.type != "mul" else Keeps(saves=("inputs",))

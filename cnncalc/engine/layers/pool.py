@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from cnncalc.engine.dims import ceildiv, floordiv, per_dim, slide, slide_summary
-from cnncalc.engine.layers.base import GLOBAL, Evaluation, IntOrTuple, Layer, Padding, PosInt, Window, windows
+from cnncalc.engine.layers.base import GLOBAL, Evaluation, IntOrTuple, Keeps, Layer, Padding, PosInt, Window, windows
 from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape
@@ -56,6 +56,10 @@ class MaxPool(_Pool):
         ev, k = self._slide(x, self.dilation)
         return Evaluation(ev.shape, flops=prod(ev.shape) * (k - 1), rf=ev.rf, summary=ev.summary, warnings=ev.warnings)
 
+    def keeps(self) -> Keeps:
+        """max_pool*_with_indices keeps input and int64 indices; inference allocates the indices too."""
+        return Keeps(saves=("input", "indices"), workspace=("indices",))
+
 
 @register
 class AvgPool(_Pool):
@@ -77,6 +81,10 @@ class AvgPool(_Pool):
                              "before padding (PyTorch's avg_pool3d rejects it)")
         ev, k = self._slide(x, 1)
         return Evaluation(ev.shape, flops=prod(ev.shape) * k, rf=ev.rf, summary=ev.summary, warnings=ev.warnings)
+
+    def keeps(self) -> Keeps:
+        """avg_pool backward reads the input."""
+        return Keeps(saves=("input",))
 
 
 OutputSize = PosInt | Annotated[list[PosInt | None], Field(min_length=1, max_length=3)]
@@ -135,6 +143,11 @@ class AdaptivePool(Layer):
             )
         return Evaluation(shape, flops=flops, rf=rf, summary="→" + "x".join(map(str, targets)))
 
+    def keeps(self) -> Keeps:
+        """Average to 1×…×1 is torch's ``mean`` (keeps nothing); max also keeps indices."""
+        ones = self.output_size == 1 or (isinstance(self.output_size, list) and set(self.output_size) == {1})
+        return Keeps(saves=("input", "indices") if not self.averages else () if ones else ("input",))
+
 
 @register
 class Subsample(_Pool):
@@ -157,3 +170,7 @@ class Subsample(_Pool):
             ev.shape, params=2 * x[0], biases=x[0], macs=outputs, flops=outputs * (k + 1),
             connections=outputs * (k + 1), rf=ev.rf, summary=ev.summary, warnings=ev.warnings,
         )
+
+    def keeps(self) -> Keeps:
+        """The average pool's input; the scale and bias add temporaries of the output's size."""
+        return Keeps(saves=("input", "copy"), workspace=("copy",))

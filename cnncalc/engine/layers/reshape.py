@@ -14,6 +14,7 @@ from cnncalc.engine.dims import fmt_pads, per_dim, resolve_padding
 from cnncalc.engine.layers.base import (
     GLOBAL,
     Evaluation,
+    Keeps,
     Layer,
     Linked,
     Padding,
@@ -51,6 +52,10 @@ class Flatten(Layer):
         merged_spatial = end > start and end >= 2
         return Evaluation(shape, rf=GLOBAL if merged_spatial else None, stores=False)
 
+    def keeps(self) -> Keeps:
+        """A view: nothing kept, the gradient is a view too."""
+        return Keeps(saves=(), grad="view")
+
 
 @register
 class Dropout(Layer):
@@ -66,6 +71,10 @@ class Dropout(Layer):
         """No work, no new memory."""
         return Evaluation(x, stores=False, summary=f"p={self.p:g}")
 
+    def keeps(self) -> Keeps:
+        """Training dropout makes a new output and keeps its mask (torch's CPU kernel: a float mask)."""
+        return Keeps(saves=("copy",), train_output=True)
+
 
 @register
 class Identity(Layer):
@@ -79,6 +88,10 @@ class Identity(Layer):
     def evaluate(self, x: Shape) -> Evaluation:
         """Unchanged."""
         return Evaluation(x, stores=False)
+
+    def keeps(self) -> Keeps:
+        """Nothing."""
+        return Keeps(saves=(), grad="view")
 
 
 @register
@@ -131,6 +144,10 @@ class Crop(Layer):
         label = f"→{'x'.join(map(str, out))}" + (f" (as {target.name})" if target else "")
         return Evaluation((x[0], *out), rf=rf, stores=False, summary=label)
 
+    def keeps(self) -> Keeps:
+        """A slice: nothing kept; slice_backward makes a zero-filled input gradient."""
+        return Keeps(saves=())
+
 
 @register
 class Pad(Layer):
@@ -160,6 +177,10 @@ class Pad(Layer):
         rf = tuple(Window(1, 1, a, a) for a, _ in pads)
         return Evaluation((x[0], *out), rf=rf, summary=f"{fmt_pads(pads)} {mode}")
 
+    def keeps(self) -> Keeps:
+        """Padding keeps nothing; its backward pads the gradient by the negated amounts (a new tensor)."""
+        return Keeps(saves=())
+
 
 @register
 class ChannelShuffle(Layer):
@@ -175,3 +196,7 @@ class ChannelShuffle(Layer):
         if not x or x[0] % self.groups:
             raise ShapeError(f"channels of {fmt_shape(x)} are not divisible by groups={self.groups}")
         return Evaluation(x, summary=f"g{self.groups}")
+
+    def keeps(self) -> Keeps:
+        """A permuted copy: nothing kept."""
+        return Keeps(saves=())

@@ -14,7 +14,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from cnncalc.engine.dims import fmt_dims, per_dim
-from cnncalc.engine.layers.base import Evaluation, IntOrTuple, Layer, Linked, PosInt, Window, channels
+from cnncalc.engine.layers.base import Evaluation, IntOrTuple, Keeps, Layer, Linked, PosInt, Window, channels
 from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
@@ -102,6 +102,10 @@ class Upsample(Layer):
         label = "x".join(f"{sc:g}" for sc in scales) if self.size is None else "→" + "x".join(map(str, out))
         return Evaluation(shape, flops=prod(shape) * per_output, rf=tuple(rf), summary=f"{mode} {label}")
 
+    def keeps(self) -> Keeps:
+        """Interpolation backward needs only sizes."""
+        return Keeps(saves=())
+
 
 @register
 class Unpool(Layer):
@@ -118,6 +122,10 @@ class Unpool(Layer):
         factor = per_dim(self.scale_factor, n, "scale_factor")
         shape = (x[0], *(w * f for w, f in zip(x[1:], factor, strict=True)))
         return Evaluation(shape, rf=_copy_windows(n, factor), summary=f"x{fmt_dims(factor)}")
+
+    def keeps(self) -> Keeps:
+        """A strided copy into zeros: nothing kept."""
+        return Keeps(saves=())
 
 
 @register
@@ -170,6 +178,10 @@ class MaxUnpool(Layer):
         shape = (x[0], *target)
         return Evaluation(shape, rf=_copy_windows(n, stride), summary=f"← {pool.name}")
 
+    def keeps(self) -> Keeps:
+        """max_unpool keeps the (already live) indices."""
+        return Keeps(saves=())
+
 
 @register
 class PixelShuffle(Layer):
@@ -191,6 +203,10 @@ class PixelShuffle(Layer):
         shape = (x[0] // (r * r), x[1] * r, x[2] * r)
         return Evaluation(shape, rf=_copy_windows(2, (r, r)), summary=f"x{r}")
 
+    def keeps(self) -> Keeps:
+        """A permuted copy: nothing kept."""
+        return Keeps(saves=())
+
 
 @register
 class PixelUnshuffle(Layer):
@@ -211,3 +227,7 @@ class PixelUnshuffle(Layer):
         channels(x, None)
         shape = (x[0] * r * r, x[1] // r, x[2] // r)
         return Evaluation(shape, rf=(Window.regular(r, r, 0), Window.regular(r, r, 0)), summary=f"/{r}")
+
+    def keeps(self) -> Keeps:
+        """A permuted copy: nothing kept."""
+        return Keeps(saves=())
