@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from click.testing import Result
 
 from cnncalc.engine.compare import compare, depth, diff, final_rf, summarize
 from cnncalc.engine.graph import analyze
+from cnncalc.engine.memory import analyze_memory
+from cnncalc.engine.report import Report
 
 CLI = Callable[..., Result]
 
@@ -47,7 +50,17 @@ def test_ratios_are_to_the_first_network() -> None:
     first, second = (result.ratios(s) for s in result.summaries)
     assert first["params"] == 1.0
     assert second["params"] == pytest.approx(25_557_032 / 138_357_544)
-    assert second["peak_bytes"] is None  # unknown peak: no ratio, never 0 or inf
+    peaks = [s.peak_bytes for s in result.summaries]  # the inference peaks by liveness (tests/test_memory*.py)
+    assert second["peak_bytes"] == pytest.approx(peaks[1] / peaks[0])
+
+
+def test_an_unknown_peak_has_no_ratio() -> None:
+    # A bare Report (no analysed network) has no peak: its ratio is None, never 0 or inf.
+    full = analyze("resnet50")
+    bare = Report(**{f.name: getattr(full, f.name) for f in dataclasses.fields(Report)})
+    result = compare([analyze("vgg16"), bare])
+    assert result.summaries[1].peak_bytes is None
+    assert result.ratios(result.summaries[1])["peak_bytes"] is None
 
 
 def test_compare_table_lists_every_network_with_ratios(cli: CLI) -> None:
@@ -69,7 +82,8 @@ def test_compare_json_and_csv_hold_exact_figures(cli: CLI) -> None:
     assert resnet["ratios"]["params"] == pytest.approx(25_557_032 / 138_357_544)
     rows = list(csv.DictReader(io.StringIO(cli("compare", "vgg16", "resnet50", "--format", "csv").stdout)))
     assert [r["model"] for r in rows] == ["vgg16", "resnet50"]
-    assert rows[1]["params"] == "25557032" and rows[1]["peak_bytes"] == ""
+    peak = analyze_memory(analyze("resnet50")).inference.peak_bytes
+    assert rows[1]["params"] == "25557032" and rows[1]["peak_bytes"] == str(peak)
     markdown = cli("compare", "vgg16", "resnet50", "--format", "markdown").stdout
     assert "| resnet50 | 3x224x224 | 25.56M (0.18×) |" in markdown
 

@@ -48,16 +48,19 @@ def final_rf(report: Report) -> tuple[int | float, ...] | None:
 
 
 def peak_bytes(report: Report) -> int | None:
-    """The inference peak memory, where the engine knows it (``None`` until memory planning provides it).
+    """The inference peak by liveness (:mod:`cnncalc.engine.memory`); ``None`` where it is not one number.
 
-    Hook for the memory-planning work: when a report carries a peak (an attribute ``peak_bytes`` on the report or
-    on its totals), comparisons show it; otherwise the column reads "—".
+    It needs the analysed network, so a plain :class:`Report` and a symbolic analysis have none.
     """
-    for holder in (report, report.totals):
-        value = getattr(holder, "peak_bytes", None)
-        if isinstance(value, int):
-            return value
-    return None
+    from cnncalc.engine.report import Analysis
+
+    if not isinstance(report, Analysis) or report.network is None or not report.layers:
+        return None
+    if not isinstance(report.batch, int) or any(not isinstance(d, int) for d in report.input):
+        return None
+    from cnncalc.engine.memory import analyze_memory
+
+    return analyze_memory(report).inference.peak_bytes
 
 
 @dataclass(frozen=True, slots=True)
