@@ -34,6 +34,8 @@ def guarded(fn: F) -> F:
             fail(str(err))
         except RecursionError:
             fail("the input is nested too deeply")
+        except MemoryError:
+            fail("the input needs more memory than this machine has (check its sizes and repeat counts)")
 
     return cast(F, wrapper)
 

@@ -18,7 +18,7 @@ from cnncalc.engine import fields as rf
 from cnncalc.engine.layers.base import GLOBAL, Evaluation, Linked, Merge
 from cnncalc.engine.report import DTYPE_BYTES, BlockRow, Dtype, LayerRow, Report, Tally, Totals
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.model import INPUT, Network, Node, Shape, fmt_shape
+from cnncalc.model import INPUT, MAX_DIM, Network, Node, Shape, fmt_shape, magnitude
 from cnncalc.spec.load import bulk, load
 
 #: One :class:`~cnncalc.engine.fields.DimField` per spatial dim; ``None`` once every output sees the whole input.
@@ -121,6 +121,9 @@ def run(
         raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
     size = DTYPE_BYTES[dtype]
     first: Shape = tuple(input_shape or net.input)
+    if any(d > MAX_DIM for d in first):
+        raise SpecError(f"the input has a size of {magnitude(max(first))}, over the limit of {MAX_DIM:,}",
+                        file=net.file)
     shapes: dict[str, Shape] = {INPUT: first}
     input_of: dict[str, Shape] = {}
     types: dict[str, str] = {INPUT: "input"}
@@ -140,6 +143,10 @@ def run(
                 shown = fmt_shape(shapes[node.inputs[0]])
                 reason = str(err) if shown in str(err) else f"{err} (input {shown})"
             raise SpecError(reason, **where) from None  # type: ignore[arg-type]
+        if any(d > MAX_DIM for d in ev.shape):
+            big = max(ev.shape)
+            raise SpecError(f"the output has a size of {magnitude(big)}, over the limit of {MAX_DIM:,}",
+                            **where)  # type: ignore[arg-type]
         if strict and ev.warnings:
             raise SpecError(ev.warnings[0], hint="drop --strict to accept it with a warning", **where)  # type: ignore[arg-type]
         state, aligned = merge_fields([fields[i] for i in node.inputs])

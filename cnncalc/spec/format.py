@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cnncalc.engine.layers.base import Layer, PosInt
 from cnncalc.errors import SpecError
-from cnncalc.model import Network
+from cnncalc.model import MAX_DIM, Network, clip, magnitude
 from cnncalc.spec.expand import MAX_LAYERS, BlockDef, expand, line_of, substitute
 from cnncalc.spec.figures import parse_figure
 from cnncalc.spec.messages import describe_validation_error
@@ -75,18 +75,30 @@ class Expect(BaseModel):
 
 def parse_shape(text: str | list[int], *, layout: Literal["chw", "hwc"] = "chw") -> tuple[int, ...]:
     """``3x224x224`` (or ``224x224x3`` with ``layout="hwc"``, or a list) → a channels-first tuple."""
+    dims, problem = _read_shape(text)
+    if problem:
+        raise SpecError(f"shape {clip(repr(text), 40)} {problem}")
+    if layout == "hwc" and len(dims) > 1:
+        dims = [dims[-1], *dims[:-1]]
+    return tuple(dims)
+
+
+def _read_shape(text: str | list[int]) -> tuple[list[int], str]:
+    """The sizes of a shape, and what is wrong with it ('' when nothing)."""
     if isinstance(text, str):
         parts = re.split(r"\s*[x×,]\s*", text.strip().strip("[]()"))
-        if not all(p.isdigit() for p in parts):
-            raise SpecError(f"shape {text!r} is not like 3x224x224")
+        if not all(p.isascii() and p.isdigit() for p in parts):
+            return [], "is not like 3x224x224"
+        if any(len(p) > 13 for p in parts):
+            return [], f"has a size over the limit of {MAX_DIM:,}"
         dims = [int(p) for p in parts]
     else:
         dims = list(text)
     if not dims or any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in dims):
-        raise SpecError(f"shape {text!r} needs positive sizes, channels first")
-    if layout == "hwc" and len(dims) > 1:
-        dims = [dims[-1], *dims[:-1]]
-    return tuple(dims)
+        return [], "needs positive sizes, channels first, like 3x224x224"
+    if any(d > MAX_DIM for d in dims):
+        return [], f"has a size of {magnitude(max(dims))}, over the limit of {MAX_DIM:,}"
+    return dims, ""
 
 
 class BlockSpec(BaseModel):
@@ -120,12 +132,10 @@ class Header(BaseModel):
     @field_validator("input")
     @classmethod
     def _shape(cls, value: list[int] | str) -> list[int] | str:
-        if isinstance(value, str):
-            try:
-                return list(parse_shape(value))
-            except SpecError:
-                raise ValueError("needs positive sizes, channels first, like 3x224x224") from None
-        return value
+        dims, problem = _read_shape(value)
+        if problem:
+            raise ValueError(problem)
+        return dims
 
 
 def validate_layer(

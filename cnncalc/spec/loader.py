@@ -18,6 +18,8 @@ from cnncalc.spec.format import build
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES = 2_000_000
+#: The most digits an integer in a spec may have (sizes stop at 10^12, published figures well before 10^18).
+MAX_INT_DIGITS = 18
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -65,6 +67,18 @@ def _sequence(loader: Any, node: yaml.SequenceNode) -> LocatedList:
     return out
 
 
+def _int(loader: Any, node: yaml.ScalarNode) -> Any:
+    """YAML's integer, refused past :data:`MAX_INT_DIGITS` digits (Python will not even print one of 4,301)."""
+    digits = sum(ch.isdigit() for ch in str(node.value))
+    if digits > MAX_INT_DIGITS:
+        raise SpecError(
+            f"a number of {digits:,} digits; integers in a spec are limited to {MAX_INT_DIGITS} digits",
+            line=node.start_mark.line + 1,
+        )
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _int)
 _Loader.add_constructor("tag:yaml.org,2002:map", _mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _sequence)
 

@@ -10,6 +10,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from cnncalc.engine.layers.base import Layer
+from cnncalc.model import clip
 from cnncalc.spec.expand import line_of
 
 __all__ = ["describe_validation_error"]
@@ -81,5 +82,5 @@ def describe_validation_error(err: ValidationError, data: Any, model: type[BaseM
         close = difflib.get_close_matches(value, re.findall(r"'([^']*)'", msg), n=1)
         if close:
             msg += f" (did you mean '{close[0]}'?)"
-    shown = f" {value!r}" if value is not None and not isinstance(value, dict | list) else ""
+    shown = f" {clip(repr(value), 40)}" if value is not None and not isinstance(value, dict | list) else ""
     return f"{path or 'value'}:{shown} {msg[0].lower()}{msg[1:]}", line
