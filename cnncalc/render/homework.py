@@ -28,13 +28,15 @@ def text(result: CheckResult, *, color: bool, width: int, quiet: bool = False) -
     for note in result.notes:
         console.print(f"[dim]note: {escape(note)}[/]")
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
+    # Every column but the row number, the mark and the correct value wraps, and folds a word wider than the
+    # column, so no text is ever cropped: a test compares the printed derivations with the JSON.
     table.add_column("Row", justify="right", no_wrap=True)
-    table.add_column("Layer", no_wrap=True, max_width=24, overflow="ellipsis")
-    table.add_column("Column", max_width=18)
-    table.add_column("Given", justify="right", max_width=16)
+    table.add_column("Layer", max_width=20, overflow="fold")
+    table.add_column("Column", max_width=16, overflow="fold")
+    table.add_column("Given", justify="right", max_width=16, overflow="fold")
     table.add_column("", no_wrap=True)
-    table.add_column("Correct", justify="right", no_wrap=True)
-    table.add_column("Derivation · likely mistake", ratio=1, min_width=24)
+    table.add_column("Correct", justify="right", max_width=24, overflow="fold")
+    table.add_column("Derivation · likely mistake", overflow="fold")
     last = None
     for cell in result.cells:
         if quiet and cell.ok:

@@ -9,16 +9,20 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cnncalc.engine.graph import Analysis, evaluate
 from cnncalc.errors import CnncalcError
 from cnncalc.model import INPUT, Node, Shape
 from cnncalc.proof.homework.align import best_match, fixed_rows, match_notes, name_key, row_family, units
 from cnncalc.proof.homework.cells import Given, Layout, Order, closer, in_order, number_ok, parse_cells, shape_orders
-from cnncalc.proof.homework.derive import Engine, Figures, Unit, agrees, rf_ok
+from cnncalc.proof.homework.derive import FLOPS_CONVENTIONS, Engine, Figures, FlopsConvention, Unit, agrees, rf_ok
 from cnncalc.proof.homework.slips import diagnose
-from cnncalc.proof.homework.table import dims_in, find_columns, read_table
+from cnncalc.proof.homework.table import Column, Table, dims_in, find_columns, flops_note, read_table
+
+#: How rows are placed: by names, kinds, shapes and order together (``auto``), or by order and cells alone.
+MatchBy = Literal["auto", "order"]
+FlopsOption = Literal["auto"] | FlopsConvention
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +87,13 @@ _LAYOUT_NOTES = {
 }
 
 
-def check(report: Analysis, table: str | Path, layout: Layout = "auto") -> CheckResult:
-    """Mark every cell of ``table`` against ``report`` (the analysis of a spec); see the package's docstring."""
+def check(report: Analysis, table: str | Path, layout: Layout = "auto", *, match_by: MatchBy = "auto",
+          flops: FlopsOption = "auto") -> CheckResult:
+    """Mark every cell of ``table`` against ``report`` (the analysis of a spec); see the package's docstring.
+
+    ``match_by="order"`` ignores the row names; ``flops`` is how the table counts FLOPs (``auto``: as a note
+    in the file says, else as most of its FLOPs cells do, else cnncalc's own ``2macs+bias+act``).
+    """
     tab = read_table(table)
     columns, name_col, ignored = find_columns(tab)
     if not columns:
@@ -104,9 +113,11 @@ def check(report: Analysis, table: str | Path, layout: Layout = "auto") -> Check
     rows = [i for i in range(len(tab.rows)) if i not in fixed]
     blocks = {name_key(b.name) for b in report.blocks}
     known = {k for u in units(eng, True) for k in u.keys} | set(blocks)
-    by_name = name_col is not None and any(
+    by_name = match_by != "order" and name_col is not None and any(
         name_key(names[i]) in known or row_family(name_key(names[i])) is not None for i in rows)
-    if name_col is not None and not by_name:
+    if match_by == "order" and name_col is not None:
+        notes.append(f"--match order: the names in column {tab.headers[name_col]!r} were not used to place rows")
+    elif name_col is not None and not by_name:
         notes.append(f"the names in column {tab.headers[name_col]!r} match no layer of the spec; rows were matched "
                      "in order")
     match = best_match(eng, tab, rows, cells, names, by_name, covered)
@@ -119,6 +130,7 @@ def check(report: Analysis, table: str | Path, layout: Layout = "auto") -> Check
         notes.append(", ".join(f"row {i + 1} is block {u.name}" for i, u in block_rows)
                      + (": their figures are sums over their layers" if len(block_rows) > 1 else
                         ": its figures are sums over its layers"))
+    _flops_convention(eng, tab, columns, pairs, cells, flops, notes)
     order = _layout(eng, pairs, cells, layout)
     if layout == "auto":
         notes.append(_LAYOUT_NOTES[order])
@@ -143,6 +155,35 @@ def check(report: Analysis, table: str | Path, layout: Layout = "auto") -> Check
                     given_shapes[unit.node.name if unit.node is not None else INPUT] = (i + 1, g.text, shape)
     matches = tuple((i + 1, u.name) for i, u in pairs)
     return CheckResult(str(table), report.model, order, tuple(out), tuple(notes), matches)
+
+
+def _flops_convention(eng: Engine, tab: Table, columns: list[Column], pairs: list[tuple[int, Unit]],
+                      cells: list[list[Given]], flops: FlopsOption, notes: list[str]) -> None:
+    """Set how FLOPs cells are counted: as asked, as a note in the file says, or as most FLOPs cells agree."""
+    if not any(c.kind == "flops" for c in columns):
+        return
+    if flops != "auto":
+        eng.flops = flops
+        return
+    stated = flops_note([*tab.remarks, *(c.header for c in columns if c.kind == "flops")])
+    if stated is not None:
+        eng.flops = stated  # type: ignore[assignment]
+        notes.append(f"FLOPs read as {_FLOPS_WORDS[stated]}, as the table's note says (--flops chooses)")
+        return
+    votes = {}
+    for convention in FLOPS_CONVENTIONS:
+        eng.flops = convention
+        votes[convention] = sum(agrees(eng, u, g, "either") for i, u in pairs for g in cells[i]
+                                if g.column.kind == "flops" and u.role != "input")
+    best = max(FLOPS_CONVENTIONS, key=lambda c: (votes[c], c == "2macs+bias+act"))
+    eng.flops = best
+    if best != "2macs+bias+act":
+        notes.append(f"FLOPs read as {_FLOPS_WORDS[best]}, the convention most FLOPs cells follow (--flops "
+                     "2macs+bias+act counts bias adds and activations too)")
+
+
+_FLOPS_WORDS = {"2macs": "2·MACs (two per multiply-add)", "macs": "multiply-adds (FLOPs = MACs)",
+                "2macs+bias+act": "2·MACs plus bias adds and activations"}
 
 
 def _layout(eng: Engine, pairs: list[tuple[int, Unit]], cells: list[list[Given]], layout: Layout) -> Order:
@@ -228,7 +269,7 @@ def _mark(eng: Engine, unit: Unit, fig: Figures, g: Given, order: Order, row: in
         return base(correct=correct, ok=ok, derivation=fig.lines.get("shape", ""), mistake=mistake)
     value = fig.values.get(kind, 0)
     derivation = fig.lines.get(kind, "")
-    if ok and unit.role == "bare" and kind == "flops" and g.number is not None \
+    if ok and unit.role == "bare" and kind == "flops" and g.number is not None and eng.flops == "2macs+bias+act" \
             and not number_ok(value, g.number) and unit.node is not None:
         value = eng.rows[unit.node.name].flops  # the layer with its fused activation, as the spec writes it
         derivation = next(x.text() for x in eng.explained[unit.node.name].lines if x.label == "FLOPs")
