@@ -16,7 +16,7 @@ from cnncalc.errors import CnncalcError
 from cnncalc.model import INPUT, Node, Shape
 from cnncalc.proof.homework.align import best_match, fixed_rows, match_notes, name_key, row_family, units
 from cnncalc.proof.homework.cells import Given, Layout, Order, closer, in_order, number_ok, parse_cells, shape_orders
-from cnncalc.proof.homework.derive import FLOPS_CONVENTIONS, Engine, Figures, FlopsConvention, Unit, agrees, rf_ok
+from cnncalc.proof.homework.derive import Engine, Figures, FlopsConvention, Unit, agrees, rf_ok
 from cnncalc.proof.homework.slips import diagnose
 from cnncalc.proof.homework.table import Column, Table, dims_in, find_columns, flops_note, read_table
 
@@ -170,12 +170,14 @@ def _flops_convention(eng: Engine, tab: Table, columns: list[Column], pairs: lis
         eng.flops = stated  # type: ignore[assignment]
         notes.append(f"FLOPs read as {_FLOPS_WORDS[stated]}, as the table's note says (--flops chooses)")
         return
+    # Without a note, only the common course convention (2·MACs) is adopted from the cells, and only when more
+    # cells follow it than cnncalc's own: FLOPs written as the MACs count stay a slip to name.
     votes = {}
-    for convention in FLOPS_CONVENTIONS:
+    for convention in ("2macs+bias+act", "2macs"):
         eng.flops = convention
         votes[convention] = sum(agrees(eng, u, g, "either") for i, u in pairs for g in cells[i]
                                 if g.column.kind == "flops" and u.role != "input")
-    best = max(FLOPS_CONVENTIONS, key=lambda c: (votes[c], c == "2macs+bias+act"))
+    best: FlopsConvention = "2macs" if votes["2macs"] > votes["2macs+bias+act"] else "2macs+bias+act"
     eng.flops = best
     if best != "2macs+bias+act":
         notes.append(f"FLOPs read as {_FLOPS_WORDS[best]}, the convention most FLOPs cells follow (--flops "

@@ -121,11 +121,13 @@ def read_table(path: str | Path) -> Table:
         if _SEPARATOR.match(lines[i]) and "|" in lines[i - 1] + lines[i]:
             headers = _md_cells(lines[i - 1])
             rows = []
+            end = len(lines)
             for j in range(i + 1, len(lines)):
                 if "|" not in lines[j] or not lines[j].strip():
+                    end = j
                     break
                 rows.append((j + 1, _md_cells(lines[j])))
-            remarks = tuple(line.strip() for line in [*lines[: i - 1], *lines[j + 1:]][:200] if line.strip())
+            remarks = tuple(line.strip() for line in [*lines[: i - 1], *lines[end:]][:200] if line.strip())
             return _finish(Table(str(p), headers, rows, remarks=remarks))
     content = [(n + 1, line) for n, line in enumerate(lines) if line.strip()]
     if not content:
