@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from cnncalc.engine.layers import REGISTRY
 from cnncalc.engine.layers.base import Layer
 from cnncalc.engine.report import Report
+from cnncalc.model import Node
 from cnncalc.proof.homework.cells import Given
 from cnncalc.proof.homework.derive import Engine, Unit, agrees
 from cnncalc.proof.homework.table import Table
@@ -73,11 +74,23 @@ def units(eng: Engine, split: bool) -> list[Unit]:
     """What rows can stand for, in order: the input, then each layer (with fused activations split when asked)."""
     out = [Unit("input", "input", None, quiet=True, families=frozenset({"input"}),
                 keys=frozenset({"input", "data", "image", "in"}))]
+    consumers: dict[str, list[Node]] = {}
+    for node in eng.net.nodes:
+        for name in node.inputs:
+            consumers.setdefault(name, []).append(node)
     for node in eng.net.nodes:
         short = node.name.rsplit("/", 1)[-1]
         keys = {name_key(node.name), name_key(short)}
         act = getattr(node.layer, "activation", None)
         quiet = type(node.layer).quiet
+        after = consumers.get(node.name, [])
+        if not quiet and len(after) == 1 and type(after[0].layer).family == "softmax":
+            # A table's "Softmax" row after the last FC stands for the FC's output and softmax, fused or not.
+            act = act or "softmax"
+            if not split or getattr(node.layer, "activation", None) is None:
+                fams = families(node.layer) | {"softmax"}
+                out.append(Unit(node.name, "layer", node, quiet, frozenset(fams), frozenset(keys)))
+                continue
         if split and act:
             bare = families(node.layer.model_copy(update={"activation": None}))
             out.append(Unit(node.name, "bare", node, quiet, frozenset(bare), frozenset(keys)))

@@ -153,6 +153,7 @@ def check(report: Analysis, table: str | Path, layout: Layout = "auto", *, match
                 shape = _as_chw(g.shape, order, fig.shape)
                 if shape != fig.shape and len(shape) == len(fig.shape):
                     given_shapes[unit.node.name if unit.node is not None else INPUT] = (i + 1, g.text, shape)
+    notes.extend(_root_causes(out))
     matches = tuple((i + 1, u.name) for i, u in pairs)
     return CheckResult(str(table), report.model, order, tuple(out), tuple(notes), matches)
 
@@ -245,6 +246,54 @@ def _carried(eng: Engine, unit: Unit, given: dict[str, tuple[int, str, Shape]]) 
     return row, text, shape
 
 
+def _root_causes(cells: list[Cell]) -> list[str]:
+    """One note per wrong shape that later rows carry over, so the cause is named once, not only row by row."""
+    import re
+
+    origins: dict[int, list[int]] = {}
+    for cell in cells:
+        m = re.match(r"carried over from row (\d+)'s shape", cell.mistake)
+        if m and not cell.ok:
+            origins.setdefault(int(m.group(1)), []).append(cell.row)
+    # a row that carries over from a row that itself carries over belongs to the first one
+    first: dict[int, int] = {}
+    for origin in sorted(origins):
+        root = next((r for r, rows in origins.items() if origin in rows and r != origin), origin)
+        first[origin] = first.get(root, root)
+    grouped: dict[int, set[int]] = {}
+    for origin, rows in origins.items():
+        grouped.setdefault(first[origin], set()).update(rows)
+    notes = []
+    for root, rows in sorted(grouped.items()):
+        if len(rows) < 2:
+            continue
+        cause = next((c for c in cells if c.row == root and c.kind == "shape" and not c.ok), None)
+        what = f"its shape {cause.given} should be {cause.correct}" + (f" ({cause.mistake})" if cause and
+                                                                        cause.mistake else "") if cause else ""
+        shown = ", ".join(map(str, sorted(rows)[:8])) + (" …" if len(rows) > 8 else "")
+        notes.append(f"root cause: row {root}" + (f": {what}" if what else "") + f"; rows {shown} carry that "
+                     "wrong shape over and are right for it")
+    return notes
+
+
+def _erratum(eng: Engine, kind: str, g: Given) -> str:
+    """A wrong total that is a published figure the spec records as a known erratum: cite it."""
+    if g.number is None or eng.report.network is None:
+        return ""
+    from cnncalc.spec.figures import parse_figure
+
+    for exp in eng.report.network.expect:
+        figure = getattr(exp, kind, None) if kind in ("params", "weights", "macs", "flops", "activations") else None
+        if exp.erratum is None or figure is None:
+            continue
+        value, half = (float(figure), 0.0) if isinstance(figure, int) else parse_figure(str(figure))
+        if abs(value - g.number[0]) <= max(half, g.number[1]) + 1e-9 * abs(value):
+            source = " ".join(exp.source.split())
+            source = source if len(source) <= 90 else source[:89] + "…"
+            return f"the published figure of {source}, a known erratum: {' '.join(exp.erratum.split())}"
+    return ""
+
+
 def _show_shape(shape: Shape, order: Order, given: str) -> str:
     """The correct shape in the table's order (or, when either is accepted, in the order closer to ``given``)."""
     dims = in_order(shape, closer(shape, dims_in(given)) if order == "either" else order)
@@ -278,7 +327,10 @@ def _mark(eng: Engine, unit: Unit, fig: Figures, g: Given, order: Order, row: in
     mistake = ""
     if not ok:
         mistake = diagnose(eng, unit, fig, g, order, carried)
-        if not mistake and unit.role == "total" and g.number is not None and column_sum is not None \
+        erratum = _erratum(eng, kind, g) if unit.role == "total" else ""
+        if erratum:
+            mistake = erratum
+        elif not mistake and unit.role == "total" and g.number is not None and column_sum is not None \
                 and number_ok(column_sum, g.number):
             mistake = (f"the sum of the column as written ({column_sum:,}): right for the rows above, which "
                        "carry their own mistakes")

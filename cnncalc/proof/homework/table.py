@@ -114,7 +114,7 @@ def read_table(path: str | Path) -> Table:
                         hint="save the table as UTF-8 (most editors offer it under 'Save as' or 'Encoding')",
                         ) from None
     lines = text.splitlines()
-    summary = _summary(str(p), lines)
+    summary = _summary(str(p), lines) or _walkthrough(str(p), lines)
     if summary is not None:
         return _finish(summary)
     for i in range(1, len(lines)):
@@ -218,6 +218,42 @@ def _summary(path: str, lines: list[str]) -> Table | None:
     for _, cells in rows:
         cells[0] = _kind_first(cells[0], style)
     return Table(path, ["Layer (type)", "Output Shape", "Param #"], rows, style, tuple(remarks))
+
+
+#: A line of the cs231n "VGGNet in detail" walk-through: ``CONV3-64: [224x224x64]  memory:  224*224*64=3.2M
+#: weights: (3*3*3)*64 = 1,728`` (memory and weights in any order, either may be missing).
+_WALK = re.compile(r"^\s*([A-Za-z][\w\- ]*?)\s*:\s*\[([^\]]*)\](.*)$")
+_WALK_FIELD = re.compile(r"(?i)\b(memory|weights|params|parameters)\s*:\s*(.*?)(?=\s+\b(?:memory|weights|params|"
+                         r"parameters)\s*:|$)")
+_WALK_TOTAL = re.compile(r"(?i)^\s*total\s+(memory|params|parameters|weights)\s*:\s*([\d.,]+\s*[KMGkmg]?)")
+
+
+def _walkthrough(path: str, lines: list[str]) -> Table | None:
+    """cs231n's walk-through lines as a table: Layer | Output | Memory | Weights, and ``TOTAL memory:`` /
+    ``TOTAL params:`` lines as a Total row (memory counts values: ``24M * 4 bytes`` is 24M values)."""
+    rows: list[tuple[int, list[str]]] = []
+    total = ["Total", "", "", ""]
+    total_line = 0
+    for n, line in enumerate(lines, start=1):
+        tot = _WALK_TOTAL.match(line)
+        if tot:
+            column = 2 if tot.group(1).lower() == "memory" else 3
+            total[column] = tot.group(2).strip()
+            total_line = total_line or n
+            continue
+        m = _WALK.match(line)
+        if not m or not re.search(r"\d", m.group(2)):
+            continue
+        fields = {k.lower(): v.strip() for k, v in _WALK_FIELD.findall(m.group(3))}
+        if not fields:
+            continue
+        weights = fields.get("weights") or fields.get("params") or fields.get("parameters") or ""
+        rows.append((n, [m.group(1).strip(), "[" + m.group(2).strip() + "]", fields.get("memory", ""), weights]))
+    if len(rows) < 2:
+        return None
+    if total_line:
+        rows.append((total_line, total))
+    return Table(path, ["Layer", "Output", "Memory", "Weights"], rows, "cs231n")
 
 
 def _kind_first(name: str, style: str) -> str:
