@@ -184,7 +184,7 @@ def _summary(path: str, lines: list[str]) -> Table | None:
     if head is None:
         return None
     header = lines[head]
-    style = "torchinfo" if "depth-idx" in header or any("├─" in line or "└─" in line for line in lines) \
+    style = "torchinfo" if "depth-idx" in header or any(re.search(r"[├└]─+\s*\w", line) for line in lines) \
         else "keras" if _BOX.search(header) or "(None" in "".join(lines) else "torchsummary"
     rows: list[tuple[int, list[str]]] = []
     remarks: list[str] = []
@@ -209,6 +209,9 @@ def _summary(path: str, lines: list[str]) -> Table | None:
                 rows[-1][1][0] = rows[-1][1][0] + line
             continue
         name = line[: shape.start()].strip()
+        if style == "torchinfo" and not re.match(r"^[│├└|\s]*[├└]", raw):
+            remarks.append(f"line {n + 1}: {name}, the model itself (not checked)")
+            continue
         after = line[shape.end():].split()
         params = after[0] if after else ""
         dims = [d.strip() for d in shape.group(0)[1:-1].split(",") if d.strip()]
