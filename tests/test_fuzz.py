@@ -144,3 +144,45 @@ def _report() -> Any:
     if not _REPORT:
         _REPORT.append(cnncalc.analyze(HOMEWORK_SPEC))
     return _REPORT[0]
+
+
+def _shape_of(data: Any) -> Any:
+    """Values, lines and key lines of loaded data, for comparing the two loaders."""
+    if isinstance(data, dict):
+        return ("map", getattr(data, "line", None), dict(getattr(data, "key_lines", {})),
+                {k: _shape_of(v) for k, v in data.items()})
+    if isinstance(data, list):
+        return ("seq", getattr(data, "line", None), dict(getattr(data, "key_lines", {})), [_shape_of(v) for v in data])
+    return (type(data).__name__, data if data == data else "nan")
+
+
+def _full_load(text: str) -> Any:
+    import yaml
+
+    from cnncalc.spec import loader
+
+    try:
+        return _shape_of(yaml.load(text, Loader=loader._Loader))
+    except CnncalcError as err:
+        return ("error", str(err))
+
+
+@pytest.mark.parametrize("path", SMALL_SPECS, ids=lambda p: p.stem)
+@_FUZZ
+@given(data=st.data())
+def test_fast_loader_agrees_with_the_full_loader(path: Path, data: st.DataObject) -> None:
+    """The event-stream fast path gives the same values and lines as PyYAML's composer, or hands over to it."""
+    from cnncalc.spec import loader
+
+    text = path.read_text(encoding="utf-8")
+    at = data.draw(st.integers(0, len(text)), label="at")
+    piece = data.draw(st.sampled_from(["1", "'1'", "yes", "~", "1.5", "0x10", "1_000", "{a: 1}", "[1, 2]", "- x",
+                                       "a: b", ": ", "\n  ", "name: n", "2001-01-01"]) | st.text(max_size=5))
+    text = text[:at] + piece + text[at + data.draw(st.integers(0, 6)):]
+    try:
+        fast: Any = _shape_of(loader._fast(text))
+    except loader._Fallback:
+        return
+    except CnncalcError as err:
+        fast = ("error", str(err))
+    assert fast == _full_load(text)

@@ -107,10 +107,133 @@ def _measure(data: Any) -> None:
         )
 
 
+class _Fallback(Exception):
+    """What the fast path cannot take (anchors, aliases, tags, merge keys, complex keys, a parse error): the full
+    loader reads the document instead, with its own messages."""
+
+
+def _fast(text: str) -> Any:
+    """The document built straight from libyaml's event stream, with the same lines and values as the full loader.
+
+    PyYAML's composer makes a node object (and two marks) per value before the constructor walks them again; for a
+    100,000-layer chain that is most of the load time. Plain specs (no anchors, aliases, tags or merge keys) need
+    none of it: mappings and sequences are built as their events arrive, and plain scalars are resolved with
+    YAML's own resolver and constructors, cached per spelling.
+    """
+    from yaml import events as ev
+
+    try:
+        from yaml._yaml import CParser as parse  # libyaml, as PyYAML wheels ship it
+    except ImportError:
+        raise _Fallback from None
+    resolver = yaml.resolver.Resolver()
+    constructor = yaml.constructor.SafeConstructor()
+    cache: dict[str, Any] = {}
+    str_tag = "tag:yaml.org,2002:str"
+
+    def scalar(event: Any) -> Any:
+        if event.anchor is not None or (event.tag is not None and event.tag != "!"):
+            raise _Fallback
+        value = event.value
+        if event.style or not event.implicit[0]:  # quoted or block text: a string
+            return value
+        if value in cache:
+            return cache[value]
+        tag = resolver.resolve(yaml.ScalarNode, value, (True, False))
+        if tag == str_tag:
+            return value
+        node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark)
+        out = _int(constructor, node) if tag == "tag:yaml.org,2002:int" else \
+            constructor.yaml_constructors[tag](constructor, node)
+        if tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary") or value == "<<":
+            raise _Fallback
+        cache[value] = out
+        return out
+
+    parser = parse(text)
+    stack: list[Any] = []  # open containers; a mapping's pending key sits on top of it as a 1-tuple
+    root: Any = None
+    done = False
+    try:
+        while True:
+            event = parser.get_event()
+            if isinstance(event, ev.StreamEndEvent):
+                break
+            if isinstance(event, ev.DocumentStartEvent | ev.StreamStartEvent | ev.DocumentEndEvent):
+                if isinstance(event, ev.DocumentStartEvent) and done:
+                    raise _Fallback  # several documents: the full loader words that error
+                continue
+            line = event.start_mark.line + 1
+            if isinstance(event, ev.MappingStartEvent | ev.SequenceStartEvent):
+                if event.anchor is not None or (event.tag is not None and event.tag != "!"):
+                    raise _Fallback
+                if isinstance(event, ev.MappingStartEvent):
+                    value: Any = Located()
+                else:
+                    value = LocatedList()
+                value.line, value.key_lines = line, {}
+                opened = True
+            elif isinstance(event, ev.ScalarEvent):
+                value, opened = scalar(event), False
+            elif isinstance(event, ev.MappingEndEvent | ev.SequenceEndEvent):
+                closed = stack.pop()  # attached to its parent when it opened
+                if isinstance(closed, tuple):
+                    raise _Fallback  # a key without a value: malformed, the full loader says so
+                if not stack:
+                    root, done = closed, True
+                continue
+            else:  # an alias
+                raise _Fallback
+            if not stack:
+                if opened:
+                    stack.append(value)
+                else:
+                    root, done = value, True
+                continue
+            top = stack[-1]
+            if isinstance(top, tuple):  # a mapping's key is waiting for this value
+                stack.pop()
+                key, key_line = top[0], top[1]
+                mapping = stack[-1]
+                mapping[key] = value
+                mapping.key_lines[key] = key_line
+            elif isinstance(top, Located):
+                if opened:
+                    raise _Fallback  # a mapping or sequence as a key
+                try:
+                    duplicate = value in top
+                except TypeError:
+                    raise _Fallback from None
+                if duplicate:
+                    raise SpecError(f"duplicate key '{value}'", line=line)
+                stack.append((value, line))
+                continue
+            else:
+                top.key_lines[len(top)] = line
+                top.append(value)
+            if opened:
+                stack.append(value)
+    except yaml.YAMLError:
+        raise _Fallback from None
+    return root
+
+
 def parse_text(text: str, file: str | None = None) -> Any:
-    """YAML/JSON text → plain data with source lines; every parse problem becomes a located SpecError."""
+    """YAML/JSON text → plain data with source lines; every parse problem becomes a located SpecError.
+
+    The common document goes through :func:`_fast`; anything it does not take (and every malformed document,
+    so that messages come from one place) goes through the full loader.
+    """
     if len(text) > MAX_FILE_BYTES:
         raise SpecError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file=file)
+    try:
+        return _fast(text)
+    except _Fallback:
+        pass
+    except SpecError as err:
+        raise err.located(file=file) from None
+    except RecursionError:
+        raise SpecError("the document is nested too deeply", file=file) from None
     try:
         data = yaml.load(text, Loader=_Loader)
     except SpecError as err:
