@@ -47,9 +47,22 @@ def run(spec: Any, view: View, settings: tuple[str, ...] = ()) -> None:
     """Load, analyse and print: the body of every analysing command."""
     from cnncalc.engine.graph import analyze
 
+    from cnncalc.errors import SpecError
+
     args = settings_args(settings)
-    analysis = analyze(spec, args=args or None, input_shape=input_shape(view), batch=view.batch,
-                       dtype=cast(Any, view.dtype), strict=view.strict)
+    shape = input_shape(view)
+    try:
+        analysis = analyze(spec, args=args or None, input_shape=shape, batch=view.batch,
+                           dtype=cast(Any, view.dtype), strict=view.strict)
+    except SpecError as err:
+        if view.layout != "hwc" or shape is None or err.hint:
+            raise
+        from cnncalc.model import fmt_shape
+
+        raise SpecError(err.reason, file=err.file, line=err.line, layer=err.layer,
+                        hint=f"--layout hwc read --input {view.input_text} as height x width x channels, i.e. "
+                             f"{fmt_shape(shape)} channels first; without --layout hwc it is read channels "
+                             "first") from None
     _emit(analysis, view)
 
 

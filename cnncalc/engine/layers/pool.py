@@ -32,8 +32,8 @@ class _Pool(Layer):
         for (before, after), k in zip(sl.pads, sl.kernel, strict=True):
             if max(before, after) > k // 2:  # torch compares with the kernel, not the dilated extent
                 raise ShapeError(
-                    f"padding {max(before, after)} is more than half the kernel {k}: windows could lie in padding "
-                    "alone (PyTorch rejects this too)"
+                    f"padding {max(before, after)} is more than half the kernel {k} (at most {k // 2}): PyTorch "
+                    "rejects pooling padding over half the kernel, so cnncalc does too"
                 )
         summary = slide_summary(sl) + (" ceil" if self.ceil_mode else "")
         shape = (x[0], *sl.out)
