@@ -65,6 +65,11 @@ class _LazyGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit,
                  KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # ``cnncalc layer | head``: the reader has gone, nothing left to say
+            import sys
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except Exception as err:  # noqa: BLE001 - the one place that reports bugs
             internal_error(err, debug=bool(ctx.params.get("debug")))
             raise AssertionError("unreachable") from None

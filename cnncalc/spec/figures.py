@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["ExpressionError", "evaluate", "integer_expression", "parse_figure", "read_figure"]
+__all__ = ["ExpressionError", "FigureTooLarge", "evaluate", "integer_expression", "parse_figure", "read_figure"]
 
 #: The most digits a figure (a published number, a table cell) may have: far beyond any real count, and it keeps
 #: every figure a finite float (a 309-digit integer is not one).
@@ -33,7 +33,7 @@ def parse_figure(text: str) -> tuple[float, float]:
 
     ``K, M, G, T`` are powers of 1000; ``Ki, Mi, Gi, Ti`` powers of 1024 (GoogLeNet's "2.7K" params are Ki).
     """
-    m = _FIGURE.match(text.replace(",", "")) if len(text) <= 4 * MAX_FIGURE_DIGITS else None
+    m = _FIGURE.match(text.replace(",", "")) if len(text) <= 10_000 else None
     if not m:
         shown = text if len(text) <= 40 else text[:37] + "..."
         raise ValueError(f"{shown!r} is not a number like 138357544, '138M', '2.7Ki' or '1.2e6'")
@@ -43,9 +43,13 @@ def parse_figure(text: str) -> tuple[float, float]:
     decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
     exponent = int(digits.lower().split("e")[1]) if "e" in digits.lower() else 0
     if len(mantissa.replace(".", "")) > MAX_FIGURE_DIGITS or abs(exponent) > MAX_FIGURE_DIGITS:
-        raise ValueError(f"is too large: figures are limited to {MAX_FIGURE_DIGITS} digits and exponents to "
+        raise FigureTooLarge(f"is too large: figures are limited to {MAX_FIGURE_DIGITS} digits and exponents to "
                          f"e±{MAX_FIGURE_DIGITS}")
     return float(digits) * scale, 0.5 * 10.0 ** (exponent - decimals) * scale
+
+
+class FigureTooLarge(ValueError):
+    """A figure past :data:`MAX_FIGURE_DIGITS` digits: said as such, never read as "not a number"."""
 
 
 def read_figure(text: str) -> tuple[float, float] | None:
@@ -59,6 +63,8 @@ def read_figure(text: str) -> tuple[float, float] | None:
     compact = t.replace(" ", "").replace("\u202f", "").replace("\u2009", "")
     try:
         value, half = parse_figure(compact)
+    except FigureTooLarge:
+        raise
     except ValueError:
         exact = integer_expression(compact)
         return None if exact is None else (float(exact), 0.0)
