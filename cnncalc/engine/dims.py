@@ -160,7 +160,11 @@ def slide(
     *,
     ceil_mode: bool = False,
 ) -> Slide:
-    """Output sizes of a sliding window, with a warning per dim where the stride does not fit (cs231n's case)."""
+    """Output sizes of a sliding window, with a warning per dim where the stride does not fit (cs231n's case).
+
+    The warning is for input the windows leave at the end although they cover the rest: a 3x3/2 conv on 224
+    drops a column; a 1x1/2 conv on 56 skips every other column anyway, so its last one is no surprise.
+    """
     n = len(sizes)
     k = per_dim(kernel, n, "kernel_size")
     s = per_dim(stride, n, "stride")
@@ -171,7 +175,10 @@ def slide(
     misfits: dict[str, list[str]] = {}
     for i, (size, pad, ke, st) in enumerate(zip(sizes, pads, k_eff, s, strict=True)):
         lost = misfit(size, pad, ke, st) - pad[1]  # what falls in the right padding alone is harmless
-        if lost > 0 and not ceil_mode:
+        # A window narrower than its stride (ResNet's 1x1/2 shortcut) skips S − K pixels between windows by
+        # design; an end remainder no wider than that gap is one more such gap, not a mistake. Only pixels lost
+        # beyond the gap (or any, when windows touch or overlap) are worth a warning.
+        if lost > max(st - ke, 0) and not ceil_mode:
             text = (
                 f"(W − F + P) = ({size} − {ke} + {pad[0] + pad[1]}) = {size - ke + pad[0] + pad[1]} is not divisible "
                 f"by {st}, so the last {lost} input pixel{'s' * (lost > 1)} {'are' if lost > 1 else 'is'} never used"
