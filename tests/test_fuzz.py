@@ -10,6 +10,8 @@ report as an internal error (exit code 3). Known crashes found this way are the 
 
 from __future__ import annotations
 
+import contextlib
+import math
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +41,9 @@ _NASTY = ["1e400", "-1", "0", "10" + "0" * 400, "1" * 5000, "'8'", '"${width * 2
 
 
 def _analyze_spec_text(text: str) -> None:
-    try:
+    with contextlib.suppress(CnncalcError):
         data = parse_text(text, "fuzz.yaml")
         cnncalc.analyze(data)
-    except CnncalcError:
-        pass
 
 
 @pytest.mark.parametrize("path", SMALL_SPECS, ids=lambda p: p.stem)
@@ -74,7 +74,7 @@ _TYPES = ["conv2d", "maxpool2d", "avgpool2d", "linear", "relu", "batchnorm2d", "
 @_FUZZ
 @given(
     layers=st.lists(st.fixed_dictionaries({"type": st.sampled_from(_TYPES)},
-                                          optional={f: _VALUES for f in _FIELDS}), min_size=1, max_size=4),
+                                          optional=dict.fromkeys(_FIELDS, _VALUES)), min_size=1, max_size=4),
     shape=st.one_of(st.lists(st.integers(-2, 10**13), max_size=4), st.sampled_from(_NASTY)),
     block_arg=_VALUES,
 )
@@ -85,10 +85,8 @@ def test_random_layer_fields_never_crash(layers: list[dict[str, Any]], shape: An
                                                            "kernel_size": 1}]}},
         "layers": [*layers, {"block": "b", "with": {"width": block_arg}}],
     }
-    try:
+    with contextlib.suppress(CnncalcError):
         cnncalc.analyze(spec)
-    except CnncalcError:
-        pass
 
 
 _NOTATION = st.text(alphabet="0123456789x-:>(),[]+ |@*convpoolmaxavgfcrelubnsoftmax_dropout→.eE${}'\"\\", max_size=60)
@@ -97,10 +95,8 @@ _NOTATION = st.text(alphabet="0123456789x-:>(),[]+ |@*convpoolmaxavgfcrelubnsoft
 @_FUZZ
 @given(expr=_NOTATION | st.text(max_size=40))
 def test_notation_never_crashes(expr: str) -> None:
-    try:
+    with contextlib.suppress(CnncalcError):
         cnncalc.analyze(parse_notation(expr))
-    except CnncalcError:
-        pass
 
 
 @_FUZZ
@@ -110,10 +106,8 @@ def test_mutated_notation_never_crashes(expr: str, data: st.DataObject) -> None:
     at = data.draw(st.integers(0, len(expr)))
     piece = data.draw(st.sampled_from(["99999999999999999999", "0", "-", ":", "x", "1e400", "->", ""])
                       | st.text(max_size=4))
-    try:
+    with contextlib.suppress(CnncalcError):
         cnncalc.analyze(parse_notation(expr[:at] + piece + expr[at + data.draw(st.integers(0, 4)):]))
-    except CnncalcError:
-        pass
 
 
 @pytest.mark.parametrize("path", TABLES, ids=lambda p: p.name)
@@ -131,10 +125,8 @@ def test_mutated_tables_never_crash(path: Path, data: st.DataObject, tmp_path: P
     table = tmp_path / path.name
     table.write_bytes(raw)
     report = _report()
-    try:
+    with contextlib.suppress(CnncalcError):
         check(report, table)
-    except CnncalcError:
-        pass
 
 
 _REPORT: list[Any] = []
@@ -153,7 +145,7 @@ def _shape_of(data: Any) -> Any:
                 {k: _shape_of(v) for k, v in data.items()})
     if isinstance(data, list):
         return ("seq", getattr(data, "line", None), dict(getattr(data, "key_lines", {})), [_shape_of(v) for v in data])
-    return (type(data).__name__, data if data == data else "nan")
+    return (type(data).__name__, "nan" if isinstance(data, float) and math.isnan(data) else data)
 
 
 def _full_load(text: str) -> Any:
@@ -163,7 +155,7 @@ def _full_load(text: str) -> Any:
 
     try:
         return _shape_of(yaml.load(text, Loader=loader._Loader))
-    except CnncalcError as err:
+    except (CnncalcError, yaml.YAMLError) as err:
         return ("error", str(err))
 
 
@@ -181,7 +173,7 @@ def test_fast_loader_agrees_with_the_full_loader(path: Path, data: st.DataObject
     text = text[:at] + piece + text[at + data.draw(st.integers(0, 6)):]
     try:
         fast: Any = _shape_of(loader._fast(text))
-    except loader._Fallback:
+    except loader._FullLoaderError:
         return
     except CnncalcError as err:
         fast = ("error", str(err))

@@ -70,7 +70,7 @@ class _LazyGroup(click.Group):
 
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
-        except Exception as err:  # noqa: BLE001 - the one place that reports bugs
+        except Exception as err:  # the one place that reports bugs
             internal_error(err, debug=bool(ctx.params.get("debug")))
             raise AssertionError("unreachable") from None
 

@@ -67,7 +67,6 @@ def layer(ctx: click.Context, /, kind: str | None, **options: Any) -> None:
     """
     from cnncalc.engine.layers import REGISTRY, layer_classes, suggest
     from cnncalc.engine.layers.base import type_names
-
     from cnncalc.render.console import terminal
 
     width = min(terminal(options.get("width")).width, 100)

@@ -46,7 +46,6 @@ def _emit(report: Analysis, view: View) -> None:
 def run(spec: Any, view: View, settings: tuple[str, ...] = ()) -> None:
     """Load, analyse and print: the body of every analysing command."""
     from cnncalc.engine.graph import analyze
-
     from cnncalc.errors import SpecError
 
     args = settings_args(settings)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["ExpressionError", "FigureTooLarge", "evaluate", "integer_expression", "parse_figure", "read_figure"]
+__all__ = ["ExpressionError", "FigureTooLargeError", "evaluate", "integer_expression", "parse_figure", "read_figure"]
 
 #: The most digits a figure (a published number, a table cell) may have: far beyond any real count, and it keeps
 #: every figure a finite float (a 309-digit integer is not one).
@@ -43,12 +43,12 @@ def parse_figure(text: str) -> tuple[float, float]:
     decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
     exponent = int(digits.lower().split("e")[1]) if "e" in digits.lower() else 0
     if len(mantissa.replace(".", "")) > MAX_FIGURE_DIGITS or abs(exponent) > MAX_FIGURE_DIGITS:
-        raise FigureTooLarge(f"is too large: figures are limited to {MAX_FIGURE_DIGITS} digits and exponents to "
+        raise FigureTooLargeError(f"is too large: figures are limited to {MAX_FIGURE_DIGITS} digits and exponents to "
                          f"e±{MAX_FIGURE_DIGITS}")
     return float(digits) * scale, 0.5 * 10.0 ** (exponent - decimals) * scale
 
 
-class FigureTooLarge(ValueError):
+class FigureTooLargeError(ValueError):
     """A figure past :data:`MAX_FIGURE_DIGITS` digits: said as such, never read as "not a number"."""
 
 
@@ -63,7 +63,7 @@ def read_figure(text: str) -> tuple[float, float] | None:
     compact = t.replace(" ", "").replace("\u202f", "").replace("\u2009", "")
     try:
         value, half = parse_figure(compact)
-    except FigureTooLarge:
+    except FigureTooLargeError:
         raise
     except ValueError:
         exact = integer_expression(compact)

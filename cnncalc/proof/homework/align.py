@@ -9,6 +9,7 @@ whole block instance. A row's name, when it has one, can name a layer, a block, 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cnncalc.engine.layers import REGISTRY
@@ -173,6 +174,12 @@ def _align(eng: Engine, units: list[Unit], rows: list[int], cells: list[list[Giv
         node = units[j].node
         return 0.0 if units[j].quiet or (node is not None and node.name in covered) else -3.0
 
+    return _best_path(units, rows, score, skip, foldable, by_name)
+
+
+def _best_path(units: list[Unit], rows: list[int], score: Callable[[int, int], float | None],
+               skip: Callable[[int], float], foldable: set[int], by_name: bool) -> tuple[Match | None, int]:
+    """The dynamic programme of :func:`_align`: rows placed on units in order, units skipped, foldable rows left."""
     n, m = len(rows), len(units)
     neg = float("-inf")
     best = [[neg] * (m + 1) for _ in range(n + 1)]

@@ -13,7 +13,7 @@ from typing import Literal
 
 from cnncalc.model import Shape
 from cnncalc.proof.homework.table import BLANK, Column, Table, dims_in
-from cnncalc.spec.figures import FigureTooLarge, read_figure
+from cnncalc.spec.figures import FigureTooLargeError, read_figure
 
 Layout = Literal["auto", "chw", "hwc"]
 #: What the table turned out to use: ``either`` when no cell tells H×W×C from C×H×W.
@@ -39,7 +39,7 @@ def read_number(text: str) -> tuple[float, float] | None:
     shown = text if len(text) <= 40 else text[:37] + "..."
     try:
         figure = read_figure(t)
-    except FigureTooLarge as err:
+    except FigureTooLargeError as err:
         raise ValueError(f"'{shown}' {err}") from None
     if figure is None:
         raise ValueError(f"'{shown}' is not a number like 3,072, 35K, 138M, 1.2e6 or (5*5*3+1)*8")

@@ -113,13 +113,7 @@ def check(report: Analysis, table: str | Path, layout: Layout = "auto", *, match
     rows = [i for i in range(len(tab.rows)) if i not in fixed]
     blocks = {name_key(b.name) for b in report.blocks}
     known = {k for u in units(eng, True) for k in u.keys} | set(blocks)
-    by_name = match_by != "order" and name_col is not None and any(
-        name_key(names[i]) in known or row_family(name_key(names[i])) is not None for i in rows)
-    if match_by == "order" and name_col is not None:
-        notes.append(f"--match order: the names in column {tab.headers[name_col]!r} were not used to place rows")
-    elif name_col is not None and not by_name:
-        notes.append(f"the names in column {tab.headers[name_col]!r} match no layer of the spec; rows were matched "
-                     "in order")
+    by_name = _by_name(tab, names, rows, name_col, known, match_by, notes)
     match = best_match(eng, tab, rows, cells, names, by_name, covered)
     pairs = list(match.pairs) + [(i, Unit("total", "total")) for i in totals] + block_rows
     pairs.sort(key=lambda p: p[0])
@@ -156,6 +150,19 @@ def check(report: Analysis, table: str | Path, layout: Layout = "auto", *, match
     notes.extend(_root_causes(out))
     matches = tuple((i + 1, u.name) for i, u in pairs)
     return CheckResult(str(table), report.model, order, tuple(out), tuple(notes), matches)
+
+
+def _by_name(tab: Table, names: list[str], rows: list[int], name_col: int | None, known: set[str],
+             match_by: MatchBy, notes: list[str]) -> bool:
+    """Whether rows are placed by their names (some name a layer, a block or a kind, and ``--match`` allows it)."""
+    by_name = match_by != "order" and name_col is not None and any(
+        name_key(names[i]) in known or row_family(name_key(names[i])) is not None for i in rows)
+    if match_by == "order" and name_col is not None:
+        notes.append(f"--match order: the names in column {tab.headers[name_col]!r} were not used to place rows")
+    elif name_col is not None and not by_name:
+        notes.append(f"the names in column {tab.headers[name_col]!r} match no layer of the spec; rows were matched "
+                     "in order")
+    return by_name
 
 
 def _flops_convention(eng: Engine, tab: Table, columns: list[Column], pairs: list[tuple[int, Unit]],
@@ -261,8 +268,8 @@ def _root_causes(cells: list[Cell]) -> list[str]:
         root = next((r for r, rows in origins.items() if origin in rows and r != origin), origin)
         first[origin] = first.get(root, root)
     grouped: dict[int, set[int]] = {}
-    for origin, rows in origins.items():
-        grouped.setdefault(first[origin], set()).update(rows)
+    for origin, later in origins.items():
+        grouped.setdefault(first[origin], set()).update(later)
     notes = []
     for root, rows in sorted(grouped.items()):
         if len(rows) < 2:

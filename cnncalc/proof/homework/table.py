@@ -109,8 +109,8 @@ def read_table(path: str | Path) -> Table:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise SpecError(f"is not UTF-8 text (byte 0x{data[err.start]:02x} cannot be read)", file=str(p), line=line,
+        bad = data[: err.start].count(b"\n") + 1
+        raise SpecError(f"is not UTF-8 text (byte 0x{data[err.start]:02x} cannot be read)", file=str(p), line=bad,
                         hint="save the table as UTF-8 (most editors offer it under 'Save as' or 'Encoding')",
                         ) from None
     lines = text.splitlines()
