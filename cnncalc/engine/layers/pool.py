@@ -11,6 +11,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from cnncalc.engine.dims import ceildiv, floordiv, per_dim, slide, slide_summary
+from cnncalc.engine.trace import settle
 from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import GLOBAL, Evaluation, IntOrTuple, Layer, Padding, PosInt, Window, windows
 from cnncalc.errors import ShapeError
@@ -84,7 +85,8 @@ OutputSize = PosInt | Annotated[list[PosInt | None], Field(min_length=1, max_len
 
 def adaptive_windows(size: int, out: int) -> list[int]:
     """PyTorch's adaptive window lengths: window i spans ⌊i·W/O⌋ to ⌈(i+1)·W/O⌉."""
-    return [ceildiv((i + 1) * size, out) - floordiv(i * size, out) for i in range(out)]
+    # settled: a derivation shows each window's size (⌈28 / 1⌉ − ⌊0·28 / 1⌋ is just 28)
+    return [settle(ceildiv((i + 1) * size, out) - floordiv(i * size, out)) for i in range(out)]
 
 
 @register

@@ -117,7 +117,8 @@ class Engine:
                 got["params"].text().replace("params", "weights", 1) if not biases and "params" in got
                 else f"weights = params − biases = {values['params']:,} − {biases:,} = {values['weights']:,}"
             ),
-            "shape": "; ".join(line.text() for label, line in got.items() if label.endswith("_out")),
+            "shape": "; ".join(line.text() for label, line in got.items()
+                               if label.endswith("_out") or label.startswith("P_")),
             "receptive_field": rf,
         }
         return self._sized(exp.output, values, lines)
