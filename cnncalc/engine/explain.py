@@ -115,7 +115,7 @@ def _same_padding_lines(node: Node, traced_node: Node, shapes: dict[str, Shape])
     from cnncalc.engine.layers.conv import Conv
     from cnncalc.engine.layers.pool import AvgPool, MaxPool
 
-    layer = traced_node.layer
+    layer: Any = traced_node.layer
     mode = getattr(node.layer, "padding", None)
     if mode not in ("same", "same_lower") or not isinstance(node.layer, Conv | MaxPool | AvgPool):
         return []
