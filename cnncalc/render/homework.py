@@ -15,7 +15,6 @@ from rich.table import Table
 from cnncalc.proof.homework import CheckResult, name_key
 from cnncalc.render.console import Captured
 
-
 #: Below this width the cells are listed one under another instead of in a table, whose derivation column would
 #: be a few characters wide.
 STACK_BELOW = 90
