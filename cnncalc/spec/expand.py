@@ -178,7 +178,7 @@ class Builder:
             raise self.fail(
                 f"blocks, branches and repeat groups nest more than {MAX_NESTING} levels deep here"
                 + (f" ({' → '.join(self._stack[:3])} → … → {self._stack[-1]})" if len(self._stack) > 3 else ""),
-                entries[0] if isinstance(entries[0], dict) else entries, 0 if not isinstance(entries[0], dict) else None,
+                *((entries[0], None) if isinstance(entries[0], dict) else (entries, 0)),
             )
         for entry in entries if isinstance(entries, list) else []:
             times = self.repeat(entry) if isinstance(entry, dict) else 1
