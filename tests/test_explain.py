@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from click.testing import Result
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import cnncalc
@@ -67,7 +67,6 @@ def _evaluate(formula: str) -> int:
     return int(eval(text))  # digits, operators and max only, checked above
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     size=st.integers(8, 64), kernel=st.integers(1, 7), stride=st.integers(1, 4), padding=st.integers(0, 3),
     dilation=st.integers(1, 3), channels=st.integers(1, 8), out=st.integers(1, 8), bias=st.booleans(),

@@ -27,6 +27,9 @@ COMMANDS: dict[str, str] = {
     "schema": "cnncalc.cli.zoo:schema",
     "crosscheck": "cnncalc.cli.crosscheck:crosscheck",
     "import": "cnncalc.cli.importer:import_",
+    "compare": "cnncalc.cli.compare:compare",
+    "conventions": "cnncalc.cli.conventions:conventions",
+    "sizes": "cnncalc.cli.sizes:sizes",
 }
 
 

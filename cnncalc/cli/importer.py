@@ -27,33 +27,16 @@ def import_(target: str, input_text: str, output: str | None, name: str | None) 
     @guarded
     def run() -> None:
         from cnncalc.engine.graph import analyze
-        from cnncalc.errors import CnncalcError
         from cnncalc.render.text import human
         from cnncalc.spec.format import parse_shape
         from cnncalc.torch.importer import from_torch, to_yaml
 
-        module_name, sep, factory_name = target.partition(":")
-        if not sep or not module_name or not factory_name:
-            raise CnncalcError(f"give MODULE:FACTORY, like mypackage.models:ResNet, not {target!r}")
-        if importlib.util.find_spec("torch") is None:  # before the user's module fails on its own import torch
-            from cnncalc.torch._modules import INSTALL
-
-            raise CnncalcError(INSTALL)
-        if str(Path.cwd()) not in sys.path:
-            sys.path.insert(0, str(Path.cwd()))
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as err:  # whatever the user's module raises on import
-            raise CnncalcError(f"cannot import {module_name}: {type(err).__name__}: {err}") from None
-        factory: Any = getattr(module, factory_name, None)
-        if factory is None:
-            raise CnncalcError(f"{module_name} has no {factory_name}")
-        try:
-            model = factory()
-        except Exception as err:
-            raise CnncalcError(f"{target}() failed: {type(err).__name__}: {err}") from None
+        model = build(target)
         shape = parse_shape(input_text)
-        spec = from_torch(model, shape, name=name or factory_name.lower())
+        from cnncalc.render.progress import progress
+
+        with progress(f"import {target}: tracing with torch.fx"):  # a spinner on a terminal's stderr only (#13)
+            spec = from_torch(model, shape, name=name or target.partition(":")[2].lower())
         text = to_yaml(spec)
         if output:
             Path(output).write_text(text, encoding="utf-8")
@@ -66,3 +49,30 @@ def import_(target: str, input_text: str, output: str | None, name: str | None) 
                    f"{totals.macs:,} MACs ({human(totals.macs)})", err=True)
 
     run()
+
+
+def build(target: str) -> Any:
+    """The module ``MODULE:FACTORY`` makes (the factory called without arguments), imported from the working
+    directory; what goes wrong is a CnncalcError (exit 2). ``import`` and ``conventions`` share it."""
+    from cnncalc.errors import CnncalcError
+
+    module_name, sep, factory_name = target.partition(":")
+    if not sep or not module_name or not factory_name:
+        raise CnncalcError(f"give MODULE:FACTORY, like mypackage.models:ResNet, not {target!r}")
+    if importlib.util.find_spec("torch") is None:  # before the user's module fails on its own import torch
+        from cnncalc.torch._modules import INSTALL
+
+        raise CnncalcError(INSTALL)
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as err:  # whatever the user's module raises on import
+        raise CnncalcError(f"cannot import {module_name}: {type(err).__name__}: {err}") from None
+    factory: Any = getattr(module, factory_name, None)
+    if factory is None:
+        raise CnncalcError(f"{module_name} has no {factory_name}")
+    try:
+        return factory()
+    except Exception as err:
+        raise CnncalcError(f"{target}() failed: {type(err).__name__}: {err}") from None

@@ -66,7 +66,7 @@ def layer(ctx: click.Context, /, kind: str | None, **options: Any) -> None:
     Without TYPE, lists the layer types; with TYPE and no options, lists its fields.
     """
     from cnncalc.engine.layers import REGISTRY, layer_classes, suggest
-    from cnncalc.engine.layers.base import type_names
+    from cnncalc.engine.layers.registry import type_names
     from cnncalc.render.console import terminal
 
     width = min(terminal(options.get("width")).width, 100)

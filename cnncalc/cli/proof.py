@@ -26,17 +26,20 @@ def verify(targets: tuple[str, ...], fmt: str, quiet: bool) -> None:
     import json
 
     from cnncalc.proof.expect import verify as run_checks
+    from cnncalc.render.progress import progress
     from cnncalc.render.verdicts import counts, text, to_json
     from cnncalc.spec import zoo
     from cnncalc.spec.load import bulk
 
     runs = []
-    with bulk():
-        for target in targets or tuple(zoo.names()):
+    names = targets or tuple(zoo.names())
+    with bulk(), progress("verify", total=len(names)) as advance:  # a bar on a terminal's stderr only (#13)
+        for target in names:
             report, results = run_checks(target)
             if not results:
                 raise CnncalcError(f"{target} has no expect: data to verify (see the README's 'Guarding your model')")
             runs.append((report, results))
+            advance(target)
     if fmt == "json":
         click.echo(json.dumps(to_json(runs), indent=2))
     else:

@@ -39,11 +39,19 @@ def floordiv(a: int, b: int) -> int:
 def ceildiv(a: int, b: int) -> int:
     """Ceiling division without floats; traced values explain themselves as ⌈a / b⌉."""
     if type(a) is not int or type(b) is not int:
+        ceil = getattr(a, "ceil_div", None)  # a symbolic size keeps its canonical floor form
+        if ceil is not None:
+            return ceil(b)  # type: ignore[no-any-return]
         from cnncalc.engine.trace import Traced, ceil_of
 
         if isinstance(a, Traced) or isinstance(b, Traced):
             return ceil_of(a, b)
     return -((-a) // b)
+
+
+def symbolic(value: object) -> bool:
+    """True for a symbolic size (:mod:`cnncalc.engine.symbolic`), where a formula cannot branch on a comparison."""
+    return not isinstance(value, int)
 
 
 def per_dim(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
@@ -126,9 +134,14 @@ def window_out(size: int, pad: tuple[int, int], k_eff: int, stride: int, *, ceil
     """
     padded = size + pad[0] + pad[1]
     span = padded - k_eff
-    out = (ceildiv(span, stride) if ceil_mode else floordiv(span, stride)) + 1
-    if ceil_mode and (out - 1) * stride >= size + pad[0]:
-        out -= 1
+    if ceil_mode and symbolic(size):
+        # The same rule as one floor (a symbolic size cannot take the branch below): with t = K_eff − P_a clamped
+        # to [0, S], ⌈span / S⌉ minus the window that would start in the right padding is ⌊(span + t − 1) / S⌋.
+        out = floordiv(span + min(max(k_eff - pad[1], 0), stride) - 1, stride) + 1
+    else:
+        out = (ceildiv(span, stride) if ceil_mode else floordiv(span, stride)) + 1
+        if ceil_mode and (out - 1) * stride >= size + pad[0]:
+            out -= 1
     if out < 1:
         raise ShapeError(
             f"kernel {k_eff} is larger than the padded input {padded} (size {size}, padding {pad[0]}+{pad[1]})"
@@ -192,6 +205,8 @@ def slide(
     out = tuple(settle(window_out(*a, ceil_mode=ceil_mode)) for a in zip(sizes, pads, k_eff, s, strict=True))
     misfits: dict[str, list[str]] = {}
     for i, (size, pad, ke, st) in enumerate(zip(sizes, pads, k_eff, s, strict=True)):
+        if symbolic(size):
+            continue  # a symbolic size: where pixels drop is a condition of the symbolic report, not a warning
         lost = misfit(size, pad, ke, st) - pad[1]  # what falls in the right padding alone is harmless
         # A window narrower than its stride (ResNet's 1x1/2 shortcut) skips S − K pixels between windows by
         # design; an end remainder no wider than that gap is one more such gap, not a mistake. Only pixels lost

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnncalc.engine.fields import regular_step, regular_window
-from cnncalc.engine.graph import Analysis, evaluate
+from cnncalc.engine.graph import evaluate
+from cnncalc.engine.report import Analysis
 from cnncalc.engine.trace import Traced, expr, traced
 from cnncalc.errors import CnncalcError
 from cnncalc.model import Node, Shape, fmt_shape

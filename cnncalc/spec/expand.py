@@ -19,10 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from cnncalc.engine.layers import REGISTRY, suggest
+from cnncalc.engine.layers.base import Layer
 from cnncalc.errors import SpecError
 from cnncalc.model import INPUT, Group, Node
-from cnncalc.spec.figures import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_VALUE, ExpressionError, evaluate
+from cnncalc.spec.args import substitute
+from cnncalc.spec.loader import line_of
+from cnncalc.spec.messages import describe_validation_error
 
 #: A spec can never expand to more layers than this (``repeat: 10**9`` is an error, not a hang).
 MAX_LAYERS = 100_000
@@ -49,77 +54,6 @@ class _At(dict[str, Any]):
         super().__init__(data)
         self.line = line or 0
         self.key_lines: dict[str, int] = {}
-
-
-def line_of(obj: Any, key: str | int | None = None) -> int | None:
-    """The source line the loader attached to a mapping/list (or to one of its keys/items)."""
-    lines = getattr(obj, "key_lines", None)
-    if key is not None and lines and key in lines:
-        return int(lines[key])
-    line = getattr(obj, "line", None)
-    return int(line) if line else None
-
-
-# --- argument substitution -------------------------------------------------------------------------------------
-
-
-def _evaluate(expr: str, args: dict[str, Any]) -> Any:
-    """Integer arithmetic, comparisons and and/or/not on block arguments (spec.figures' evaluator), worded for specs."""
-    if len(expr) > MAX_EXPRESSION_CHARS:
-        raise SpecError(f"a block expression is limited to {MAX_EXPRESSION_CHARS} characters")
-    try:
-        return evaluate(expr, args)
-    except ExpressionError as err:
-        if err.reason == "name":
-            known = ", ".join(args)
-            raise SpecError(f"'{err.name}' in '${{{expr}}}' is not an argument of this block ({known})") from None
-        if err.reason == "type":
-            value = args.get(err.name)
-            kind = next((word for cls, word in ((str, "a string"), (list, "a list"), (dict, "a mapping"))
-                         if isinstance(value, cls)), "not a number" if value is None else type(value).__name__)
-            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-            raise SpecError(
-                f"'${{{expr}}}' computes with '{err.name}', which is {kind} ({shown}), not a number",
-                hint=f"give {err.name} as a number, e.g. with: {{{err.name}: 8}} rather than \"8\"",
-            ) from None
-        if err.reason == "size":
-            raise SpecError(
-                f"'${{{expr}}}' is out of range: {err.name} (block expressions are limited to "
-                f"{MAX_EXPRESSION_CHARS} characters and values up to {MAX_EXPRESSION_VALUE:.0e})"
-            ) from None
-        if err.reason == "syntax":
-            raise SpecError(f"cannot read the expression '${{{expr}}}'") from None
-        raise SpecError(
-            f"'${{{expr}}}' may only use + - * // %, comparisons, and/or/not on block arguments and numbers"
-        ) from None
-    except ZeroDivisionError:
-        raise SpecError(f"'${{{expr}}}' divides by zero") from None
-
-
-def substitute(value: Any, args: dict[str, Any]) -> Any:
-    """Replace ``$name`` and ``${expr}`` strings (recursively), keeping line information on mappings."""
-    if isinstance(value, str) and value.startswith("$"):
-        if value.startswith("${") and value.endswith("}"):
-            return _evaluate(value[2:-1], args)
-        key = value[1:]
-        if key not in args:
-            raise SpecError(f"'{value}' is not an argument of this block (it takes: {', '.join(args) or 'none'})")
-        return args[key]
-    if isinstance(value, dict):
-        out = type(value)()
-        for attr in ("line", "key_lines"):
-            if hasattr(value, attr):
-                setattr(out, attr, getattr(value, attr))
-        out.update({k: substitute(v, args) for k, v in value.items()})
-        return out
-    if isinstance(value, list):
-        items = [substitute(v, args) for v in value]
-        if hasattr(value, "key_lines"):
-            out_list: Any = type(value)(items)
-            out_list.line, out_list.key_lines = getattr(value, "line", 0), getattr(value, "key_lines", {})
-            return out_list
-        return items
-    return value
 
 
 # --- the builder ----------------------------------------------------------------------------------------------
@@ -310,7 +244,6 @@ class Builder:
             )
         kind = kind.lower()
         peek = f"{kind}_{scope.counters.get(kind, 0) + 1}"
-        from cnncalc.spec.format import validate_layer
 
         label = f"'{scope.prefix}{given if isinstance(given, str) else peek}' ({kind})"
         layer = validate_layer(cls, entry, kind, _GRAPH_KEYS, file=self.file, label=label)
@@ -416,6 +349,19 @@ class Builder:
                 raise self.fail(f"block '{block.name}' needs a value for {', '.join(missing)}", entry, "with")
             out.append(args)
         return out
+
+
+def validate_layer(
+    cls: type[Layer], entry: dict[str, Any], kind: str, graph_keys: set[str], *, file: str | None, label: str
+) -> Layer:
+    """Validate one layer entry with its registered class (graph keys such as ``repeat`` removed first)."""
+    data = {k: v for k, v in entry.items() if k not in graph_keys or k == "name"}
+    data["type"] = kind
+    try:
+        return cls.model_validate(data)
+    except ValidationError as err:
+        msg, line = describe_validation_error(err, entry, cls)
+        raise SpecError(msg, file=file, line=line or line_of(entry), layer=label) from None
 
 
 def expand(entries: list[Any], blocks: dict[str, BlockDef], file: str | None) -> tuple[list[Node], list[Group]]:

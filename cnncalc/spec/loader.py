@@ -7,14 +7,11 @@ are errors, and an alias bomb (a few lines that expand to billions of nodes) is 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, cast
 
 import yaml
 
 from cnncalc.errors import SpecError
-from cnncalc.model import Network
-from cnncalc.spec.format import build
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES = 2_000_000
@@ -272,20 +269,10 @@ def parse_text(text: str, file: str | None = None) -> Any:
     return data
 
 
-def load_file(path: str | Path, args: dict[str, Any] | None = None) -> Network:
-    """Read and validate a spec file (``args`` override its ``args:`` defaults)."""
-    path = Path(path)
-    shown = str(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise SpecError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file=shown)
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError("no such file", file=shown) from None
-    except IsADirectoryError:
-        raise SpecError("is a directory, not a spec file", file=shown) from None
-    except UnicodeDecodeError:
-        raise SpecError("is not UTF-8 text", file=shown) from None
-    except OSError as err:
-        raise SpecError(f"cannot read: {err.strerror}", file=shown) from None
-    return build(parse_text(text, shown), shown, args)
+def line_of(obj: Any, key: str | int | None = None) -> int | None:
+    """The source line the loader attached to a mapping/list (or to one of its keys/items)."""
+    lines = getattr(obj, "key_lines", None)
+    if key is not None and lines and key in lines:
+        return int(lines[key])
+    line = getattr(obj, "line", None)
+    return int(line) if line else None

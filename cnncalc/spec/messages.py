@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from cnncalc.engine.layers.base import Layer
 from cnncalc.model import clip
-from cnncalc.spec.expand import line_of
+from cnncalc.spec.loader import line_of
 
 __all__ = ["describe_validation_error"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from cnncalc.errors import CnncalcError
 from cnncalc.model import INPUT, Node
-from cnncalc.torch._pads import Pads, torch_order
+from cnncalc.torch._pads import SidePads, torch_order
 
 INSTALL = "the torch bridge needs PyTorch: pip install 'cnncalc[torch]' (or pip install torch==2.13.0)"
 
@@ -86,7 +86,7 @@ def lib() -> SimpleNamespace:
     class Padded(base):  # type: ignore[misc]
         """``F.pad`` by per-side amounts, then the layer (which runs at padding 0)."""
 
-        def __init__(self, pads: Pads, layer: Any) -> None:
+        def __init__(self, pads: SidePads, layer: Any) -> None:
             super().__init__()
             self.pads = pads
             self.layer = layer
@@ -102,7 +102,7 @@ def lib() -> SimpleNamespace:
         dropped here by the same rule. Indices are mapped back to the unpadded input, for ``max_unpool``.
         """
 
-        def __init__(self, pads: Pads, layer: Any, stride: Sequence[int], *, fill: float, ceil_mode: bool) -> None:
+        def __init__(self, pads: SidePads, layer: Any, stride: Sequence[int], *, fill: float, ceil_mode: bool) -> None:
             super().__init__()
             self.pads, self.layer, self.stride, self.fill, self.ceil_mode = pads, layer, list(stride), fill, ceil_mode
 
@@ -131,7 +131,7 @@ def lib() -> SimpleNamespace:
     class Cropped(base):  # type: ignore[misc]
         """The layer, then ``cuts`` (before, after) sliced off each spatial dim (a transposed conv's padding)."""
 
-        def __init__(self, layer: Any, cuts: Pads) -> None:
+        def __init__(self, layer: Any, cuts: SidePads) -> None:
             super().__init__()
             self.layer, self.cuts = layer, cuts
 
@@ -213,7 +213,7 @@ def lib() -> SimpleNamespace:
     class Crop(base):  # type: ignore[misc]
         """A centre crop to ``size`` or to the linked tensor's size, or explicit (before, after) cuts."""
 
-        def __init__(self, size: Sequence[int] | None, cuts: Pads | None) -> None:
+        def __init__(self, size: Sequence[int] | None, cuts: SidePads | None) -> None:
             super().__init__()
             self.size, self.cuts = size, cuts
 
@@ -229,7 +229,7 @@ def lib() -> SimpleNamespace:
     class Pad(base):  # type: ignore[misc]
         """``F.pad`` with a mode (constant, reflect, replicate, circular)."""
 
-        def __init__(self, pads: Pads, mode: str, value: float) -> None:
+        def __init__(self, pads: SidePads, mode: str, value: float) -> None:
             super().__init__()
             self.pads, self.mode, self.value = pads, mode, value
 

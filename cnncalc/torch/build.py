@@ -143,7 +143,7 @@ def _adaptive(t: SimpleNamespace, layer: pool.AdaptivePool, x: Shape, keep: bool
     n = len(x) - 1
     size = layer.output_size
     target: Any = size if isinstance(size, int) else tuple(size * n if len(size) == 1 else size)
-    kind = "Avg" if "avg" in layer.type else "Max"
+    kind = "Avg" if layer.averages else "Max"
     return getattr(t.nn, f"Adaptive{kind}Pool{n}d")(target)
 
 
@@ -176,7 +176,7 @@ def _pad(t: SimpleNamespace, layer: reshape.Pad, x: Shape, keep: bool) -> Any:
 
 
 def _upsample(t: SimpleNamespace, layer: upsample.Upsample, x: Shape, keep: bool) -> Any:
-    mode = "bilinear" if layer.type == "upsample_bilinear" else layer.mode
+    mode = layer.resolved_mode
     size: Any = layer.size if not isinstance(layer.size, list) else tuple(each(layer.size, len(x) - 1))
     scale: Any = layer.scale_factor
     if isinstance(scale, list):

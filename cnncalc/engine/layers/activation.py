@@ -12,8 +12,8 @@ Maxout reduces the channels by ``pieces`` with pieces − 1 comparisons per outp
 from math import prod
 from typing import ClassVar, Literal
 
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import ElementwiseCost, Evaluation, Layer, PosInt, channels
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape
 
@@ -21,9 +21,6 @@ from cnncalc.model import Shape
 @register
 class Activation(ElementwiseCost):
     """Parameterless elementwise activations."""
-
-    family: ClassVar[str] = "act"
-    quiet: ClassVar[bool] = True
 
     type: Literal["relu", "relu6", "sigmoid", "tanh", "silu", "swish", "selu", "hardswish", "hardsigmoid"]
 
@@ -37,9 +34,6 @@ class Activation(ElementwiseCost):
 class LeakyReLU(ElementwiseCost):
     """max(0, x) + slope · min(0, x)."""
 
-    family: ClassVar[str] = "act"
-    quiet: ClassVar[bool] = True
-
     type: Literal["leaky_relu"]
     negative_slope: float = 0.01
 
@@ -50,9 +44,6 @@ class LeakyReLU(ElementwiseCost):
 class ELU(ElementwiseCost):
     """x if x > 0 else α(eˣ − 1)."""
 
-    family: ClassVar[str] = "act"
-    quiet: ClassVar[bool] = True
-
     type: Literal["elu"]
     alpha: float = 1.0
 
@@ -62,9 +53,6 @@ class ELU(ElementwiseCost):
 @register
 class GELU(ElementwiseCost):
     """x · Φ(x), exact (erf) or with torch's tanh approximation."""
-
-    family: ClassVar[str] = "act"
-    quiet: ClassVar[bool] = True
 
     type: Literal["gelu"]
     approximate: Literal["none", "tanh"] = "none"

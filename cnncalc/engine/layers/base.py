@@ -159,6 +159,8 @@ class ElementwiseCost(Layer):
 
     flops_per_element: ClassVar[dict[str, int]] = {}
     fusable: ClassVar[bool] = True
+    family: ClassVar[str] = "act"
+    quiet: ClassVar[bool] = True
     inplace: bool = False
 
     def evaluate(self, x: Shape) -> Evaluation:
@@ -177,7 +179,7 @@ class Activated(Layer):
         """Only shape-keeping, parameterless activations can be fused (the rest need a layer of their own)."""
         if value is None:
             return None
-        from cnncalc.engine.layers import REGISTRY
+        from cnncalc.engine.layers.registry import REGISTRY
 
         name = value.lower()
         target = REGISTRY.get(name)
@@ -197,7 +199,7 @@ class Activated(Layer):
         """Add the fused activation's FLOPs; it works in place, so no extra memory."""
         if self.activation is None:
             return ev
-        from cnncalc.engine.layers import REGISTRY
+        from cnncalc.engine.layers.registry import REGISTRY
 
         act = REGISTRY[self.activation].model_validate({"type": self.activation}).evaluate(ev.shape)
         summary = f"{ev.summary} +{self.activation}".strip()
@@ -214,12 +216,6 @@ def channels(x: Shape, given: int | None, what: str = "in_channels") -> int:
     if given is not None and given != x[0]:
         raise ShapeError(f"{what}={given} but the incoming shape {fmt_shape(x)} has {x[0]} channels")
     return x[0]
-
-
-def type_names(cls: type[Layer]) -> tuple[str, ...]:
-    """The ``Literal`` values of a layer class's ``type`` field: the names it is registered under."""
-    ann: Any = cls.model_fields["type"].annotation
-    return tuple(getattr(ann, "__args__", ()))
 
 
 class PadSides(BaseModel):

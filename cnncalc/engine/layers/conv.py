@@ -13,7 +13,6 @@ from math import prod
 from typing import ClassVar, Literal
 
 from cnncalc.engine.dims import Slide, slide, slide_summary
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import (
     Activated,
     Evaluation,
@@ -24,6 +23,7 @@ from cnncalc.engine.layers.base import (
     channels,
     windows,
 )
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape
 

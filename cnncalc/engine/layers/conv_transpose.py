@@ -25,7 +25,6 @@ from cnncalc.engine.dims import (
     transposed_pads_for,
     transposed_same_pads,
 )
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import (
     Activated,
     Evaluation,
@@ -36,6 +35,7 @@ from cnncalc.engine.layers.base import (
     Window,
     channels,
 )
+from cnncalc.engine.layers.registry import register
 from cnncalc.engine.trace import settle
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape

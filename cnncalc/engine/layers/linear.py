@@ -9,8 +9,8 @@
 from math import prod
 from typing import ClassVar, Literal
 
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import GLOBAL, Activated, Evaluation, Layer, PosInt
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape
 

@@ -8,8 +8,8 @@ Concatenation needs every dim but ``dim`` equal; addition and product need equal
 from math import prod
 from typing import ClassVar, Literal
 
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import Evaluation, Merge
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
 

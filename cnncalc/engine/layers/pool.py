@@ -11,8 +11,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from cnncalc.engine.dims import ceildiv, floordiv, per_dim, slide, slide_summary
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import GLOBAL, Evaluation, IntOrTuple, Layer, Padding, PosInt, Window, windows
+from cnncalc.engine.layers.registry import register
 from cnncalc.engine.trace import settle
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape
@@ -109,6 +109,11 @@ class AdaptivePool(Layer):
         f"adaptive_{kind}pool{n}d": n for kind in ("avg", "max") for n in (1, 2, 3)
     }
 
+    @property
+    def averages(self) -> bool:
+        """True for average pooling, False for max: the role front ends (counting conventions) ask for."""
+        return "avg" in self.type
+
     def evaluate(self, x: Shape) -> Evaluation:
         """Window lengths per dim are separable, so the total window volume is a product of sums."""
         n = self.check_dims(x, min_spatial=1)
@@ -123,13 +128,13 @@ class AdaptivePool(Layer):
         lengths = [adaptive_windows(size, o) for size, o in zip(x[1:], targets, strict=True)]
         volume = x[0] * prod(sum(ls) for ls in lengths)
         shape = (x[0], *targets)
-        flops = volume if "avg" in self.type else volume - prod(shape)
-        rf: tuple[Window, ...] | Literal["global"] = tuple(
-            Window.regular(max(ls), max(size // o, 1), 0)
-            for ls, size, o in zip(lengths, x[1:], targets, strict=True)
-        )
-        if all(o == 1 for o in targets):
-            rf = GLOBAL
+        flops = volume if self.averages else volume - prod(shape)
+        rf: tuple[Window, ...] | Literal["global"] = GLOBAL
+        if not all(o == 1 for o in targets) and all(isinstance(w, int) for w in x[1:]):  # symbolic: untracked
+            rf = tuple(
+                Window.regular(max(ls), max(size // o, 1), 0)
+                for ls, size, o in zip(lengths, x[1:], targets, strict=True)
+            )
         return Evaluation(shape, flops=flops, rf=rf, summary="→" + "x".join(map(str, targets)))
 
 

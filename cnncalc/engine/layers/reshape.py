@@ -11,7 +11,6 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from cnncalc.engine.dims import fmt_pads, per_dim, resolve_padding
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import (
     GLOBAL,
     Evaluation,
@@ -22,6 +21,7 @@ from cnncalc.engine.layers.base import (
     PosInt,
     Window,
 )
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
 
@@ -125,7 +125,7 @@ class Crop(Layer):
                 want = per_dim(self.size or 1, n, "size")
             cuts = tuple(((w - t) // 2, w - t - (w - t) // 2) for w, t in zip(sizes, want, strict=True))
         out = tuple(w - a - b for w, (a, b) in zip(sizes, cuts, strict=True))
-        if min(out) < 1 or any(a < 0 or b < 0 for a, b in cuts):
+        if any(o < 1 for o in out) or any(a < 0 or b < 0 for a, b in cuts):
             raise ShapeError(f"cannot crop {fmt_shape(x)} to {'x'.join(map(str, out))}: crops must shrink the input")
         rf = tuple(Window(1, 1, -a, -a) for a, _ in cuts)
         label = f"→{'x'.join(map(str, out))}" + (f" (as {target.name})" if target else "")

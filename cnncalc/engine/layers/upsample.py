@@ -14,8 +14,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from cnncalc.engine.dims import fmt_dims, per_dim
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import Evaluation, IntOrTuple, Layer, Linked, PosInt, Window, channels
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
 
@@ -58,10 +58,15 @@ class Upsample(Layer):
     mode: Literal["nearest", "linear", "bilinear", "bicubic", "trilinear"] = "nearest"
     align_corners: bool | None = None
 
+    @property
+    def resolved_mode(self) -> str:
+        """The interpolation mode, with the ``upsample_bilinear`` alias read as ``bilinear``."""
+        return "bilinear" if self.type == "upsample_bilinear" else self.mode
+
     def evaluate(self, x: Shape) -> Evaluation:
         """Target sizes, interpolation FLOPs and fractional-jump receptive field."""
         n = self.check_dims(x, min_spatial=1)
-        mode = "bilinear" if self.type == "upsample_bilinear" else self.mode
+        mode = self.resolved_mode
         want = _MODE_DIMS.get(mode)
         if want is not None and n != want:
             raise ShapeError(f"mode '{mode}' interpolates {want} spatial dim(s); the input {fmt_shape(x)} has {n}")
@@ -81,7 +86,7 @@ class Upsample(Layer):
             if len(scales) != n:
                 raise ShapeError(f"scale_factor {self.scale_factor} has {len(scales)} values for {n} spatial dims")
             out = tuple(floor(w * sc) for w, sc in zip(sizes, scales, strict=True))
-            if min(out) < 1:
+            if any(o < 1 for o in out):
                 raise ShapeError(f"scale_factor {self.scale_factor} shrinks {fmt_shape(x)} below one pixel")
         neighbours = _NEIGHBOURS[mode]
         per_output = 0 if mode == "nearest" else 31 if mode == "bicubic" else 2 ** (n + 1) - 1

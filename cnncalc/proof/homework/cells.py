@@ -15,7 +15,8 @@ from cnncalc.model import Shape
 from cnncalc.proof.homework.table import BLANK, Column, Table, dims_in
 from cnncalc.spec.figures import FigureTooLargeError, read_figure
 
-Layout = Literal["auto", "chw", "hwc"]
+#: How a table writes shapes (``auto``: read from its cells); the renderers' ``Layout`` has no ``auto``.
+TableLayout = Literal["auto", "chw", "hwc"]
 #: What the table turned out to use: ``either`` when no cell tells H×W×C from C×H×W.
 Order = Literal["chw", "hwc", "either"]
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from cnncalc.engine.explain import Explanation, explain, explain_node
-from cnncalc.engine.graph import Analysis, evaluate
+from cnncalc.engine.graph import evaluate
 from cnncalc.engine.layers import REGISTRY
 from cnncalc.engine.layers.base import Layer
-from cnncalc.engine.report import DTYPE_BYTES
+from cnncalc.engine.report import DTYPE_BYTES, Analysis
 from cnncalc.engine.trace import Traced
 from cnncalc.errors import CnncalcError
 from cnncalc.model import Node, Shape

@@ -11,11 +11,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from cnncalc.engine.graph import Analysis, evaluate
+from cnncalc.engine.graph import evaluate
+from cnncalc.engine.report import Analysis
 from cnncalc.errors import CnncalcError
 from cnncalc.model import INPUT, Node, Shape
 from cnncalc.proof.homework.align import best_match, fixed_rows, match_notes, name_key, row_family, units
-from cnncalc.proof.homework.cells import Given, Layout, Order, closer, in_order, number_ok, parse_cells, shape_orders
+from cnncalc.proof.homework.cells import (
+    Given,
+    Order,
+    TableLayout,
+    closer,
+    in_order,
+    number_ok,
+    parse_cells,
+    shape_orders,
+)
 from cnncalc.proof.homework.derive import Engine, Figures, FlopsConvention, Unit, agrees, rf_ok
 from cnncalc.proof.homework.slips import diagnose
 from cnncalc.proof.homework.table import Column, Table, dims_in, find_columns, flops_note, read_table
@@ -87,7 +97,7 @@ _LAYOUT_NOTES = {
 }
 
 
-def check(report: Analysis, table: str | Path, layout: Layout = "auto", *, match_by: MatchBy = "auto",
+def check(report: Analysis, table: str | Path, layout: TableLayout = "auto", *, match_by: MatchBy = "auto",
           flops: FlopsOption = "auto") -> CheckResult:
     """Mark every cell of ``table`` against ``report`` (the analysis of a spec); see the package's docstring.
 
@@ -196,7 +206,7 @@ _FLOPS_WORDS = {"2macs": "2·MACs (two per multiply-add)", "macs": "multiply-add
                 "2macs+bias+act": "2·MACs plus bias adds and activations"}
 
 
-def _layout(eng: Engine, pairs: list[tuple[int, Unit]], cells: list[list[Given]], layout: Layout) -> Order:
+def _layout(eng: Engine, pairs: list[tuple[int, Unit]], cells: list[list[Given]], layout: TableLayout) -> Order:
     """The order the table writes shapes in: the one most of its shape cells agree with."""
     if layout != "auto":
         return layout
