@@ -134,3 +134,12 @@ def test_check_huge_cells_exit_2(cli: Cli, tmp_path: Path, cell: str, words: str
     result = cli("check", str(ROOT / "examples/homework/lenet_homework.yaml"), str(table))
     assert result.exit_code == 2, result.output
     assert words in result.stderr and len(result.stderr) < 400
+
+
+def test_check_huge_shape_cell_exits_2(cli: Cli, tmp_path: Path) -> None:
+    # found by the table fuzzer: a 400-digit size in a shape cell was carried through the slips into a float overflow
+    table = tmp_path / "t.csv"
+    table.write_text("layer,shape,params\ninput,32x32x3,0\nconv1,28x28x" + "9" * 400 + ",608\n")
+    result = cli("check", str(ROOT / "examples/homework/lenet_homework.yaml"), str(table))
+    assert result.exit_code == 2, result.output
+    assert "has a size over the limit of 1,000,000,000,000" in result.stderr

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from cnncalc.model import Shape
+from cnncalc.model import MAX_DIM, Shape
 from cnncalc.proof.homework.table import BLANK, Column, Table, dims_in
 from cnncalc.spec.figures import FigureTooLargeError, read_figure
 
@@ -52,9 +52,14 @@ def read_shape(text: str) -> tuple[tuple[int, ...], Order] | None:
     t = text.strip()
     if t.lower() in BLANK:
         return None
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    if any(len(d) > 13 for d in re.findall(r"\d+", t)):
+        raise ValueError(f"'{shown}' has a size over the limit of {MAX_DIM:,}")
     dims = tuple(dims_in(t))
     if not dims:
-        raise ValueError(f"'{text}' is not a shape like (28,28,8), 28x28x8 or 8x28x28")
+        raise ValueError(f"'{shown}' is not a shape like (28,28,8), 28x28x8 or 8x28x28")
+    if any(d > MAX_DIM for d in dims):
+        raise ValueError(f"'{shown}' has a size over the limit of {MAX_DIM:,}")
     return dims, "chw" if "@" in t else "either"
 
 
