@@ -1,5 +1,7 @@
-"""Fuzzing as a test (positions are drawn from a fixed range and taken modulo the length, so that a draw never
-depends on an earlier one and hypothesis can replay and shrink them): whatever a person (or a fuzzer) types, cnncalc answers with its own error or a result.
+"""Fuzzing as a test: whatever a person (or a fuzzer) types, cnncalc answers with its own error or a result.
+
+Positions in the texts are drawn from a fixed range and taken modulo the length, so that no draw depends on an
+earlier one and hypothesis can replay and shrink them.
 
 Three front doors are fuzzed, each property bounded by the hypothesis profile (``dev``: 200 examples, ``ci``:
 2,000): the spec loader (mutated zoo specs and random YAML values in layer fields), the one-line notation, and
