@@ -34,9 +34,10 @@ def test_unet_sizes() -> None:
 def test_resnet50_takes_every_size_and_one_dim() -> None:
     s = sizes(load("resnet50"), lo=32, hi=4096)
     assert s.valid == tuple(range(32, 4097)) and s.smallest == 1
-    # 224 is not exact: the stride-2 1x1 downsample convolutions read only even positions of an odd-sized input
-    # (55 of 56 rows is the numeric walk's own warning at 224); the exact sizes are 32k + 1 .. 32k + 4.
-    assert 224 not in s.exact and 225 in s.exact
+    # Every size is exact: the stride-2 1x1 downsample convolutions read only even positions, so the last row of
+    # an even-sized input is skipped like every other odd row, a gap of S − K = 1 by design, not a dropped pixel
+    # (issue #11); the 3x3/2 p1 and 7x7/2 p3 windows lose only padding. The numeric walk agrees: no warning.
+    assert 224 in s.exact and 225 in s.exact and s.exact == s.valid
     one = sizes(load("resnet50"), dim="W", lo=32, hi=64)
     assert one.dim == "W" and one.valid == tuple(range(32, 65))
 

@@ -34,6 +34,8 @@ def guarded(fn: F) -> F:
             fail(str(err))
         except RecursionError:
             fail("the input is nested too deeply")
+        except MemoryError:
+            fail("the input needs more memory than this machine has (check its sizes and repeat counts)")
 
     return cast(F, wrapper)
 
@@ -147,13 +149,20 @@ def settings_args(settings: tuple[str, ...]) -> dict[str, Any]:
 
 
 def coerce(text: str) -> Any:
+    """An option's value as a YAML scalar (``3``, ``true``, ``[1, 2]``, ``{"before": [1, 0], …}``)."""
+    import re
+
     import yaml
 
-    if "," in text and not text.startswith("["):
+    long = max((len(run) for run in re.findall(r"\d+", text)), default=0)
+    if long > 18:
+        raise CnncalcError(f"a number of {long:,} digits in {text[:20]!r}…; numbers are limited to 18 digits")
+
+    if "," in text and not text.lstrip().startswith(("[", "{")):
         text = f"[{text}]"
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):
         return text
 
 

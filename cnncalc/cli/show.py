@@ -60,10 +60,20 @@ def _emit(report: Analysis, view: View) -> None:
 def run(spec: Any, view: View, settings: tuple[str, ...] = (), counting: _Counting | None = None) -> None:
     """Load, analyse and print: the body of every analysing command."""
     from cnncalc.engine.graph import analyze
+    from cnncalc.errors import SpecError
 
     args = settings_args(settings)
-    analysis = analyze(spec, args=args or None, input_shape=input_dims(view), batch=view.batch,
-                       dtype=cast(Any, view.dtype), strict=view.strict)
+    shape = input_dims(view)
+    try:
+        analysis = analyze(spec, args=args or None, input_shape=shape, batch=view.batch,
+                           dtype=cast(Any, view.dtype), strict=view.strict)
+    except SpecError as err:
+        if view.layout != "hwc" or shape is None or err.hint:
+            raise
+        raise SpecError(err.reason, file=err.file, line=err.line, layer=err.layer,
+                        hint=f"--layout hwc read --input {view.input_text} as height x width x channels, i.e. "
+                             f"{'x'.join(map(str, shape))} channels first; without --layout hwc it is read channels "
+                             "first") from None
     if getattr(analysis, "symbols", ()):
         _numeric_only(view, counting)
     if counting is not None and (counting.compare or counting.convention is not None):

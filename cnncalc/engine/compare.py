@@ -48,19 +48,11 @@ def final_rf(report: Report) -> tuple[int | float, ...] | None:
 
 
 def peak_bytes(report: Report) -> int | None:
-    """The inference peak by liveness (:mod:`cnncalc.engine.memory`); ``None`` where it is not one number.
+    """The inference peak by liveness (:mod:`cnncalc.engine.memory`); ``None`` where it is not one number."""
+    from cnncalc.engine.memory import inference_peak
 
-    It needs the analysed network, so a plain :class:`Report` and a symbolic analysis have none.
-    """
-    from cnncalc.engine.report import Analysis
-
-    if not isinstance(report, Analysis) or report.network is None or not report.layers:
-        return None
-    if not isinstance(report.batch, int) or any(not isinstance(d, int) for d in report.input):
-        return None
-    from cnncalc.engine.memory import analyze_memory
-
-    return analyze_memory(report).inference.peak_bytes
+    inf = inference_peak(report)
+    return None if inf is None else inf.peak_bytes
 
 
 @dataclass(frozen=True, slots=True)

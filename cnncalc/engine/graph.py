@@ -27,7 +27,7 @@ from cnncalc.engine.report import (
     Totals,
 )
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.model import INPUT, Network, Node, Shape, fmt_shape
+from cnncalc.model import INPUT, MAX_DIM, Network, Node, Shape, fmt_shape, magnitude
 from cnncalc.spec.load import bulk, load
 
 
@@ -106,6 +106,9 @@ def run(
         raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
     size = DTYPE_BYTES[dtype]
     first: Shape = tuple(input_shape or net.input)
+    if any(isinstance(d, int) and d > MAX_DIM for d in first):
+        raise SpecError(f"the input has a size of {magnitude(max(first))}, over the limit of {MAX_DIM:,}",
+                        file=net.file)
     shapes: dict[str, Shape] = {INPUT: first}
     input_of: dict[str, Shape] = {}
     types: dict[str, str] = {INPUT: "input"}
@@ -125,6 +128,10 @@ def run(
                 shown = fmt_shape(shapes[node.inputs[0]])
                 reason = str(err) if shown in str(err) else f"{err} (input {shown})"
             raise SpecError(reason, **where) from None  # type: ignore[arg-type]
+        if any(isinstance(d, int) and d > MAX_DIM for d in ev.shape):
+            big = max(ev.shape)
+            raise SpecError(f"the output has a size of {magnitude(big)}, over the limit of {MAX_DIM:,}",
+                            **where)  # type: ignore[arg-type]
         if observe is not None:
             ev = observe(node, ev, shapes)
         if strict and ev.warnings:

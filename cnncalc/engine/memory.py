@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from cnncalc.engine.memory_train import Training, training_step
 from cnncalc.engine.memory_walk import Heap, Node, Point, by_index, extra, last_reads, plan, roots
-from cnncalc.engine.report import DTYPE_BYTES, Analysis
+from cnncalc.engine.report import DTYPE_BYTES, Analysis, Report
 from cnncalc.errors import SpecError
 
 __all__ = ["AMP_DTYPES", "OPTIMIZERS", "Inference", "MemoryReport", "Optimizer", "Point", "Training",
@@ -117,6 +117,18 @@ def analyze_memory(report: Analysis, *, train: bool = False, optimizer: Optimize
         training = training_step(nodes, base, size, optimizer, momentum, amp, tuple(checkpoint), chosen)
     return MemoryReport(report.model, report.input, report.batch, report.dtype, param_bytes, buffer_bytes,
                         input_bytes, report.totals.activation_bytes, inference, training)
+
+
+def inference_peak(report: Report) -> Inference | None:
+    """The inference peak of an analysed, numeric network; ``None`` for a bare Report or symbolic sizes.
+
+    Front ends that show the peak beside other figures (the table footer, compare, the HTML report) ask here.
+    """
+    if not isinstance(report, Analysis) or report.network is None or not report.layers:
+        return None
+    if not isinstance(report.batch, int) or any(not isinstance(d, int) for d in report.input):
+        return None
+    return analyze_memory(report).inference
 
 
 def _inference(nodes: list[Node], base: int, size: int) -> Inference:

@@ -8,19 +8,33 @@ from __future__ import annotations
 from typing import Any
 
 from cnncalc.errors import SpecError
-from cnncalc.spec.figures import ExpressionError, evaluate
+from cnncalc.spec.figures import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_VALUE, ExpressionError, evaluate
 
 
 def _evaluate(expr: str, args: dict[str, Any]) -> Any:
     """Integer arithmetic, comparisons and and/or/not on block arguments (spec.figures' evaluator), worded for specs."""
-    if len(expr) > 200:
-        raise SpecError("a block expression is limited to 200 characters")
+    if len(expr) > MAX_EXPRESSION_CHARS:
+        raise SpecError(f"a block expression is limited to {MAX_EXPRESSION_CHARS} characters")
     try:
         return evaluate(expr, args)
     except ExpressionError as err:
         if err.reason == "name":
             known = ", ".join(args)
             raise SpecError(f"'{err.name}' in '${{{expr}}}' is not an argument of this block ({known})") from None
+        if err.reason == "type":
+            value = args.get(err.name)
+            kind = next((word for cls, word in ((str, "a string"), (list, "a list"), (dict, "a mapping"))
+                         if isinstance(value, cls)), "not a number" if value is None else type(value).__name__)
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise SpecError(
+                f"'${{{expr}}}' computes with '{err.name}', which is {kind} ({shown}), not a number",
+                hint=f"give {err.name} as a number, e.g. with: {{{err.name}: 8}} rather than \"8\"",
+            ) from None
+        if err.reason == "size":
+            raise SpecError(
+                f"'${{{expr}}}' is out of range: {err.name} (block expressions are limited to "
+                f"{MAX_EXPRESSION_CHARS} characters and values up to {MAX_EXPRESSION_VALUE:.0e})"
+            ) from None
         if err.reason == "syntax":
             raise SpecError(f"cannot read the expression '${{{expr}}}'") from None
         raise SpecError(

@@ -31,6 +31,8 @@ from cnncalc.spec.messages import describe_validation_error
 
 #: A spec can never expand to more layers than this (``repeat: 10**9`` is an error, not a hang).
 MAX_LAYERS = 100_000
+#: How deep blocks, branches and repeat groups may nest (Inception-style specs use 3 or 4 levels).
+MAX_NESTING = 100
 _GRAPH_KEYS = {"name", "repeat", "inputs", "if", "branches"}
 _BLOCK_KEYS = {"block", "name", "repeat", "with", "first", "each", "inputs", "if"}
 
@@ -102,9 +104,16 @@ class Builder:
     def fail(self, reason: str, entry: Any = None, key: str | None = None, layer: str | None = None) -> SpecError:
         return SpecError(reason, file=self.file, line=line_of(entry, key), layer=layer)
 
-    def size(self, entries: Any) -> int:
-        """Upper bound on the nodes ``entries`` expand to (``if:`` ignored), so absurd repeats fail up front."""
+    def size(self, entries: Any, depth: int = 0) -> int:
+        """Upper bound on the nodes ``entries`` expand to (``if:`` ignored), so absurd repeats fail up front; also
+        bounds how deep blocks, branches and repeat groups nest (:data:`MAX_NESTING`)."""
         total = 0
+        if depth > MAX_NESTING and isinstance(entries, list) and entries:
+            raise self.fail(
+                f"blocks, branches and repeat groups nest more than {MAX_NESTING} levels deep here"
+                + (f" ({' → '.join(self._stack[:3])} → … → {self._stack[-1]})" if len(self._stack) > 3 else ""),
+                *((entries[0], None) if isinstance(entries[0], dict) else (entries, 0)),
+            )
         for entry in entries if isinstance(entries, list) else []:
             times = self.repeat(entry) if isinstance(entry, dict) else 1
             if isinstance(entry, dict) and "block" in entry:
@@ -117,14 +126,14 @@ class Builder:
                     raise self._unknown_block(entry)
                 if name not in self._sizes:
                     self._stack.append(name)
-                    self._sizes[name] = self.size(block.layers)
+                    self._sizes[name] = self.size(block.layers, depth + 1)
                     self._stack.pop()
                 inner = self._sizes[name]
             elif isinstance(entry, dict) and "layers" in entry and "type" not in entry:
-                inner = self.size(entry["layers"])
+                inner = self.size(entry["layers"], depth + 1)
             elif isinstance(entry, dict) and "branches" in entry:
                 branches = entry["branches"] if isinstance(entry["branches"], list) else []
-                inner = 1 + sum(self.size(b if isinstance(b, list) else [b]) for b in branches)
+                inner = 1 + sum(self.size(b if isinstance(b, list) else [b], depth + 1) for b in branches)
             else:
                 inner = 1
             total += times * inner

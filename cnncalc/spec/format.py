@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cnncalc.engine.layers.base import PosInt
 from cnncalc.errors import SpecError
-from cnncalc.model import Network, Shape
+from cnncalc.model import MAX_DIM, Network, Shape, clip, magnitude
 from cnncalc.spec.args import substitute
 from cnncalc.spec.expand import MAX_LAYERS, BlockDef, expand
 from cnncalc.spec.figures import parse_figure
@@ -83,18 +83,30 @@ class Expect(BaseModel):
 
 def parse_shape(text: str | list[int], *, layout: Literal["chw", "hwc"] = "chw") -> tuple[int, ...]:
     """``3x224x224`` (or ``224x224x3`` with ``layout="hwc"``, or a list) → a channels-first tuple."""
+    dims, problem = _read_shape(text)
+    if problem:
+        raise SpecError(f"shape {clip(repr(text), 40)} {problem}")
+    if layout == "hwc" and len(dims) > 1:
+        dims = [dims[-1], *dims[:-1]]
+    return tuple(dims)
+
+
+def _read_shape(text: str | list[int]) -> tuple[list[int], str]:
+    """The sizes of a shape, and what is wrong with it ('' when nothing)."""
     if isinstance(text, str):
         parts = re.split(r"\s*[x×,]\s*", text.strip().strip("[]()"))
-        if not all(p.isdigit() for p in parts):
-            raise SpecError(f"shape {text!r} is not like 3x224x224")
+        if not all(p.isascii() and p.isdigit() for p in parts):
+            return [], "is not like 3x224x224"
+        if any(len(p) > 13 for p in parts):
+            return [], f"has a size over the limit of {MAX_DIM:,}"
         dims = [int(p) for p in parts]
     else:
         dims = list(text)
     if not dims or any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in dims):
-        raise SpecError(f"shape {text!r} needs positive sizes, channels first")
-    if layout == "hwc" and len(dims) > 1:
-        dims = [dims[-1], *dims[:-1]]
-    return tuple(dims)
+        return [], "needs positive sizes, channels first, like 3x224x224"
+    if any(d > MAX_DIM for d in dims):
+        return [], f"has a size of {magnitude(max(dims))}, over the limit of {MAX_DIM:,}"
+    return dims, ""
 
 
 #: A symbolic size: a name such as H, W or N (not containing the separator x).
@@ -158,12 +170,16 @@ class Header(BaseModel):
     @field_validator("input")
     @classmethod
     def _shape(cls, value: list[int] | str) -> list[int] | str:
-        if isinstance(value, str):
+        parts = re.split(r"\s*[x×,]\s*", value.strip().strip("[]()")) if isinstance(value, str) else []
+        if any(_SYMBOL.match(p) for p in parts):
             try:
-                return cast(list[int], list(parse_dims(value)))
+                return cast(list[int], list(parse_dims(cast(str, value))))
             except SpecError:
-                raise ValueError("needs positive sizes, channels first, like 3x224x224") from None
-        return value
+                raise ValueError("needs positive sizes or symbol names (like 3xHxW), channels first") from None
+        dims, problem = _read_shape(value)
+        if problem:
+            raise ValueError(problem)
+        return dims
 
 
 def build(data: Any, file: str | None = None, args: dict[str, Any] | None = None) -> Network:

@@ -91,7 +91,10 @@ class Evaluation:
 
         LeCun's connections are the multiply-adds plus the bias additions.
         """
-        return cls(shape, params=weights + biases, biases=biases, macs=macs, flops=2 * macs + bias_adds,
+        from cnncalc.engine.trace import settle, term
+
+        flops = term(2 * settle(macs), "2 per multiply-add") + term(settle(bias_adds), "bias adds")
+        return cls(shape, params=weights + biases, biases=biases, macs=macs, flops=flops,
                    connections=macs + bias_adds, **rest)
 
 
@@ -223,7 +226,10 @@ class Activated(Layer):
 
         act = REGISTRY[self.activation].model_validate({"type": self.activation}).evaluate(ev.shape)
         summary = f"{ev.summary} +{self.activation}".strip()
-        return replace(ev, params=ev.params + act.params, flops=ev.flops + act.flops, summary=summary)
+        from cnncalc.engine.trace import settle, term
+
+        flops = ev.flops + term(settle(act.flops), self.activation)
+        return replace(ev, params=ev.params + act.params, flops=flops, summary=summary)
 
 
 def channels(x: Shape, given: int | None, what: str = "in_channels") -> int:

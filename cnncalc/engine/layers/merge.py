@@ -33,6 +33,9 @@ class Concat(Merge):
         _many(shapes, "concat")
         rank = len(shapes[0]) + 1
         axis = (self.dim + rank if self.dim < 0 else self.dim) - 1
+        if axis == -1 and self.dim in (0, -rank):
+            raise ShapeError(f"dim={self.dim} is the batch: cnncalc does not concatenate along the batch (dims "
+                             f"1 to {rank - 1}, or -1 to -{rank - 1}, are the channels and the spatial dims)")
         if not 0 <= axis < rank - 1:
             raise ShapeError(f"dim={self.dim} is out of range for inputs of rank {rank} (batch included)")
         for other in shapes[1:]:

@@ -13,6 +13,7 @@ from pydantic import Field
 from cnncalc.engine.dims import ceildiv, floordiv, per_dim, slide, slide_summary
 from cnncalc.engine.layers.base import GLOBAL, Evaluation, IntOrTuple, Keeps, Layer, Padding, PosInt, Window, windows
 from cnncalc.engine.layers.registry import register
+from cnncalc.engine.trace import settle
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape
 
@@ -32,8 +33,8 @@ class _Pool(Layer):
         for (before, after), k in zip(sl.pads, sl.kernel, strict=True):
             if max(before, after) > k // 2:  # torch compares with the kernel, not the dilated extent
                 raise ShapeError(
-                    f"padding {max(before, after)} is more than half the kernel {k}: windows could lie in padding "
-                    "alone (PyTorch rejects this too)"
+                    f"padding {max(before, after)} is more than half the kernel {k} (at most {k // 2}): PyTorch "
+                    "rejects pooling padding over half the kernel, so cnncalc does too"
                 )
         summary = slide_summary(sl) + (" ceil" if self.ceil_mode else "")
         shape = (x[0], *sl.out)
@@ -92,7 +93,8 @@ OutputSize = PosInt | Annotated[list[PosInt | None], Field(min_length=1, max_len
 
 def adaptive_windows(size: int, out: int) -> list[int]:
     """PyTorch's adaptive window lengths: window i spans ⌊i·W/O⌋ to ⌈(i+1)·W/O⌉."""
-    return [ceildiv((i + 1) * size, out) - floordiv(i * size, out) for i in range(out)]
+    # settled: a derivation shows each window's size (⌈28 / 1⌉ − ⌊0·28 / 1⌋ is just 28)
+    return [settle(ceildiv((i + 1) * size, out) - floordiv(i * size, out)) for i in range(out)]
 
 
 @register

@@ -81,7 +81,10 @@ def _exactness(node: Node, ev: Evaluation, shapes: dict[str, Shape]) -> list[Con
     for w, size, out in zip(ev.rf, x[1:], y[1:], strict=True):
         if not all(isinstance(v, int) for v in (w.step, w.up, w.first, w.last)) or w.up != 1 or w.step < 2:
             continue
-        slack = -(size - 1 + w.last - w.step * (out - 1))
+        # A window narrower than its stride skips S − K pixels between windows by design (ResNet's 1x1/2
+        # shortcut); trailing pixels no wider than that gap are not "dropped" (engine/dims.py's slide() says why).
+        gap = max(w.step - (w.first - w.last + 1), 0)  # first − last + 1 is the (effective) kernel
+        slack = gap - (size - 1 + w.last - w.step * (out - 1))
         if not isinstance(slack, Expr):
             if slack < 0 and isinstance(size, Expr):  # drops a pixel whatever the size
                 found.append(Condition(Expr((((), slack),)), ">=", node.name, "exact",
@@ -89,7 +92,8 @@ def _exactness(node: Node, ev: Evaluation, shapes: dict[str, Shape]) -> list[Con
             continue
         lo, _ = bounds(slack)
         if lo is None or lo < 0:  # not already true for every size
-            found.append(Condition(slack, ">=", node.name, "exact", _fit_text(size - 1 + w.last, w.step, out)))
+            text = _fit_text(size - 1 + w.last, w.step, out)
+            found.append(Condition(slack, ">=", node.name, "exact", text if not gap else f"{text} + {gap}"))
     return found
 
 

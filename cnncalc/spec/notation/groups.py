@@ -28,7 +28,15 @@ def _shape(text: str, given: tuple[int, ...] | None) -> tuple[Shape, int]:
     """The input shape (``given`` wins over a written one) and where the layers start."""
     colon = text.find(":")
     written: Shape | None = None
-    if colon >= 0:
+    lead = re.match(r"\s*(\d+(?:\s*[x×]\s*\d+)*)\s*(?:->|→|,|\s|$)", text) if colon < 0 else None
+    if lead:
+        # ``3x32x32 -> conv3-8 …``: the shape followed by any item separator is the shape, as with a colon
+        try:
+            written = parse_shape(lead.group(1).lower())
+        except SpecError as err:
+            raise _error(text, lead.start(1), lead.end(1), f"cannot read the input shape: {err.reason}") from None
+        colon = lead.end() - 1
+    elif colon >= 0:
         raw = text[:colon]
         start = len(raw) - len(raw.lstrip())
         try:
@@ -48,7 +56,8 @@ def _shape(text: str, given: tuple[int, ...] | None) -> tuple[Shape, int]:
         first = re.search(r"\S+", text)
         raise _error(
             text, first.start() if first else 0, first.end() if first else 1, "missing input shape",
-            hint=f"start with it, channels first, like '{_EXAMPLE}', or pass input_shape",
+            hint=f"start with it, channels first, like '{_EXAMPLE}' (a colon, '->' or a space after it), or "
+                 "give it apart (--input on the command line, input_shape in Python)",
         )
     return written, colon + 1
 
