@@ -170,6 +170,20 @@ def symbolic_input(net: Network, dim: str | None) -> tuple[tuple[int | str, ...]
     return tuple(names[i] if j == i + 1 else d for j, d in enumerate(shape)), names[i]
 
 
+def _narrow(conds: list[Condition], fns: list[Any], role: str, left: list[Span], sink: dict[int, list[int]],
+            n0: int, period: int, count: int) -> list[Span]:
+    """The sizes n0 + k·period (k in ``left``) that every condition of ``role`` allows; ``sink`` gets the rest."""
+    for i, (c, fn) in enumerate(zip(conds, fns, strict=True)):
+        if c.role != role or not left:
+            continue
+        ok = _holding(c, fn, n0, period, count)
+        bad = _minus(left, ok)
+        if bad:
+            sink.setdefault(i, []).extend(n0 + k * period for a, b in bad for k in range(a, b + 1))
+        left = _intersect(left, ok)
+    return left
+
+
 def solve(report: SymbolicAnalysis, lo: int, hi: int, *, name: str = SIZE, dim: str = SIZE) -> Sizes:
     """Valid and exact sizes in [lo, hi] from the report's conditions in the one symbol ``name``."""
     if lo < 1 or hi < lo:
@@ -191,26 +205,9 @@ def solve(report: SymbolicAnalysis, lo: int, hi: int, *, name: str = SIZE, dim: 
         count = (hi - n0) // period + 1
         if count <= 0:
             continue
-        left: list[Span] = [(0, count - 1)]
-        for i, (c, fn) in enumerate(zip(conds, fns, strict=True)):
-            if c.role != "valid":
-                continue
-            ok = _holding(c, fn, n0, period, count)
-            bad = _minus(left, ok)
-            if bad:
-                rejected.setdefault(i, []).extend(n0 + k * period for a, b in bad for k in range(a, b + 1))
-            left = _intersect(left, ok)
-            if not left:
-                break
+        left = _narrow(conds, fns, "valid", [(0, count - 1)], rejected, n0, period, count)
         valid += [n0 + k * period for a, b in left for k in range(a, b + 1)]
-        for i, (c, fn) in enumerate(zip(conds, fns, strict=True)):
-            if c.role != "exact" or not left:
-                continue
-            ok = _holding(c, fn, n0, period, count)
-            bad = _minus(left, ok)
-            if bad:
-                inexact.setdefault(i, []).extend(n0 + k * period for a, b in bad for k in range(a, b + 1))
-            left = _intersect(left, ok)
+        left = _narrow(conds, fns, "exact", left, inexact, n0, period, count)
         exact += [n0 + k * period for a, b in left for k in range(a, b + 1)]
     valid.sort()
     exact.sort()
