@@ -152,6 +152,15 @@ def test_fit_finds_the_largest_batch(cli: Cli) -> None:
     assert step is not None and step.peak_bytes == data["peak_bytes"]
 
 
+def test_fit_has_no_search_limit_posing_as_an_answer(cli: Cli) -> None:
+    # A budget far beyond any card: the answer is still the largest batch that fits, with the next one over.
+    result = cli("fit", "vgg16", "--memory", "1" + "0" * 30 + "B", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["batch"] > 1 << 24
+    assert data["peak_bytes"] <= data["memory_bytes"] < data["peak_bytes_next"]
+
+
 def test_fit_searches_the_resolution(cli: Cli) -> None:
     data = json.loads(cli("fit", "resnet18", "--memory", "1GB", "--resolution", "--batch", "8", "--format",
                           "json").output)

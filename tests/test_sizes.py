@@ -109,3 +109,9 @@ def test_cli_sizes(cli: Callable[..., Result]) -> None:
     assert why.stdout.strip() == "571 is not exact: 'enc2/pool' drops input pixels at it (needs S ≡ 0 (mod 2))"
     assert cli("sizes", "unet", "--dim", "H", "--format", "markdown").stdout.startswith("## unet")
     assert cli("sizes", "unet", "--range", "9..3").exit_code == 2
+
+
+def test_a_range_beyond_the_limit_is_refused_not_hung(cli: Callable[..., Result]) -> None:
+    result = cli("sizes", "unet", "--range", "1..100000000000000")
+    assert result.exit_code == 2
+    assert "goes up to 1,000,000" in result.output

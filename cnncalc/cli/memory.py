@@ -110,15 +110,17 @@ def memory(model: str, batch: int, input_text: str | None, dtype: str, settings:
         click.echo(text(result, width=terminal().width), nl=False)
 
 
-def largest_batch(report: Analysis, budget: int, peak: Callable[[int], int], limit: int = 1 << 24) -> int | None:
-    """The largest batch whose peak fits in ``budget`` (peaks grow with the batch), or None if batch 1 does not."""
+def largest_batch(report: Analysis, budget: int, peak: Callable[[int], int]) -> int | None:
+    """The largest batch whose peak fits in ``budget``, or None if batch 1 does not.
+
+    Peaks grow with the batch by at least the input's bytes per sample, so doubling ends for any budget (a few
+    hundred steps even for absurd ones) and the answer is never a search limit posing as a fit.
+    """
     if peak(1) > budget:
         return None
     lo, hi = 1, 2
-    while hi <= limit and peak(hi) <= budget:
+    while peak(hi) <= budget:
         lo, hi = hi, hi * 2
-    if hi > limit:
-        return lo
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if peak(mid) <= budget else (lo, mid)

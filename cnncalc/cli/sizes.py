@@ -40,6 +40,10 @@ def emit_symbolic(report: Any, view: View) -> None:
         raise click.UsageError(f"--format {view.fmt} has no symbolic form; use table, json or markdown")
 
 
+#: The largest size ``--range`` takes: the answer lists sizes one by one, so a range must stay printable.
+MAX_SIZE = 1_000_000
+
+
 def _range(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"\s*(\d+)\s*(?:\.\.|-|:)\s*(\d+)\s*", text)
     if not m:
@@ -47,6 +51,8 @@ def _range(text: str) -> tuple[int, int]:
     lo, hi = int(m.group(1)), int(m.group(2))
     if lo < 1 or hi < lo:
         raise click.UsageError(f"--range needs 1 ≤ LO ≤ HI, got {text!r}")
+    if hi > MAX_SIZE:
+        raise click.UsageError(f"--range goes up to {MAX_SIZE:,} (every valid size is listed), got {text!r}")
     return lo, hi
 
 
