@@ -148,6 +148,7 @@ class Builder:
         self._stack: list[str] = []
         #: Every ``name:`` written anywhere, to tell "defined later" from "never defined" in errors.
         self.declared: set[str] = set()
+        self._by_name: dict[str, Node] = {}
 
     # -- errors and sizes
 
@@ -260,6 +261,9 @@ class Builder:
         found = scope.resolve(ref)
         if found is not None:
             return found
+        piece = self.piece(ref, entry, key, scope)
+        if piece is not None:
+            return piece
         import difflib
 
         if ref in self.declared:
@@ -270,6 +274,24 @@ class Builder:
         close = difflib.get_close_matches(ref, [n.rsplit("/", 1)[-1] for n in self.full_names], n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise self.fail(f"{key} names '{ref}', which is not an earlier layer{hint}", entry, key)
+
+    def piece(self, ref: str, entry: Any, key: str, scope: _Scope) -> str | None:
+        """``split1.0``: piece 0 of the split node ``split1``, added (once) as a node of its own with ``index: 0``."""
+        base, dot, k = ref.rpartition(".")
+        if not dot or not k.isdigit():
+            return None
+        found = scope.resolve(base)
+        node = self._by_name.get(found) if found is not None else None
+        if node is None or getattr(node.layer, "index", 0) is not None or "index" not in type(node.layer).model_fields:
+            return None
+        full = f"{found}.{int(k)}"
+        if full not in self._by_name:
+            layer = node.layer.model_copy(update={"index": int(k), "name": None})
+            made = Node(full, layer, (found,), line_of(entry, key), node.groups)
+            self.nodes.append(made)
+            self._by_name[full] = made
+            self.full_names[full] = made.line
+        return full
 
     def layer(self, entry: dict[str, Any], current: str, scope: _Scope, suffix: str) -> str:
         """Validate one layer entry (with its branches, if any) and add its node."""
@@ -309,6 +331,7 @@ class Builder:
         scope.local[name] = full
         self.full_names[full] = line_of(entry)
         self.nodes.append(Node(full, layer, inputs, line_of(entry), scope.groups, links))
+        self._by_name[full] = self.nodes[-1]
         if len(self.nodes) > MAX_LAYERS:
             raise self.fail(f"the layers expand to more than {MAX_LAYERS:,} layers", entry)
         return full

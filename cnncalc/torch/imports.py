@@ -117,6 +117,28 @@ def _adaptive(kind: str, m: Any, nn: Any, x: Shape | None, y: Shape | None) -> E
     return {"type": kind, "output_size": list(size) if isinstance(size, tuple | list) else size}
 
 
+def _lppool(kind: str, m: Any, nn: Any, x: Shape | None, y: Shape | None) -> Entry:
+    return {"type": kind, "norm_type": float(m.norm_type), "kernel_size": pair(m.kernel_size),
+            "stride": pair(m.stride if m.stride is not None else m.kernel_size), "ceil_mode": m.ceil_mode}
+
+
+def _layernorm(m: Any, nn: Any, x: Shape | None, y: Shape | None) -> Entry:
+    """``nn.LayerNorm`` over the trailing dims; a subclass that normalises the channels of a channels-first map
+    (ConvNeXt's LayerNorm2d permutes in its forward) is told by the shape it was called on."""
+    shape = [int(v) for v in m.normalized_shape]
+    entry: Entry = {"type": "layernorm", "normalized_shape": shape if len(shape) > 1 else shape[0], "eps": m.eps,
+                    "elementwise_affine": m.elementwise_affine, "bias": getattr(m, "bias", None) is not None
+                    or not m.elementwise_affine}
+    if x is not None and len(x) > 2 and list(x[len(x) - len(shape):]) != shape and [x[1]] == shape:
+        entry["type"] = "layernorm2d"
+    return entry
+
+
+def _instancenorm(kind: str, m: Any, nn: Any, x: Shape | None, y: Shape | None) -> Entry:
+    return {"type": kind, "eps": m.eps, "momentum": m.momentum, "affine": m.affine,
+            "track_running_stats": m.track_running_stats}
+
+
 def _softmax(m: Any, nn: Any, x: Shape | None, y: Shape | None) -> Entry:
     if isinstance(m, nn.Softmax2d):
         return {"type": "softmax", "dim": -3}
@@ -151,7 +173,7 @@ def _per_dim(reader: Callable[..., Entry], kind: str, names: tuple[str, ...]) ->
 #: The ``activation`` class's types and their torch.nn modules (the bridge builds these; importing, a module reads as
 #: the first type naming it, so SiLU imports as silu, not its alias swish).
 ACTIVATION_MODULES = {"relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "tanh": "Tanh", "silu": "SiLU",
-                      "swish": "SiLU", "selu": "SELU", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid"}
+                      "swish": "SiLU", "selu": "SELU", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid", "mish": "Mish"}
 _SIMPLE: dict[str, str] = {}
 for _name, _module in ACTIVATION_MODULES.items():
     _SIMPLE.setdefault(_module, _name)
@@ -207,7 +229,18 @@ IMPORTS: dict[type[Layer], Import] = {
                                                                downscale_factor="downscale_factor")},
                                     ("pixel_unshuffle",)),
     merge.Concat: Import(functions=("cat", "concat", "concatenate")),
-    merge.Add: Import(functions=("add", "iadd", "mul", "imul")),
+    merge.Add: Import(functions=("add", "iadd", "mul", "imul", "sub", "isub", "truediv", "itruediv", "div",
+                                 "maximum", "minimum")),
+    pool.LpPool: Import(_per_dim(_lppool, "lppool", ("LPPool",)), ("lp_pool1d", "lp_pool2d", "lp_pool3d")),
+    norm.LayerNorm: Import({"LayerNorm": _layernorm}, ("layer_norm",)),
+    norm.GroupNorm: Import({"GroupNorm": lambda m, nn, x, y: {"type": "groupnorm", "num_groups": m.num_groups,
+                                                              "eps": m.eps, "affine": m.affine}}, ("group_norm",)),
+    norm.InstanceNorm: Import(_per_dim(_instancenorm, "instancenorm", ("InstanceNorm",)), ("instance_norm",)),
+    norm.LayerScale: Import(none="torch has no layer-scale module: the import reads a parameter used as an operand "
+                                 "(x * self.gamma) as one"),
+    reshape.StochasticDepth: Import(functions=("stochastic_depth", "drop_path")),
+    reshape.Split: Import(functions=("split", "chunk")),
+    reshape.Permute: Import(functions=("permute",)),
 }
 
 #: Every function or method name some layer class imports from.

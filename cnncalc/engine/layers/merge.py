@@ -1,7 +1,8 @@
-"""Merges: concatenation (Inception, DenseNet, U-Net) and element-wise addition or product (ResNet, SE blocks).
+"""Merges: concatenation (Inception, DenseNet, U-Net) and element-wise arithmetic (ResNet, squeeze-excitation).
 
-No parameters. FLOPs: addition and product cost (n − 1) per output value for n inputs; concatenation copies (0).
-Concatenation needs every dim but ``dim`` equal; addition and product need equal shapes (no broadcasting).
+No parameters. FLOPs: element-wise arithmetic costs (n − 1) per output value for n inputs (one per value for a
+Python scalar operand); concatenation copies (0). Concatenation needs every dim but ``dim`` equal; element-wise
+arithmetic broadcasts as torch does over the non-batch dims (a C×1×1 gate times a C×H×W map), never over the batch.
 """
 
 
@@ -48,19 +49,57 @@ class Concat(Merge):
         return Evaluation(tuple(shape), summary=f"{len(shapes)} inputs")
 
 
+def _dim_name(axis: int, spatial: int) -> str:
+    """``dim 1 (C)``: a non-batch dim as torch numbers it (batch = dim 0), with its usual letter."""
+    letters = ("C", *{1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(spatial, ()))
+    return f"dim {axis + 1}" + (f" ({letters[axis]})" if len(letters) == spatial + 1 else "")
+
+
+def broadcast(shapes: list[Shape], kind: str) -> Shape:
+    """torch's broadcasting over the non-batch dims: equal ranks (the batch is dim 0 of every operand), and per
+    dim equal sizes or 1. A clear error names both shapes and the first dim that does not broadcast."""
+    rank = len(shapes[0])
+    for other in shapes[1:]:
+        if len(other) != rank:
+            raise ShapeError(f"cannot {kind} {fmt_shape(shapes[0])} and {fmt_shape(other)}: different ranks "
+                             "(cnncalc broadcasts dims of size 1, never the batch or missing dims)")
+    out = []
+    for axis, sizes in enumerate(zip(*shapes, strict=True)):
+        big = {s for s in sizes if s != 1}
+        if len(big) > 1:
+            raise ShapeError(f"cannot {kind} {' and '.join(map(fmt_shape, shapes))}: {_dim_name(axis, rank - 1)} "
+                             f"has sizes {' and '.join(map(str, sizes))}, which do not broadcast (equal or 1)")
+        out.append(big.pop() if big else 1)
+    return tuple(out)
+
+
 @register
 class Add(Merge):
-    """Element-wise sum (residual connections) or product (``mul``, gating)."""
+    """Element-wise sum (residual connections), product (``mul``, gating), difference, quotient, maximum, minimum.
+
+    Inputs broadcast as torch does (``x * gate`` with a C×1×1 gate); ``scalar:`` makes it a one-input layer with a
+    Python number as the other operand (``x * 0.2``, ``x + 1``). ``inplace`` (``x.mul_(gate)``, ``+=``) stores no
+    new output; torch allows it only when the output has the first input's shape.
+    """
 
     family: ClassVar[str] = "merge"
 
-    type: Literal["add", "sum", "mul"]
+    type: Literal["add", "sum", "mul", "sub", "div", "maximum", "minimum"]
     inplace: bool = False
+    scalar: float | None = None
 
     def merge(self, shapes: list[Shape]) -> Evaluation:
-        """Equal shapes only; (n − 1) operations per output value."""
+        """Broadcast shape; (n − 1) operations per output value (one per value with a scalar)."""
+        if self.scalar is not None:
+            if len(shapes) != 1:
+                raise ShapeError(f"{self.type} with scalar: {self.scalar:g} takes one input, got {len(shapes)}")
+            return Evaluation(shapes[0], flops=prod(shapes[0]), stores=not self.inplace,
+                              summary=f"{self.type} {self.scalar:g}")
         _many(shapes, self.type)
-        if any(s != shapes[0] for s in shapes[1:]):
-            raise ShapeError(f"cannot {self.type} unequal shapes {' and '.join(map(fmt_shape, shapes))}")
-        return Evaluation(shapes[0], flops=prod(shapes[0]) * (len(shapes) - 1), stores=not self.inplace,
-                          summary=f"{len(shapes)} inputs")
+        shape = shapes[0] if all(s == shapes[0] for s in shapes[1:]) else broadcast(shapes, self.type)
+        if self.inplace and shape != shapes[0]:
+            raise ShapeError(f"in-place {self.type} cannot write the broadcast shape {fmt_shape(shape)} into its "
+                             f"first input {fmt_shape(shapes[0])} (torch refuses it too)")
+        broadcasted = any(s != shape for s in shapes)
+        return Evaluation(shape, flops=prod(shape) * (len(shapes) - 1), stores=not self.inplace,
+                          summary=f"{len(shapes)} inputs" + (" broadcast" if broadcasted else ""))
