@@ -281,7 +281,9 @@ class Builder:
         if not dot or not k.isdigit():
             return None
         found = scope.resolve(base)
-        node = self._by_name.get(found) if found is not None else None
+        if found is None:
+            return None
+        node = self._by_name.get(found)
         if node is None or getattr(node.layer, "index", 0) is not None or "index" not in type(node.layer).model_fields:
             return None
         full = f"{found}.{int(k)}"

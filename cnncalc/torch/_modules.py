@@ -297,7 +297,9 @@ def lib() -> SimpleNamespace:
         def forward(self, x: Any) -> Any:
             return x.permute(*self.dims)
 
-    class LayerNorm2d(nn.LayerNorm):  # type: ignore[misc]
+    layer_norm: Any = nn.LayerNorm
+
+    class LayerNorm2d(layer_norm):  # type: ignore[misc]
         """ConvNeXt's channels-first layer norm: permute to channels last, ``nn.LayerNorm`` over C, permute back."""
 
         def forward(self, x: Any) -> Any:

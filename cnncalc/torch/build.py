@@ -126,13 +126,16 @@ def _pool(t: SimpleNamespace, layer: Any, x: Shape, keep: bool) -> Any:
     padding = 0 if native is None else native
     if isinstance(layer, pool.AvgPool) and set(d) != {1}:
         if layer.ceil_mode:
-            raise CnncalcError(f"the torch bridge builds a dilated average pool only without ceil_mode ('{layer.type}')")
+            raise CnncalcError(f"the torch bridge builds a dilated average pool only without ceil_mode "
+                               f"('{layer.type}')")
         return t.DilatedAvgPool(x[0], k, s, d, pads, layer.count_include_pad)
     if isinstance(layer, pool.LpPool):
         if any(a or b for a, b in pads) or set(d) != {1}:
             raise CnncalcError("torch's LPPool has no padding or dilation (ONNX's LpPool has): no torch module for "
                                f"'{layer.type}' with them")
-        return getattr(t.nn, f"LPPool{n}d")(layer.norm_type, k, s, ceil_mode=layer.ceil_mode)
+        one = n == 1  # F.lp_pool1d multiplies by kernel_size: an int there
+        return getattr(t.nn, f"LPPool{n}d")(layer.norm_type, k[0] if one else k, s[0] if one else s,
+                                            ceil_mode=layer.ceil_mode)
     if isinstance(layer, pool.MaxPool):
         module = getattr(t.nn, f"MaxPool{n}d")(k, s, padding=padding, dilation=d, ceil_mode=layer.ceil_mode,
                                                return_indices=keep)

@@ -173,7 +173,8 @@ def _per_dim(reader: Callable[..., Entry], kind: str, names: tuple[str, ...]) ->
 #: The ``activation`` class's types and their torch.nn modules (the bridge builds these; importing, a module reads as
 #: the first type naming it, so SiLU imports as silu, not its alias swish).
 ACTIVATION_MODULES = {"relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "tanh": "Tanh", "silu": "SiLU",
-                      "swish": "SiLU", "selu": "SELU", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid", "mish": "Mish"}
+                      "swish": "SiLU", "selu": "SELU", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid",
+                      "mish": "Mish"}
 _SIMPLE: dict[str, str] = {}
 for _name, _module in ACTIVATION_MODULES.items():
     _SIMPLE.setdefault(_module, _name)

@@ -267,9 +267,11 @@ class Split(Layer):
 class Permute(Layer):
     """``x.permute(dims)`` (torch-indexed, the batch stays dim 0): a view, e.g. ConvNeXt's channels-last section.
 
-    Receptive fields belong to positions, and a permute moves none: the fields pass through unchanged while the
-    spatial dims keep their order (C×H×W → H×W×C and back), and the RF column keeps listing them in channels-first
-    order. A permute that reorders the spatial dims themselves stops tracking them (shown as —).
+    Receptive fields belong to positions, and a permute moves none. A permute that rotates the non-batch dims (channels
+    last, C×H×W → H×W×C, and back) passes the fields through unchanged, and the RF column keeps listing them in
+    channels-first order (H, W); any other order (swapping H and W, say) stops tracking them (shown as —). Inside a
+    channels-last section only position-wise layers keep the field: a linear layer there mixes the last dim, which
+    cnncalc's channels-first rule takes as spatial, so after it the field reads as global.
     """
 
     family: ClassVar[str] = "reshape"
@@ -289,6 +291,7 @@ class Permute(Layer):
             raise ShapeError(f"dims={self.dims} moves the batch dim; cnncalc keeps it first")
         full = (1, *x)
         shape = tuple(full[d] for d in order[1:])
-        spatial = [d for d in order[1:] if d >= 2]
-        rf: RFStep = None if spatial == sorted(spatial) else GLOBAL
+        dims = list(range(1, rank))
+        rotation = any(order[1:] == dims[k:] + dims[:k] for k in range(len(dims)))
+        rf: RFStep = None if rotation else GLOBAL
         return Evaluation(shape, rf=rf, stores=False, summary=",".join(map(str, self.dims)))
