@@ -356,6 +356,20 @@ def lib() -> SimpleNamespace:
             seen = self.conv(ones, weight[:1], stride=self.stride, dilation=self.dilation)
             return total / seen
 
+    class Opaque(base):  # type: ignore[misc]
+        """An imported node cnncalc cannot compute: zeros of the measured shape, holding as many parameter and buffer
+        values as torch measured (so the cross-check's counts compare); the original module is the real check."""
+
+        def __init__(self, shape: list[int], params: int, buffers: int) -> None:
+            super().__init__()
+            self.shape = list(shape)
+            self.weight = nn.Parameter(torch.zeros(params)) if params else None
+            if buffers:
+                self.register_buffer("held", torch.zeros(buffers))
+
+        def forward(self, *xs: Any) -> Any:
+            return xs[0].new_zeros(xs[0].shape[0], *self.shape)
+
     class SpecModule(base):  # type: ignore[misc]
         """A spec as a torch module: one submodule per node in ``layers`` (keys sanitised; ``node_name`` maps a
         key back), run in the spec's order with a dict of tensors. ``forward`` returns the last node's output.
@@ -386,4 +400,4 @@ def lib() -> SimpleNamespace:
     return SimpleNamespace(torch=torch, nn=nn, F=func, **{c.__name__: c for c in (
         Padded, PaddedPool, Cropped, SparseConv, Subsample, RBF, Maxout, BedOfNails, MaxUnpool, Crop, Pad, Concat,
         Sum, Product, SpecModule, Arithmetic, Piece, Permute, LayerNorm2d, LayerScale, StochasticDepth,
-        DilatedAvgPool)})
+        DilatedAvgPool, Opaque)})

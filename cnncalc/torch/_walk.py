@@ -50,12 +50,20 @@ class Imported:
     shapes: dict[str, Shape] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
+    #: Nodes without a mapping, measured and written as ``opaque`` layers ("name (what)").
+    opaque: list[str] = field(default_factory=list)
     used: set[str] = field(default_factory=lambda: {"input"})
     #: A module with parameters is called more than once (the spec counts them at each call).
     shared: bool = False
     #: Recorded with forward hooks (torch.fx could not trace the module).
     hooks: bool = False
     previous: str = "input"
+
+    def note_opaque(self) -> None:
+        """The note (a warning of ``cnncalc import``) that lists the opaque nodes."""
+        if self.opaque:
+            self.notes.append(f"{len(self.opaque)} opaque node(s) without a cnncalc layer, measured by torch (output "
+                              "shape, parameters, buffers; MACs unknown): " + "; ".join(self.opaque))
 
     def label(self, wanted: str) -> str:
         label, k = wanted, 1
@@ -85,11 +93,21 @@ def shape_of(value: Any) -> Shape:
     return tuple(int(v) for v in value.shape)
 
 
+#: Arithmetic names (operators, torch functions, tensor methods, reflected and in-place forms) → layer type.
+_ARITHMETIC = {"add": "add", "iadd": "add", "radd": "add", "mul": "mul", "imul": "mul", "rmul": "mul",
+               "sub": "sub", "isub": "sub", "rsub": "sub", "truediv": "div", "itruediv": "div", "rtruediv": "div",
+               "div": "div", "maximum": "maximum", "minimum": "minimum"}
+
+
 class Walk:
     """One pass over the fx graph in order, turning nodes into spec entries."""
 
-    def __init__(self, traced: Any, values: dict[Any, Any], torch: Any, nn: Any) -> None:
+    def __init__(self, traced: Any, values: dict[Any, Any], torch: Any, nn: Any, *, strict: bool = False) -> None:
         self.traced, self.values, self.torch, self.nn = traced, values, torch, nn
+        #: Unmapped nodes are errors (``--strict``) instead of opaque layers.
+        self.strict = strict
+        self.owned: set[str] = set()  # parameters and buffers (get_attr targets) already counted by some layer
+        self.splits: dict[Any, dict[str, Any]] = {}  # fx node of a split/chunk → its spec entry
         self.modules = dict(traced.named_modules())
         self.out = Imported()
         self.refs: dict[Any, str] = {}  # fx node → the spec name of the tensor it computes
@@ -142,9 +160,15 @@ class Walk:
                 if node.op == "call_module":  # a module returning no tensor: nothing for a spec
                     self.fail(node)
                 continue  # sizes and other Python values: they feed the arguments of other layers
-            if stray:
+            consts = [a for a in stray if a.op == "get_attr"]
+            if len(consts) != len(stray) or (consts and not any(a in self.refs for a in tensors)):
                 what = ", ".join(f"'{a.target if a.op == 'get_attr' else a.name}'" for a in stray)
                 self.fail(node, f"uses {what}, a tensor not computed from the input")
+                continue
+            if consts:  # a parameter or buffer used directly (x * self.gamma, F.layer_norm(x, s, self.weight))
+                done = self.with_constants(node, [a for a in tensors if a not in consts], consts)
+                if done is not True:
+                    self.fail(node, done or "")
                 continue
             done = self.map(node, tensors, fx)
             if done is not True:
@@ -152,6 +176,7 @@ class Walk:
         out = self.out
         if out.unmapped:
             raise CnncalcError("cnncalc has no mapping for: " + "; ".join(out.unmapped))
+        out.note_opaque()
         shared = {k: n for k, n in self.calls.items() if n > 1}
         for target, n in shared.items():
             count = sum(p.numel() for p in self.modules[target].parameters())
@@ -171,12 +196,95 @@ class Walk:
             ("max_pool", "avg_pool", "adaptive_", "dropout"))
 
     def fail(self, node: Any, why: str = "") -> None:
+        if not self.strict and self.opaque(node, why):
+            return
         self.failed.add(node)
         if node.op == "call_module":
             text = f"{node.target} ({type(self.modules[node.target]).__name__})"
         else:
             text = f"{node.name} ({getattr(node.target, '__name__', node.target)})"
         self.out.unmapped.append(text + (f": {why}" if why else ""))
+
+    def what(self, node: Any) -> str:
+        """What a node calls: a module's class or a function's name."""
+        if node.op == "call_module":
+            return type(self.modules[node.target]).__name__
+        return str(getattr(node.target, "__name__", node.target))
+
+    def held(self, node: Any) -> tuple[int, int]:
+        """Parameters and buffers a node owns and no earlier layer counted: its module's, and those it reads."""
+        params = buffers = 0
+        if node.op == "call_module":
+            m = self.modules[node.target]
+            params = sum(p.numel() for p in m.parameters())
+            buffers = sum(b.numel() for b in m.buffers())
+        for a in node.all_input_nodes:
+            if a.op == "get_attr" and a.target not in self.owned:
+                self.owned.add(a.target)
+                value: Any = self.values.get(a)
+                if is_tensor(value, self.torch):
+                    if isinstance(value, self.torch.nn.Parameter):
+                        params += value.numel()
+                    else:
+                        buffers += value.numel()
+        return int(params), int(buffers)
+
+    def opaque(self, node: Any, why: str) -> bool:
+        """Write a node without a mapping as an ``opaque`` layer (measured shape and counts); False if it computes no
+        tensor from the input."""
+        result = self.values.get(node)
+        first: Any = result[0] if isinstance(result, tuple | list) and result else result
+        sources = [a for a in node.all_input_nodes if a in self.refs]
+        if not is_tensor(first, self.torch) or not sources or len(first.shape) < 1:
+            return False
+        params, buffers = self.held(node)
+        what = self.what(node)
+        entry = {"type": "opaque", "module": what, "output_shape": list(shape_of(first)[1:]), "params": params,
+                 "buffers": buffers}
+        name = self.emit(node, entry, sources, merge=True, shape=shape_of(first))
+        self.out.opaque.append(f"{name} ({what})" + (f": {why}" if why else ""))
+        return True
+
+    def with_constants(self, node: Any, tensors: list[Any], consts: list[Any]) -> bool | str:
+        """Functions and arithmetic that read a parameter or buffer directly: layer scale (``x * self.gamma``),
+        ``F.layer_norm`` / ``F.group_norm`` with their weights; anything else becomes opaque."""
+        name = self.what(node).lstrip("_").rstrip("_")
+        main = tensors[0] if tensors and tensors[0] in self.refs else None
+        if main is None:
+            return "a parameter or buffer combined with no tensor from the input"
+        x, y = shape_of(self.values[main]), shape_of(self.values[node])
+        values = [self.values[c] for c in consts]
+        if name in ("mul", "imul", "rmul") and len(consts) == 1 and x == y and len(tensors) == 1:
+            gamma = values[0]
+            shape = (1,) * (len(x) - gamma.dim()) + tuple(gamma.shape)
+            big = [d for d, v in enumerate(shape) if v != 1]
+            if isinstance(gamma, self.torch.nn.Parameter) and len(big) == 1 and big[0] > 0 and \
+                    shape[big[0]] == x[big[0]]:
+                self.held(node)
+                dim = big[0] if big[0] != len(x) - 1 or len(x) == 2 else -1
+                self.emit(node, {"type": "layer_scale", "dim": dim}, [main])
+                return True
+        if name in ("layer_norm", "group_norm"):
+            args = [self.value(a) for a in node.args[1:]]
+            kwargs = {k: self.value(v) for k, v in node.kwargs.items()}
+            if name == "layer_norm":
+                bound = dict(zip(("normalized_shape", "weight", "bias", "eps"), args, strict=False)) | kwargs
+                shape = [int(v) for v in bound["normalized_shape"]]
+                entry: dict[str, Any] = {"type": "layernorm", "normalized_shape": shape if len(shape) > 1 else shape[0],
+                                         "elementwise_affine": bound.get("weight") is not None,
+                                         "bias": bound.get("bias") is not None or bound.get("weight") is None}
+            else:
+                bound = dict(zip(("num_groups", "weight", "bias", "eps"), args, strict=False)) | kwargs
+                if (bound.get("weight") is None) != (bound.get("bias") is None):
+                    return "group_norm with only one of weight and bias"
+                entry = {"type": "groupnorm", "num_groups": int(bound["num_groups"]),
+                         "affine": bound.get("weight") is not None}
+            if "eps" in bound:
+                entry["eps"] = float(bound["eps"])
+            self.held(node)
+            self.emit(node, entry, [main])
+            return True
+        return ""
 
     def output(self, result: Any) -> None:
         from torch import fx
@@ -234,16 +342,15 @@ class Walk:
         name = name.lstrip("_")
         args = [self.value(a) for a in node.args[1:]]
         kwargs = {k: self.value(v) for k, v in node.kwargs.items()}
-        if name in ("add", "add_", "iadd", "mul", "mul_", "imul"):
-            return self.merge(node, "add" if "add" in name else "mul", tensors, y, inplace=name.endswith("_") or
-                              name.startswith("i"))
+        kind = _ARITHMETIC.get(name.rstrip("_"))
+        if kind is not None:
+            return self.merge(node, kind, y, inplace=name.endswith("_") or name.startswith("i"))
         if name in ("cat", "concat", "concatenate"):
-            parts = node.args[0] if node.args else node.kwargs.get("tensors")
-            if not isinstance(parts, tuple | list) or any(p not in self.refs for p in parts):
-                return False
-            dim = self.bind("cat", args, kwargs).get("dim", 0)
-            self.emit(node, {"type": "concat", "dim": dim}, list(parts), merge=True)
-            return True
+            return self.concat(node, args, kwargs)
+        if name in ("split", "chunk") and main is not None and x is not None:
+            return self.split(node, name, main, x, args, kwargs)
+        if name in ("permute", "transpose", "swapaxes", "swapdims") and main is not None and x is not None:
+            return self.permute(node, name, main, x, args)
         if main is None or x is None:
             return False
         if name in _PASS_THROUGH or name == "identity":
@@ -273,20 +380,78 @@ class Walk:
     def bind(self, key: str, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
         return dict(zip(_PARAMS[key], args, strict=False)) | kwargs
 
-    def merge(self, node: Any, kind: str, tensors: list[Any], y: Shape, *, inplace: bool) -> bool | str:
-        """``a + b``, ``a * b`` on tensors of the output's shape; scalars and broadcasting have no cnncalc layer."""
+    def merge(self, node: Any, kind: str, y: Shape, *, inplace: bool) -> bool | str:
+        """``a + b``, ``a * gate`` (broadcast as torch), or a tensor and a Python number on either side (``x * 0.2``,
+        ``1 - x``: the same count, one operation per element)."""
         operands = [a for a in node.args[:2] if a in self.refs]
+        extra: dict[str, Any] = {"inplace": True} if inplace else {}
+        if len(operands) == 1 and len(node.args) >= 2:
+            other = [self.value(a) for a in node.args[:2] if a is not operands[0]]
+            if len(other) != 1 or not isinstance(other[0], int | float) or isinstance(other[0], bool):
+                return "an operand that is neither a tensor from the input nor a number"
+            self.emit(node, {"type": kind, "scalar": float(other[0]), **extra}, operands, merge=True)
+            return True
         if len(operands) != 2:
             return "an operand that is not a tensor (a scalar)"
-        shapes = [shape_of(self.values[a])[1:] for a in operands]
-        if any(s != y[1:] for s in shapes):
-            return "broadcasting " + " and ".join("x".join(map(str, s)) for s in shapes)
-        self.emit(node, {"type": kind, **({"inplace": True} if inplace else {})}, operands, merge=True)
+        shapes = [shape_of(self.values[a]) for a in operands]
+        if any(s[0] != y[0] for s in shapes):
+            return "broadcasting over the batch dim"
+        self.emit(node, {"type": kind, **extra}, operands, merge=True)
+        return True
+
+    def concat(self, node: Any, args: list[Any], kwargs: dict[str, Any]) -> bool:
+        """``torch.cat``; of a one-tensor list (DenseNet's first dense layer) it is that tensor."""
+        parts = node.args[0] if node.args else node.kwargs.get("tensors")
+        if not isinstance(parts, tuple | list) or any(p not in self.refs for p in parts):
+            return False
+        if len(parts) == 1:
+            return self.alias(node, parts[0])
+        dim = self.bind("cat", args, kwargs).get("dim", 0)
+        self.emit(node, {"type": "concat", "dim": dim}, list(parts), merge=True)
+        return True
+
+    def split(self, node: Any, name: str, main: Any, x: Shape, args: list[Any], kwargs: dict[str, Any]) -> bool | str:
+        """``x.chunk(n, dim)`` / ``torch.split(x, size_or_sections, dim)``: a split point; ``getitem`` picks pieces."""
+        if name == "chunk":
+            bound = dict(zip(("chunks", "dim"), args, strict=False)) | kwargs
+            entry: dict[str, Any] = {"type": "chunk", "chunks": int(bound["chunks"])}
+        else:
+            bound = dict(zip(("split_size_or_sections", "dim"), args, strict=False)) | kwargs
+            size: Any = bound.get("split_size_or_sections", bound.get("split_size"))
+            entry = {"type": "split", "split_size": [int(v) for v in size] if isinstance(size, list | tuple)
+                     else int(size)}
+        dim = int(bound.get("dim", 0))
+        if dim % len(x) == 0:
+            return "a split along the batch dim"
+        entry["dim"] = dim
+        self.splits[node] = entry
+        self.emit(node, entry, [main], shape=x)
+        return True
+
+    def permute(self, node: Any, name: str, main: Any, x: Shape, args: list[Any]) -> bool | str:
+        """``x.permute(0, 2, 3, 1)`` or ``x.transpose(1, 3)``; the batch stays first."""
+        dims = list(args[0]) if len(args) == 1 and isinstance(args[0], tuple | list) else list(args)
+        rank = len(x)
+        if name != "permute":
+            a, b = (int(d) % rank for d in dims[:2])
+            order = list(range(rank))
+            order[a], order[b] = order[b], order[a]
+            dims = order
+        dims = [int(d) % rank for d in dims]
+        if dims[0] != 0:
+            return "a permute that moves the batch dim"
+        if dims == list(range(rank)):
+            return self.alias(node, main)
+        self.emit(node, {"type": "permute", "dims": dims}, [main])
         return True
 
     def getitem(self, node: Any, source: Any) -> bool:
         """``pool(x)[0]`` and ``[1]`` (values and indices), or ``x[:, :, a:b, c:d]`` as a crop."""
         base, index = node.args[0], node.args[1]
+        if base in self.splits and isinstance(index, int):
+            entry = {**self.splits[base], "index": index}
+            self.emit(node, entry, [base])
+            return True
         if isinstance(self.values.get(base), tuple):
             if index == 0 and base in self.refs:
                 return self.alias(node, base)
@@ -307,6 +472,13 @@ class Walk:
         if len(index) != len(x) or any(not isinstance(s, slice) for s in index):
             return False
         bounds = [s.indices(w) for s, w in zip(index, x, strict=True)]
+        spatial_whole = all(b[:2] == (0, w) for b, w in zip(bounds[2:], x[2:], strict=True))
+        if bounds[0][:2] == (0, x[0]) and bounds[1][:2] != (0, x[1]) and bounds[1][2] == 1 and spatial_whole \
+                and len(y) == len(x) and bounds[1][0] < bounds[1][1]:
+            start, stop, _ = bounds[1]  # x[:, a:b]: a channel slice, the middle piece of a split
+            sections = [v for v in (start, stop - start, x[1] - stop) if v]
+            self.emit(node, {"type": "split", "split_size": sections, "index": 1 if start else 0}, [source])
+            return True
         whole = all(b[:2] == (0, w) for b, w in zip(bounds[:2], x[:2], strict=True))
         if not whole or any(step != 1 for _, _, step in bounds):
             return False  # only spatial crops: the batch and channels stay whole

@@ -38,6 +38,7 @@ from cnncalc.engine.layers import (
     linear,
     merge,
     norm,
+    opaque,
     pool,
     reshape,
     upsample,
@@ -273,6 +274,7 @@ BUILDERS: dict[type[Layer], Builder] = {
     reshape.StochasticDepth: lambda t, layer, x, keep: t.StochasticDepth(layer.p, layer.mode),
     reshape.Split: _split,
     reshape.Permute: lambda t, layer, x, keep: t.Permute(layer.dims),
+    opaque.Opaque: lambda t, layer, x, keep: t.Opaque(layer.output_shape, layer.params, layer.buffers),
 }
 
 

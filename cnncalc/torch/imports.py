@@ -17,7 +17,18 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
-from cnncalc.engine.layers import activation, conv, conv_transpose, linear, merge, norm, pool, reshape, upsample
+from cnncalc.engine.layers import (
+    activation,
+    conv,
+    conv_transpose,
+    linear,
+    merge,
+    norm,
+    opaque,
+    pool,
+    reshape,
+    upsample,
+)
 from cnncalc.engine.layers.base import Layer
 
 Shape = tuple[int, ...]
@@ -165,6 +176,13 @@ def _fields(kind: str, **fields: str) -> Reader:
     return lambda m, nn, x, y: {"type": kind, **{k: getattr(m, attr) for k, attr in fields.items()}}
 
 
+def _act(kind: str, **fields: str) -> Reader:
+    """An activation's reader: its fields, and ``inplace: true`` when the module works in place (memory counts it)."""
+    read = _fields(kind, **fields)
+    return lambda m, nn, x, y: {**(read(m, nn, x, y) or {}),
+                                **({"inplace": True} if getattr(m, "inplace", False) else {})}
+
+
 def _per_dim(reader: Callable[..., Entry], kind: str, names: tuple[str, ...]) -> dict[str, Reader]:
     """One reader per ``{name}{1,2,3}d`` torch class, giving type ``{kind}{1,2,3}d``."""
     return {f"{name}{n}d": functools.partial(reader, f"{kind}{n}d") for name in names for n in (1, 2, 3)}
@@ -197,10 +215,10 @@ IMPORTS: dict[type[Layer], Import] = {
                             **_per_dim(_batchnorm, "batchnorm", ("BatchNorm",))}),
     norm.LocalResponseNorm: Import({"LocalResponseNorm": _fields("lrn", size="size", alpha="alpha", beta="beta",
                                                                   k="k")}),
-    activation.Activation: Import({module: _fields(name) for module, name in _SIMPLE.items()}, (*_SIMPLE.values(),)),
-    activation.LeakyReLU: Import({"LeakyReLU": _fields("leaky_relu", negative_slope="negative_slope")},
+    activation.Activation: Import({module: _act(name) for module, name in _SIMPLE.items()}, (*_SIMPLE.values(),)),
+    activation.LeakyReLU: Import({"LeakyReLU": _act("leaky_relu", negative_slope="negative_slope")},
                                  ("leaky_relu",)),
-    activation.ELU: Import({"ELU": _fields("elu", alpha="alpha")}, ("elu",)),
+    activation.ELU: Import({"ELU": _act("elu", alpha="alpha")}, ("elu",)),
     activation.GELU: Import({"GELU": _fields("gelu", approximate="approximate")}, ("gelu",)),
     activation.PReLU: Import({"PReLU": _fields("prelu", num_parameters="num_parameters")}),
     activation.Softmax: Import({"Softmax": _softmax, "LogSoftmax": _softmax, "Softmax2d": _softmax},
@@ -242,6 +260,7 @@ IMPORTS: dict[type[Layer], Import] = {
     reshape.StochasticDepth: Import(functions=("stochastic_depth", "drop_path")),
     reshape.Split: Import(functions=("split", "chunk")),
     reshape.Permute: Import(functions=("permute",)),
+    opaque.Opaque: Import(none="what the import makes of a module or op without a mapping (measured, not read)"),
 }
 
 #: Every function or method name some layer class imports from.

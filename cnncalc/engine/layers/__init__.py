@@ -19,7 +19,7 @@ from cnncalc.engine.layers.base import Layer, type_names
 
 REGISTRY: dict[str, type[Layer]] = {}
 L = TypeVar("L", bound=type[Layer])
-_FAMILIES = ("conv", "conv_transpose", "pool", "linear", "norm", "activation", "reshape", "upsample", "merge")
+_FAMILIES = ("conv", "conv_transpose", "pool", "linear", "norm", "activation", "reshape", "upsample", "merge", "opaque")
 
 
 def register(cls: L) -> L:
