@@ -289,6 +289,14 @@ def lib() -> SimpleNamespace:
             pieces = torch.split(x, self.sizes, dim=self.dim)
             return x if self.index is None else pieces[self.index]
 
+    class Reshape(base):  # type: ignore[misc]
+        def __init__(self, shape: list[int]) -> None:
+            super().__init__()
+            self.shape = shape
+
+        def forward(self, x: Any) -> Any:
+            return x.reshape(x.shape[0], *self.shape)
+
     class Permute(base):  # type: ignore[misc]
         def __init__(self, dims: list[int]) -> None:
             super().__init__()
@@ -400,4 +408,4 @@ def lib() -> SimpleNamespace:
     return SimpleNamespace(torch=torch, nn=nn, F=func, **{c.__name__: c for c in (
         Padded, PaddedPool, Cropped, SparseConv, Subsample, RBF, Maxout, BedOfNails, MaxUnpool, Crop, Pad, Concat,
         Sum, Product, SpecModule, Arithmetic, Piece, Permute, LayerNorm2d, LayerScale, StochasticDepth,
-        DilatedAvgPool, Opaque)})
+        DilatedAvgPool, Opaque, Reshape)})

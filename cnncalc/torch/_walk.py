@@ -355,6 +355,8 @@ class Walk:
             return False
         if name in _PASS_THROUGH or name == "identity":
             return self.alias(node, main)
+        if name in ("view", "reshape") and self.shuffle(node, main, x, y):
+            return True
         entry = self.function(name, x, y, args, kwargs)
         if entry is None:
             return False
@@ -397,6 +399,35 @@ class Walk:
         if any(s[0] != y[0] for s in shapes):
             return "broadcasting over the batch dim"
         self.emit(node, {"type": kind, **extra}, operands, merge=True)
+        return True
+
+    def shuffle(self, node: Any, main: Any, x: Shape, y: Shape) -> bool:
+        """ShuffleNet's channel shuffle as model code writes it: ``view(N, g, C/g, H, W) → transpose(1, 2) →
+        [contiguous] → view(N, C, H, W)`` becomes one ``channel_shuffle`` (the two views and the transpose go)."""
+        from torch import fx
+
+        chain = [main]
+        if self.what(chain[-1]).lstrip("_") == "contiguous":
+            chain.append(chain[-1].args[0])
+        turn = chain[-1]
+        if not isinstance(turn, fx.Node) or self.what(turn) not in ("transpose", "swapaxes", "swapdims"):
+            return False
+        split = turn.args[0]
+        if not isinstance(split, fx.Node) or self.what(split) not in ("view", "reshape"):
+            return False
+        source = split.args[0]
+        if source not in self.refs:
+            return False
+        before, grouped = shape_of(self.values[source]), shape_of(self.values[split])
+        axes = sorted(int(d) % len(grouped) for d in (self.value(a) for a in turn.args[1:3]))
+        if y != before or axes != [1, 2] or len(grouped) != len(before) + 1 or \
+                grouped[1] * grouped[2] != before[1] or grouped[3:] != before[2:]:
+            return False
+        for gone in (turn, split):  # drop their entries when nothing else reads them
+            if len(gone.users) == 1 and self.out.layers and self.out.layers[-1]["name"] == self.refs.get(gone):
+                self.out.layers.pop()
+        self.out.previous = self.out.layers[-1]["name"] if self.out.layers else "input"
+        self.emit(node, {"type": "channel_shuffle", "groups": grouped[1]}, [source])
         return True
 
     def concat(self, node: Any, args: list[Any], kwargs: dict[str, Any]) -> bool:
@@ -510,10 +541,14 @@ class Walk:
             if name.endswith("_") or kwargs.get("inplace") is True:
                 entry["inplace"] = True
             return entry
-        if base in IMPORTS[reshape.Flatten].functions:
+        if base in IMPORTS[reshape.Flatten].functions or base == "unflatten":
             if base == "flatten" and len(y) == len(x):
                 return None if y != x else {"type": "identity"}
-            return as_flatten(x, y) if y != x else {"type": "identity"}
+            if y == x:
+                return {"type": "identity"}
+            return as_flatten(x, y) or ({"type": "reshape", "shape": list(y[1:])} if y[0] == x[0] else None)
+        if (newer := self.newer(base, args, kwargs)) is not None:
+            return newer
         if base in IMPORTS[reshape.Dropout].functions:
             return {"type": "dropout", "p": float(self.bind("dropout", args, kwargs).get("p", 0.5))}
         for pool in ("max_pool", "avg_pool"):
@@ -556,4 +591,27 @@ class Walk:
                 return None  # only the global average over every spatial dim has a layer
             average: dict[str, Any] = {"type": "global_avgpool"}
             return average if bound.get("keepdim") else [average, {"type": "flatten"}]
+        return None
+
+    def newer(self, base: str, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """Functions of the layers for today's CNNs: norms without weights, Lp pooling, stochastic depth."""
+        if base in ("layer_norm", "group_norm", "instance_norm"):  # without weights (with them: with_constants)
+            if base == "layer_norm":
+                shape = [int(v) for v in (args[0] if args else kwargs["normalized_shape"])]
+                return {"type": "layernorm", "normalized_shape": shape if len(shape) > 1 else shape[0],
+                        "elementwise_affine": False}
+            if base == "group_norm":
+                return {"type": "groupnorm", "num_groups": int(args[0] if args else kwargs["num_groups"]),
+                        "affine": False}
+            return {"type": "instancenorm"}
+        if base.startswith("lp_pool") and base[-2:] in ("1d", "2d", "3d"):
+            bound = dict(zip(("norm_type", "kernel_size", "stride", "ceil_mode"), args, strict=False)) | kwargs
+            return {"type": f"lppool{base[-2:]}", "norm_type": float(bound["norm_type"]),
+                    "kernel_size": pair(bound["kernel_size"]),
+                    "stride": pair(bound.get("stride") or bound["kernel_size"]),
+                    "ceil_mode": bool(bound.get("ceil_mode", False))}
+        if base in IMPORTS[reshape.StochasticDepth].functions:
+            p = args[0] if args else kwargs.get("p", kwargs.get("drop_prob", 0.0))
+            mode = args[1] if len(args) > 1 and isinstance(args[1], str) else kwargs.get("mode", "row")
+            return {"type": "stochastic_depth", "p": float(p), "mode": mode if mode in ("row", "batch") else "row"}
         return None

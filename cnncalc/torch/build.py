@@ -274,6 +274,7 @@ BUILDERS: dict[type[Layer], Builder] = {
     reshape.StochasticDepth: lambda t, layer, x, keep: t.StochasticDepth(layer.p, layer.mode),
     reshape.Split: _split,
     reshape.Permute: lambda t, layer, x, keep: t.Permute(layer.dims),
+    reshape.Reshape: lambda t, layer, x, keep: t.Reshape(layer.shape),
     opaque.Opaque: lambda t, layer, x, keep: t.Opaque(layer.output_shape, layer.params, layer.buffers),
 }
 

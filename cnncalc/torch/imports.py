@@ -259,7 +259,8 @@ IMPORTS: dict[type[Layer], Import] = {
                                  "(x * self.gamma) as one"),
     reshape.StochasticDepth: Import(functions=("stochastic_depth", "drop_path")),
     reshape.Split: Import(functions=("split", "chunk")),
-    reshape.Permute: Import(functions=("permute",)),
+    reshape.Permute: Import(functions=("permute", "transpose", "swapaxes", "swapdims")),
+    reshape.Reshape: Import(functions=("view", "reshape", "unflatten")),  # where a flatten does not fit
     opaque.Opaque: Import(none="what the import makes of a module or op without a mapping (measured, not read)"),
 }
 

@@ -295,3 +295,35 @@ class Permute(Layer):
         rotation = any(order[1:] == dims[k:] + dims[:k] for k in range(len(dims)))
         rf: RFStep = None if rotation else GLOBAL
         return Evaluation(shape, rf=rf, stores=False, summary=",".join(map(str, self.dims)))
+
+
+@register
+class Reshape(Layer):
+    """``x.view(N, *shape)`` / ``x.reshape``: any shape with the same number of values (one ``-1`` is inferred); a view.
+
+    A reshape that only merges trailing dims is a ``flatten``; this is the general case (the ``view → transpose →
+    view`` of a channel shuffle, heads of an attention block). Receptive fields are not tracked through a reshape
+    that changes the shape.
+    """
+
+    family: ClassVar[str] = "reshape"
+    quiet: ClassVar[bool] = True
+
+    type: Literal["reshape", "view"]
+    shape: Annotated[list[int], Field(min_length=1)]
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """The batch stays; the other values are laid out in ``shape``."""
+        total = prod(x)
+        known = prod(v for v in self.shape if v != -1)
+        if self.shape.count(-1) > 1 or any(v < 1 and v != -1 for v in self.shape):
+            raise ShapeError(f"shape {self.shape} may hold positive sizes and one -1")
+        if -1 in self.shape:
+            if known == 0 or total % known:
+                raise ShapeError(f"cannot view {fmt_shape(x)} ({total} values) as {self.shape}")
+            out = tuple(total // known if v == -1 else v for v in self.shape)
+        else:
+            out = tuple(self.shape)
+        if prod(out) != total:
+            raise ShapeError(f"cannot view {fmt_shape(x)} ({total} values) as {fmt_shape(out)} ({prod(out)} values)")
+        return Evaluation(out, rf=None if out == x else GLOBAL, stores=False, summary="→" + fmt_shape(out))
