@@ -108,6 +108,8 @@ class Walk:
         self.strict = strict
         self.owned: set[str] = set()  # parameters and buffers (get_attr targets) already counted by some layer
         self.splits: dict[Any, dict[str, Any]] = {}  # fx node of a split/chunk → its spec entry
+        #: Tensors computed from parameters and constants alone (a class token expanded, a position bias).
+        self.constants: set[Any] = set()
         self.modules = dict(traced.named_modules())
         self.out = Imported()
         self.refs: dict[Any, str] = {}  # fx node → the spec name of the tensor it computes
@@ -145,34 +147,7 @@ class Walk:
                 continue
             if node.op == "get_attr":
                 continue  # parameters and constants: what uses them decides
-            if any(a in self.failed for a in node.all_input_nodes):
-                if self.known(node):
-                    self.failed.add(node)  # it would map: the failure upstream is the one to report
-                else:
-                    self.fail(node)
-                continue
-            result = self.values.get(node)
-            tensors = [a for a in node.all_input_nodes if is_tensor(self.values.get(a), self.torch)]
-            stray = [a for a in tensors if a not in self.refs and a not in self.indices]
-            is_data = is_tensor(result, self.torch) or (
-                isinstance(result, tuple) and bool(result) and is_tensor(result[0], self.torch))
-            if not is_data:
-                if node.op == "call_module":  # a module returning no tensor: nothing for a spec
-                    self.fail(node)
-                continue  # sizes and other Python values: they feed the arguments of other layers
-            consts = [a for a in stray if a.op == "get_attr"]
-            if len(consts) != len(stray) or (consts and not any(a in self.refs for a in tensors)):
-                what = ", ".join(f"'{a.target if a.op == 'get_attr' else a.name}'" for a in stray)
-                self.fail(node, f"uses {what}, a tensor not computed from the input")
-                continue
-            if consts:  # a parameter or buffer used directly (x * self.gamma, F.layer_norm(x, s, self.weight))
-                done = self.with_constants(node, [a for a in tensors if a not in consts], consts)
-                if done is not True:
-                    self.fail(node, done or "")
-                continue
-            done = self.map(node, tensors, fx)
-            if done is not True:
-                self.fail(node, done or "")
+            self.visit(node, fx)
         out = self.out
         if out.unmapped:
             raise CnncalcError("cnncalc has no mapping for: " + "; ".join(out.unmapped))
@@ -185,6 +160,41 @@ class Walk:
                 out.notes.append(f"module '{target}' is called {n} times: the spec counts its {count:,} parameters "
                                  "at every call, torch stores them once")
         return out
+
+    def visit(self, node: Any, fx: Any) -> None:
+        """One computing node: its layer, an opaque layer, a constant, or (strict) an unmapped entry."""
+        if any(a in self.failed for a in node.all_input_nodes):
+            if self.known(node):
+                self.failed.add(node)  # it would map: the failure upstream is the one to report
+            else:
+                self.fail(node)
+            return
+        result = self.values.get(node)
+        tensors = [a for a in node.all_input_nodes if is_tensor(self.values.get(a), self.torch)]
+        stray = [a for a in tensors if a not in self.refs and a not in self.indices]
+        is_data = is_tensor(result, self.torch) or (
+            isinstance(result, tuple) and bool(result) and is_tensor(result[0], self.torch))
+        if not is_data:
+            if node.op == "call_module":  # a module returning no tensor: nothing for a spec
+                self.fail(node)
+            return  # sizes and other Python values: they feed the arguments of other layers
+        if not self.strict and node.op != "call_module" and not any(
+                a in self.refs or a in self.indices for a in node.all_input_nodes):
+            self.constants.add(node)  # computed from parameters and constants only: what uses it decides
+            return
+        consts = [a for a in stray if a.op == "get_attr" or a in self.constants]
+        if len(consts) != len(stray) or (consts and not any(a in self.refs for a in tensors)):
+            what = ", ".join(f"'{a.target if a.op == 'get_attr' else a.name}'" for a in stray)
+            self.fail(node, f"uses {what}, a tensor not computed from the input")
+            return
+        if consts:  # a parameter or buffer used directly (x * self.gamma, F.layer_norm(x, s, self.weight))
+            done = self.with_constants(node, [a for a in tensors if a not in consts], consts)
+            if done is not True:
+                self.fail(node, done or "")
+            return
+        done = self.map(node, tensors, fx)
+        if done is not True:
+            self.fail(node, done or "")
 
     def known(self, node: Any) -> bool:
         """Whether the node's module or function has a mapping at all (whatever its arguments)."""
@@ -218,8 +228,8 @@ class Walk:
             m = self.modules[node.target]
             params = sum(p.numel() for p in m.parameters())
             buffers = sum(b.numel() for b in m.buffers())
-        for a in node.all_input_nodes:
-            if a.op == "get_attr" and a.target not in self.owned:
+        for a in self.attributes(node):
+            if a.target not in self.owned:
                 self.owned.add(a.target)
                 value: Any = self.values.get(a)
                 if is_tensor(value, self.torch):
@@ -228,6 +238,22 @@ class Walk:
                     else:
                         buffers += value.numel()
         return int(params), int(buffers)
+
+    def attributes(self, node: Any) -> list[Any]:
+        """The get_attr nodes (parameters, buffers) a node reads, directly or through constant tensors."""
+        found: list[Any] = []
+        todo = list(node.all_input_nodes)
+        seen: set[Any] = set()
+        while todo:
+            a = todo.pop()
+            if a in seen:
+                continue
+            seen.add(a)
+            if a.op == "get_attr":
+                found.append(a)
+            elif a in self.constants:
+                todo.extend(a.all_input_nodes)
+        return found
 
     def opaque(self, node: Any, why: str) -> bool:
         """Write a node without a mapping as an ``opaque`` layer (measured shape and counts); False if it computes no
