@@ -22,7 +22,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import cnncalc
 
-SHAPES = {"inception_v3": (3, 299, 299), "video": (3, 16, 112, 112)}
+#: torchvision's documented inputs where 224x224 is not it: Inception 299; video 16 frames of 112 (MViT and S3D
+#: need 224: their windows and final pools do not fit 112).
+SHAPES = {"inception_v3": (3, 299, 299), "video": (3, 16, 112, 112), "mvit_v1_b": (3, 16, 224, 224),
+          "mvit_v2_s": (3, 16, 224, 224), "s3d": (3, 16, 224, 224)}
 #: torchvision's FlopCounterMode ops that are convolutions or matrix products (fvcore's conv + linear + matmul).
 PRODUCTS = ("convolution", "mm", "addmm", "bmm", "baddbmm", "_scaled_dot_product")
 

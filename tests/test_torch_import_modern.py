@@ -286,3 +286,32 @@ def test_cli_factory_arguments_strict_and_opaque(cli: Callable[..., Result], tmp
         assert result.exit_code == 2 and "--arg needs KEY=VALUE" in result.stderr
     finally:
         sys.modules.pop("mymodels2", None)
+
+
+def test_constants_computed_by_a_module_are_held_by_their_user() -> None:
+    # Swin V2's continuous position bias: an MLP applied to a fixed coordinate table (a buffer), whose output is
+    # then added to the input. The MLP computes a constant; the addition that uses it becomes an opaque node
+    # holding the MLP's parameters, so the import still counts torch's total.
+    import torch
+    from torch import nn
+
+    class Biased(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.register_buffer("coords", torch.zeros(36, 2))
+            self.mlp = nn.Linear(2, 4)  # 12 params
+
+        def forward(self, x: Any) -> Any:
+            bias = self.mlp(self.coords).t().reshape(1, 4, 6, 6)
+            return self.conv(x) + bias
+
+    module = Biased()
+    spec = cnncalc.from_torch(module, (3, 8, 8))
+    opaque = [layer for layer in spec["layers"] if layer["type"] == "opaque"]
+    assert [(o["module"], o["params"], o["buffers"]) for o in opaque] == [("add", 12, 72)]
+    report = cnncalc.analyze(spec)
+    assert report.totals.params == sum(p.numel() for p in module.parameters()) == 112 + 12
+    assert report.totals.buffers == 72
+    with pytest.raises(cnncalc.CnncalcError, match="no mapping for"):
+        cnncalc.from_torch(module, (3, 8, 8), strict=True)

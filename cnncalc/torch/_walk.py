@@ -178,8 +178,7 @@ class Walk:
             if node.op == "call_module":  # a module returning no tensor: nothing for a spec
                 self.fail(node)
             return  # sizes and other Python values: they feed the arguments of other layers
-        if not self.strict and node.op != "call_module" and not any(
-                a in self.refs or a in self.indices for a in node.all_input_nodes):
+        if not self.strict and not any(a in self.refs or a in self.indices for a in node.all_input_nodes):
             self.constants.add(node)  # computed from parameters and constants only: what uses it decides
             return
         consts = [a for a in stray if a.op == "get_attr" or a in self.constants]
@@ -224,12 +223,13 @@ class Walk:
     def held(self, node: Any) -> tuple[int, int]:
         """Parameters and buffers a node owns and no earlier layer counted: its module's, and those it reads."""
         params = buffers = 0
-        if node.op == "call_module":
-            m = self.modules[node.target]
-            params = sum(p.numel() for p in m.parameters())
-            buffers = sum(b.numel() for b in m.buffers())
-        for a in self.attributes(node):
-            if a.target not in self.owned:
+        for a in [node, *self.attributes(node)]:
+            if a.op == "call_module" and a.target not in self.owned:
+                self.owned.add(a.target)  # a module computing a constant (Swin V2's position-bias MLP) or this one
+                m = self.modules[a.target]
+                params += sum(p.numel() for p in m.parameters())
+                buffers += sum(b.numel() for b in m.buffers())
+            elif a.op == "get_attr" and a.target not in self.owned:
                 self.owned.add(a.target)
                 value: Any = self.values.get(a)
                 if is_tensor(value, self.torch):
@@ -240,7 +240,8 @@ class Walk:
         return int(params), int(buffers)
 
     def attributes(self, node: Any) -> list[Any]:
-        """The get_attr nodes (parameters, buffers) a node reads, directly or through constant tensors."""
+        """The get_attr nodes (parameters, buffers) a node reads, directly or through constant tensors, and the
+        modules that computed those constants."""
         found: list[Any] = []
         todo = list(node.all_input_nodes)
         seen: set[Any] = set()
@@ -252,6 +253,7 @@ class Walk:
             if a.op == "get_attr":
                 found.append(a)
             elif a in self.constants:
+                found += [a] if a.op == "call_module" else []
                 todo.extend(a.all_input_nodes)
         return found
 

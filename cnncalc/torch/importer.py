@@ -53,6 +53,15 @@ def _run(module: Any, call: Any, input_shape: Shape, torch: Any) -> None:
                 buffer.copy_(value)
 
 
+def _runs(module: Any, input_shape: Shape, torch: Any) -> bool:
+    """Whether the module itself runs on the input (so a failure is fx's, not the module's)."""
+    try:
+        _run(module, module, input_shape, torch)
+    except CnncalcError:
+        return False
+    return True
+
+
 class _UntraceableError(Exception):
     """torch.fx could not trace the module; the message says why."""
 
@@ -79,7 +88,13 @@ def _trace(module: Any, input_shape: Shape, torch: Any, nn: Any, strict: bool) -
             values[n] = result = super().run_node(n)
             return result
 
-    _run(module, lambda x: Recorder(traced).run(x), input_shape, torch)
+    try:
+        _run(module, lambda x: Recorder(traced).run(x), input_shape, torch)
+    except CnncalcError as err:  # the module runs, but its traced graph does not (a list fx froze, say)
+        if not _runs(module, input_shape, torch):
+            raise
+        raise _UntraceableError(f"its torch.fx graph does not run: {str(err).split('(', 1)[-1].rstrip(')')}") \
+            from None
     return Walk(traced, values, torch, nn, strict=strict).walk()
 
 
