@@ -52,6 +52,13 @@ GOLDEN = [
     pytest.param("lenet5", 61_706, 416_520, id="lenet5"),
     # cs231n two-layer net, init_two_layer_model(32*32*3, 50, 10): 3072·50+50 + 50·10+10 (derived).
     pytest.param("cs231n_two_layer", 154_160, 154_100, id="cs231n_two_layer"),
+    # Today's CNNs (issue #9): params = torchvision's weights meta num_params (and sum(p.numel()) of torchvision
+    # 0.29.1's model); MACs = fvcore 0.1.5's conv + linear count of that model at 3x224x224 (/work/tvdata/tools.json),
+    # which rounds to the meta's _ops (0.217, 0.057, 0.145, 4.456 GFLOPS).
+    pytest.param("mobilenet_v3_large", 5_483_032, 216_589_760, id="mobilenet_v3_large"),
+    pytest.param("mobilenet_v3_small", 2_542_856, 56_510_400, id="mobilenet_v3_small"),
+    pytest.param("shufflenet_v2", 2_278_604, 144_907_992, id="shufflenet_v2"),
+    pytest.param("convnext_tiny", 28_589_128, 4_455_531_264, id="convnext_tiny"),
 ]
 
 
