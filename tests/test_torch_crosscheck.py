@@ -176,7 +176,10 @@ LAYER_SPECS: dict[str, dict[str, Any]] = {
         {"type": "instancenorm", "affine": True, "track_running_stats": True}, {"type": "mish"},
         {"type": "drop_path", "p": 0.1}, {"type": "lppool2d", "kernel_size": 2},
         {"type": "avgpool", "kernel_size": 2, "stride": 1, "dilation": 2, "padding": 1},
-        {"type": "opaque", "module": "Measured", "output_shape": [6, 3, 5], "params": 7, "buffers": 2}]},
+        {"type": "opaque", "module": "Measured", "output_shape": [6, 3, 5], "params": 7, "buffers": 2},
+        {"type": "reshape", "shape": [2, 3, 15], "name": "heads"}, {"type": "permute", "dims": [0, 1, 3, 2]},
+        {"type": "matmul", "inputs": ["permute_3", "heads"], "name": "scores"},
+        {"type": "sdpa", "inputs": ["scores", "scores", "permute_3"]}]},
 }
 
 

@@ -315,3 +315,30 @@ def test_constants_computed_by_a_module_are_held_by_their_user() -> None:
     assert report.totals.buffers == 72
     with pytest.raises(cnncalc.CnncalcError, match="no mapping for"):
         cnncalc.from_torch(module, (3, 8, 8), strict=True)
+
+
+def test_attention_in_a_hybrid_cnn() -> None:
+    # A self-attention block over a conv feature map, as hybrid CNNs write it (BoTNet-style, 2 heads): q, k, v by
+    # 1x1 convs, heads by reshape, scores by q @ kᵀ times a Python scale, softmax, @ v; then once more with F.sdpa.
+    from torch import nn
+
+    class SelfAttention(nn.Module):
+        def __init__(self, c: int, heads: int) -> None:
+            super().__init__()
+            self.heads = heads
+            self.qkv = nn.Conv2d(c, 3 * c, 1)
+
+        def forward(self, x: Any) -> Any:
+            n, c, h, w = x.shape
+            q, k, v = self.qkv(x).reshape(n, 3 * self.heads, c // self.heads, h * w).chunk(3, dim=1)
+            attn = (q.transpose(-2, -1) @ k * (c // self.heads) ** -0.5).softmax(dim=-1)
+            y = (attn @ v.transpose(-2, -1)).transpose(-2, -1)
+            y = y + nn.functional.scaled_dot_product_attention(q.transpose(-2, -1), k.transpose(-2, -1),
+                                                               v.transpose(-2, -1)).transpose(-2, -1)
+            return y.reshape(n, c, h, w)
+
+    _, report = imported(SelfAttention(8, 2), (8, 4, 4))
+    products = [r for r in report.layers if r.type in ("matmul", "sdpa")]
+    # 2 heads, 16 tokens, 4 dims: scores 2·16·16·4 = 2,048 MACs, weighted values 2,048; sdpa both: 4,096.
+    assert [r.macs for r in products] == [2_048, 2_048, 4_096]
+    assert report.totals.macs == 16 * 8 * 24 + 8_192  # the qkv 1x1 conv (16 positions · 8 in · 24 out) + products

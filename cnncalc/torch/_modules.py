@@ -278,6 +278,14 @@ def lib() -> SimpleNamespace:
                 out = self.op(out, y)
             return out
 
+    class MatMul(base):  # type: ignore[misc]
+        def forward(self, a: Any, b: Any) -> Any:
+            return torch.matmul(a, b)
+
+    class Attention(base):  # type: ignore[misc]
+        def forward(self, q: Any, k: Any, v: Any) -> Any:
+            return func.scaled_dot_product_attention(q, k, v)
+
     class Piece(base):  # type: ignore[misc]
         """``torch.split(x, sizes, dim)[index]``, or the whole input for a split point (``index`` None)."""
 
@@ -408,4 +416,4 @@ def lib() -> SimpleNamespace:
     return SimpleNamespace(torch=torch, nn=nn, F=func, **{c.__name__: c for c in (
         Padded, PaddedPool, Cropped, SparseConv, Subsample, RBF, Maxout, BedOfNails, MaxUnpool, Crop, Pad, Concat,
         Sum, Product, SpecModule, Arithmetic, Piece, Permute, LayerNorm2d, LayerScale, StochasticDepth,
-        DilatedAvgPool, Opaque, Reshape)})
+        DilatedAvgPool, Opaque, Reshape, MatMul, Attention)})

@@ -375,6 +375,8 @@ class Walk:
             return self.merge(node, kind, y, inplace=name.endswith("_") or name.startswith("i"))
         if name in ("cat", "concat", "concatenate"):
             return self.concat(node, args, kwargs)
+        if name in ("matmul", "bmm", "scaled_dot_product_attention"):
+            return self.product(node, name, args, kwargs)
         if name in ("split", "chunk") and main is not None and x is not None:
             return self.split(node, name, main, x, args, kwargs)
         if name in ("permute", "transpose", "swapaxes", "swapdims") and main is not None and x is not None:
@@ -456,6 +458,16 @@ class Walk:
                 self.out.layers.pop()
         self.out.previous = self.out.layers[-1]["name"] if self.out.layers else "input"
         self.emit(node, {"type": "channel_shuffle", "groups": grouped[1]}, [source])
+        return True
+
+    def product(self, node: Any, name: str, args: list[Any], kwargs: dict[str, Any]) -> bool | str:
+        """``a @ b`` / ``torch.bmm`` and ``F.scaled_dot_product_attention(q, k, v)`` (without a mask) on tensors from
+        the input, with their MACs."""
+        want = 3 if name == "scaled_dot_product_attention" else 2
+        operands = [a for a in node.args[:want] if a in self.refs]
+        if len(operands) != want or (want == 3 and (kwargs.get("attn_mask") is not None or len(args) > 2)):
+            return "operands that are not all tensors from the input, or an attention mask"
+        self.emit(node, {"type": "sdpa" if want == 3 else "matmul"}, operands, merge=True)
         return True
 
     def concat(self, node: Any, args: list[Any], kwargs: dict[str, Any]) -> bool:

@@ -264,6 +264,8 @@ BUILDERS: dict[type[Layer], Builder] = {
     upsample.PixelUnshuffle: lambda t, layer, x, keep: t.nn.PixelUnshuffle(layer.downscale_factor),
     merge.Concat: _merge,
     merge.Add: _merge,
+    merge.MatMul: lambda t, layer, x, keep: t.MatMul(),
+    merge.Attention: lambda t, layer, x, keep: t.Attention(),
     pool.LpPool: _pool,
     norm.LayerNorm: _layernorm,
     norm.GroupNorm: lambda t, layer, x, keep: t.nn.GroupNorm(layer.num_groups, x[0], eps=layer.eps,

@@ -250,6 +250,8 @@ IMPORTS: dict[type[Layer], Import] = {
     merge.Concat: Import(functions=("cat", "concat", "concatenate")),
     merge.Add: Import(functions=("add", "iadd", "mul", "imul", "sub", "isub", "truediv", "itruediv", "div",
                                  "maximum", "minimum")),
+    merge.MatMul: Import(functions=("matmul", "bmm")),
+    merge.Attention: Import(functions=("scaled_dot_product_attention",)),
     pool.LpPool: Import(_per_dim(_lppool, "lppool", ("LPPool",)), ("lp_pool1d", "lp_pool2d", "lp_pool3d")),
     norm.LayerNorm: Import({"LayerNorm": _layernorm}, ("layer_norm",)),
     norm.GroupNorm: Import({"GroupNorm": lambda m, nn, x, y: {"type": "groupnorm", "num_groups": m.num_groups,

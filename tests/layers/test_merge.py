@@ -240,3 +240,27 @@ def test_merge_error_in_a_network_names_each_path() -> None:
     text = str(info.value)
     assert "cannot concatenate 3x8x8 and 4x6x6 along dim 1" in text
     assert "'input' gives 3x8x8" in text and "'a' gives 4x6x6" in text
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Matrix products: matmul and scaled dot-product attention.
+
+
+def test_matmul_macs_are_b_m_n_k() -> None:
+    # Self-attention scores of 4 heads over 49 tokens of 32 dims: (4, 49, 32) @ (4, 32, 49) → 4·49·49·32 MACs.
+    ev = merge([(4, 49, 32), (4, 32, 49)], type="matmul")
+    assert (ev.shape, ev.macs, ev.flops) == ((4, 49, 49), 4 * 49 * 49 * 32, 2 * 4 * 49 * 49 * 32)
+    # Leading dims broadcast as torch.matmul: (1, 5, 3) @ (6, 3, 2) → (6, 5, 2).
+    assert merge([(1, 5, 3), (6, 3, 2)], type="bmm").shape == (6, 5, 2)
+    with pytest.raises(ShapeError, match="the first's last dim 32 is not the second's next-to-last 49"):
+        merge([(4, 49, 32), (4, 49, 32)], type="matmul")
+
+
+def test_attention_macs() -> None:
+    # torch.nn.functional.scaled_dot_product_attention: q·kᵀ (L·S·E) then the weights times v (L·S·Ev).
+    ev = merge([(8, 49, 16), (8, 64, 16), (8, 64, 24)], type="sdpa")
+    assert ev.shape == (8, 49, 24)
+    assert ev.macs == 8 * 49 * 64 * (16 + 24)
+    assert ev.flops == 2 * ev.macs + 4 * 8 * 49 * 64
+    with pytest.raises(ShapeError, match="do not fit"):
+        merge([(8, 49, 16), (8, 64, 8), (8, 64, 24)], type="scaled_dot_product_attention")

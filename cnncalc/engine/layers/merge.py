@@ -1,4 +1,5 @@
-"""Merges: concatenation (Inception, DenseNet, U-Net) and element-wise arithmetic (ResNet, squeeze-excitation).
+"""Merges: concatenation (Inception, DenseNet, U-Net), element-wise arithmetic (ResNet, squeeze-excitation), and
+the matrix products of hybrid CNNs' attention (matmul, scaled dot-product attention).
 
 No parameters. FLOPs: element-wise arithmetic costs (n − 1) per output value for n inputs (one per value for a
 Python scalar operand); concatenation copies (0). Concatenation needs every dim but ``dim`` equal; element-wise
@@ -10,7 +11,7 @@ from math import prod
 from typing import ClassVar, Literal
 
 from cnncalc.engine.layers import register
-from cnncalc.engine.layers.base import Evaluation, Merge
+from cnncalc.engine.layers.base import GLOBAL, Evaluation, Merge
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
 
@@ -103,3 +104,60 @@ class Add(Merge):
         broadcasted = any(s != shape for s in shapes)
         return Evaluation(shape, flops=prod(shape) * (len(shapes) - 1), stores=not self.inplace,
                           summary=f"{len(shapes)} inputs" + (" broadcast" if broadcasted else ""))
+
+
+@register
+class MatMul(Merge):
+    """``torch.matmul`` / ``bmm`` / ``@`` of two inputs (hybrid CNNs' attention): (…, m, k) · (…, k, n) → (…, m, n).
+
+    The leading non-batch dims broadcast as torch's; MACs are b·m·n·k (b the product of the leading dims), FLOPs
+    twice that. Both inputs need at least two non-batch dims.
+    """
+
+    family: ClassVar[str] = "merge"
+
+    type: Literal["matmul", "bmm"]
+
+    def merge(self, shapes: list[Shape]) -> Evaluation:
+        """The product's shape and b·m·n·k MACs."""
+        if len(shapes) != 2:
+            raise ShapeError(f"{self.type} takes two inputs, got {len(shapes)}")
+        a, b = shapes
+        if len(a) < 2 or len(b) < 2:
+            raise ShapeError(f"{self.type} needs two dims after the batch on each input, got {fmt_shape(a)} and "
+                             f"{fmt_shape(b)}")
+        if a[-1] != b[-2]:
+            raise ShapeError(f"cannot {self.type} {fmt_shape(a)} and {fmt_shape(b)}: the first's last dim {a[-1]} "
+                             f"is not the second's next-to-last {b[-2]}")
+        lead = broadcast([a[:-2], b[:-2]], self.type) if a[:-2] != b[:-2] else a[:-2]
+        shape = (*lead, a[-2], b[-1])
+        macs = prod(shape) * a[-1]
+        return Evaluation(shape, macs=macs, flops=2 * macs, connections=macs, rf=GLOBAL,
+                          summary=f"{a[-2]}x{a[-1]} · {b[-2]}x{b[-1]}")
+
+
+@register
+class Attention(Merge):
+    """``F.scaled_dot_product_attention(q, k, v)``: q (…, L, E), k (…, S, E), v (…, S, Ev) → (…, L, Ev).
+
+    MACs: the scores q·kᵀ (b·L·S·E) and their weighted sum of v (b·L·S·Ev); FLOPs twice those plus 4 per score
+    (scale, exp, sum, divide).
+    """
+
+    family: ClassVar[str] = "merge"
+
+    type: Literal["scaled_dot_product_attention", "sdpa"]
+
+    def merge(self, shapes: list[Shape]) -> Evaluation:
+        """Query, key, value shapes in; the query's rows of value-sized outputs out."""
+        if len(shapes) != 3:
+            raise ShapeError(f"{self.type} takes query, key and value, got {len(shapes)} inputs")
+        q, k, v = shapes
+        if min(len(q), len(k), len(v)) < 2 or q[-1] != k[-1] or k[-2] != v[-2]:
+            raise ShapeError(f"query {fmt_shape(q)}, key {fmt_shape(k)} and value {fmt_shape(v)} do not fit: "
+                             "need (…, L, E), (…, S, E), (…, S, Ev)")
+        lead = broadcast([q[:-2], k[:-2], v[:-2]], self.type) if not q[:-2] == k[:-2] == v[:-2] else q[:-2]
+        scores = prod(lead) * q[-2] * k[-2]
+        macs = scores * (q[-1] + v[-1])
+        return Evaluation((*lead, q[-2], v[-1]), macs=macs, flops=2 * macs + 4 * scores, connections=macs,
+                          rf=GLOBAL, summary=f"L{q[-2]} S{k[-2]} E{q[-1]}")
