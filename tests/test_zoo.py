@@ -59,6 +59,17 @@ GOLDEN = [
     pytest.param("mobilenet_v3_small", 2_542_856, 56_510_400, id="mobilenet_v3_small"),
     pytest.param("shufflenet_v2", 2_278_604, 144_907_992, id="shufflenet_v2"),
     pytest.param("convnext_tiny", 28_589_128, 4_455_531_264, id="convnext_tiny"),
+    # Same sources (torchvision meta num_params / _ops; torchvision 0.29.1's model measured): BN variants of VGG keep
+    # the plain networks' MACs (7.609, 11.308, 15.47, 19.632 GFLOPS); SqueezeNet 0.819 / 0.349; Wide ResNet-50-2
+    # 11.398; R3D-18 40.697 at 3x16x112x112.
+    pytest.param("vgg11_bn", 132_868_840, 7_609_090_048, id="vgg11_bn"),
+    pytest.param("vgg13_bn", 133_053_736, 11_308_466_176, id="vgg13_bn"),
+    pytest.param("vgg16_bn", 138_365_992, 15_470_264_320, id="vgg16_bn"),
+    pytest.param("vgg19_bn", 143_678_248, 19_632_062_464, id="vgg19_bn"),
+    pytest.param("squeezenet1_0", 1_248_424, 818_924_576, id="squeezenet1_0"),
+    pytest.param("squeezenet1_1", 1_235_496, 349_151_936, id="squeezenet1_1"),
+    pytest.param("wide_resnet50_2", 68_883_240, 11_398_021_120, id="wide_resnet50_2"),
+    pytest.param("r3d_18", 33_371_472, 40_696_553_472, id="r3d_18"),
 ]
 
 
