@@ -70,6 +70,11 @@ GOLDEN = [
     pytest.param("squeezenet1_1", 1_235_496, 349_151_936, id="squeezenet1_1"),
     pytest.param("wide_resnet50_2", 68_883_240, 11_398_021_120, id="wide_resnet50_2"),
     pytest.param("r3d_18", 33_371_472, 40_696_553_472, id="r3d_18"),
+    # Same sources: EfficientNet-B0 0.386, MNASNet 1.0 0.314, RegNetX-400MF 0.414, RegNetY-400MF 0.402 GFLOPS.
+    pytest.param("efficientnet_b0", 5_288_548, 385_814_752, id="efficientnet_b0"),
+    pytest.param("mnasnet1_0", 4_383_312, 314_415_872, id="mnasnet1_0"),
+    pytest.param("regnet_x_400mf", 5_495_976, 413_812_608, id="regnet_x_400mf"),
+    pytest.param("regnet_y_400mf", 4_344_144, 401_842_848, id="regnet_y_400mf"),
 ]
 
 
