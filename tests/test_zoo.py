@@ -75,6 +75,10 @@ GOLDEN = [
     pytest.param("mnasnet1_0", 4_383_312, 314_415_872, id="mnasnet1_0"),
     pytest.param("regnet_x_400mf", 5_495_976, 413_812_608, id="regnet_x_400mf"),
     pytest.param("regnet_y_400mf", 4_344_144, 401_842_848, id="regnet_y_400mf"),
+    # Segmentation at 3x520x520, without the aux classifier: torchvision 0.29.1's fcn_resnet50 and deeplabv3_resnet50
+    # (weights=None) measured, sum(p.numel()) and FlopCounterMode's convolution MACs.
+    pytest.param("fcn_resnet50", 32_957_013, 142_725_772_800, id="fcn_resnet50"),
+    pytest.param("deeplabv3_resnet50", 39_638_869, 168_731_205_888, id="deeplabv3_resnet50"),
 ]
 
 
