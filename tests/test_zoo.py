@@ -79,6 +79,8 @@ GOLDEN = [
     # (weights=None) measured, sum(p.numel()) and FlopCounterMode's convolution MACs.
     pytest.param("fcn_resnet50", 32_957_013, 142_725_772_800, id="fcn_resnet50"),
     pytest.param("deeplabv3_resnet50", 39_638_869, 168_731_205_888, id="deeplabv3_resnet50"),
+    # EfficientNetV2-S at 3x384x384: torchvision weights meta num_params and _ops 8.366; the 0.29.1 model measured.
+    pytest.param("efficientnet_v2_s", 21_458_488, 8_365_617_152, id="efficientnet_v2_s"),
 ]
 
 
