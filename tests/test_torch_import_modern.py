@@ -342,3 +342,33 @@ def test_attention_in_a_hybrid_cnn() -> None:
     # 2 heads, 16 tokens, 4 dims: scores 2·16·16·4 = 2,048 MACs, weighted values 2,048; sdpa both: 4,096.
     assert [r.macs for r in products] == [2_048, 2_048, 4_096]
     assert report.totals.macs == 16 * 8 * 24 + 8_192  # the qkv 1x1 conv (16 positions · 8 in · 24 out) + products
+
+
+def test_a_traced_graph_that_does_not_run_falls_back_to_hooks(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # Video Swin's pattern: a function fx keeps as a leaf assigns into a list argument, which fx froze into an
+    # immutable_list. The module runs; its traced graph does not. The import falls back to forward hooks instead of
+    # saying that the module does not run.
+    (tmp_path / "frozen_list.py").write_text(
+        "import torch\n"
+        "from torch import nn\n"
+        "def shift(x, sizes):\n"
+        "    sizes[0] = 0  # fine in eager mode, a TypeError on fx's immutable_list\n"
+        "    return x\n"
+        "torch.fx.wrap('shift')\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 4, 3)\n"
+        "    def forward(self, x):\n"
+        "        return self.conv(shift(x, [1, 2]))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        import frozen_list  # type: ignore[import-not-found]
+
+        spec = cnncalc.from_torch(frozen_list.Net(), (3, 8, 8))
+    finally:
+        sys.modules.pop("frozen_list", None)
+    assert [layer["type"] for layer in spec["layers"]] == ["conv2d"]
+    assert "its torch.fx graph does not run" in spec["notes"] and "forward hooks" in spec["notes"]
