@@ -372,3 +372,34 @@ def test_a_traced_graph_that_does_not_run_falls_back_to_hooks(tmp_path: Path,
         sys.modules.pop("frozen_list", None)
     assert [layer["type"] for layer in spec["layers"]] == ["conv2d"]
     assert "its torch.fx graph does not run" in spec["notes"] and "forward hooks" in spec["notes"]
+
+
+def test_in_place_ops_without_rebinding() -> None:
+    # MViT's positional encoding: pos = repeat_interleave(temporal) then pos.add_(tile(spatial)) without rebinding,
+    # and x.add_(pos) the same way. Both parameters must be held; later layers must read the updated x.
+    import torch
+    from torch import nn
+
+    class Encoded(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 1)  # 16 params
+            self.temporal = nn.Parameter(torch.zeros(1, 4, 1, 1))  # 4
+            self.spatial = nn.Parameter(torch.zeros(1, 1, 8, 8))  # 64
+            self.head = nn.Conv2d(4, 2, 1)  # 10
+
+        def forward(self, x: Any) -> Any:
+            y = self.conv(x)
+            pos = self.temporal.repeat(1, 1, 8, 8)
+            pos.add_(self.spatial)
+            y.add_(pos)
+            return self.head(y)
+
+    module = Encoded()
+    spec = cnncalc.from_torch(module, (3, 8, 8))
+    report = cnncalc.analyze(spec)
+    assert report.totals.params == sum(p.numel() for p in module.parameters()) == 16 + 4 + 64 + 10
+    names = [layer["name"] for layer in spec["layers"]]
+    assert names == ["conv", "add__1", "head"]  # the opaque add_ holds both parameters; the head reads its result
+    assert "inputs" not in spec["layers"][-1]  # (fed by the layer before it, the updated y)
+    assert spec["layers"][1]["type"] == "opaque" and spec["layers"][1]["params"] == 68

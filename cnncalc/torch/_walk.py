@@ -83,6 +83,12 @@ class Imported:
         return str(entry["name"])
 
 
+def in_place(node: Any) -> bool:
+    """Whether an fx node is an in-place tensor method or operator (``x.add_(y)``, ``x += y``)."""
+    name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
+    return (name.endswith("_") and not name.endswith("__")) or name in ("iadd", "imul", "isub", "itruediv")
+
+
 def is_tensor(value: Any, torch: Any) -> bool:
     """Whether ``value`` is a tensor."""
     return isinstance(value, torch.Tensor)
@@ -110,6 +116,8 @@ class Walk:
         self.splits: dict[Any, dict[str, Any]] = {}  # fx node of a split/chunk → its spec entry
         #: Tensors computed from parameters and constants alone (a class token expanded, a position bias).
         self.constants: set[Any] = set()
+        #: In-place ops on a constant (``pos.add_(...)``): what reads the constant reads their inputs too.
+        self.mutations: dict[Any, list[Any]] = {}
         self.modules = dict(traced.named_modules())
         self.out = Imported()
         self.refs: dict[Any, str] = {}  # fx node → the spec name of the tensor it computes
@@ -180,6 +188,8 @@ class Walk:
             return  # sizes and other Python values: they feed the arguments of other layers
         if not self.strict and not any(a in self.refs or a in self.indices for a in node.all_input_nodes):
             self.constants.add(node)  # computed from parameters and constants only: what uses it decides
+            if in_place(node) and node.args and node.args[0] in self.constants:  # pos.add_(tile(self.spatial))
+                self.mutations.setdefault(node.args[0], []).append(node)
             return
         consts = [a for a in stray if a.op == "get_attr" or a in self.constants]
         if len(consts) != len(stray) or (consts and not any(a in self.refs for a in tensors)):
@@ -255,6 +265,7 @@ class Walk:
             elif a in self.constants:
                 found += [a] if a.op == "call_module" else []
                 todo.extend(a.all_input_nodes)
+                todo.extend(self.mutations.get(a, []))
         return found
 
     def opaque(self, node: Any, why: str) -> bool:
@@ -334,6 +345,9 @@ class Walk:
         shape = shape or shape_of(result[0] if isinstance(result, tuple) else result)
         name = self.out.add(entry, [self.refs[s] for s in sources], shape, merge=merge)
         self.refs[node] = name
+        target = node.args[0] if node.args else None
+        if in_place(node) and target in self.refs and self.values.get(target) is self.values.get(node):
+            self.refs[target] = name  # x.add_(y) without rebinding x: later uses of x read the result
         return name
 
     def map(self, node: Any, tensors: list[Any], fx: Any) -> bool | str:
