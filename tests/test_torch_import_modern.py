@@ -344,11 +344,11 @@ def test_attention_in_a_hybrid_cnn() -> None:
     assert report.totals.macs == 16 * 8 * 24 + 8_192  # the qkv 1x1 conv (16 positions · 8 in · 24 out) + products
 
 
-def test_a_traced_graph_that_does_not_run_falls_back_to_hooks(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    # Video Swin's pattern: a function fx keeps as a leaf assigns into a list argument, which fx froze into an
-    # immutable_list. The module runs; its traced graph does not. The import falls back to forward hooks instead of
-    # saying that the module does not run.
+def test_a_frozen_list_argument_is_thawed_and_a_graph_that_fails_falls_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Video Swin's pattern: a function fx keeps as a leaf assigns into a list argument, which fx freezes into an
+    # immutable_list. The import hands such arguments over as plain lists, as eager mode does; and should a traced
+    # graph still fail where the module runs, it falls back to forward hooks instead of saying the module does not run.
     (tmp_path / "frozen_list.py").write_text(
         "import torch\n"
         "from torch import nn\n"
@@ -367,6 +367,12 @@ def test_a_traced_graph_that_does_not_run_falls_back_to_hooks(tmp_path: Path,
     try:
         import frozen_list  # type: ignore[import-not-found]
 
+        spec = cnncalc.from_torch(frozen_list.Net(), (3, 8, 8))
+        assert [layer["type"] for layer in spec["layers"]] == ["opaque", "conv2d"]  # shift: measured, not read
+        assert "forward hooks" not in spec.get("notes", "")
+        import cnncalc.torch.importer as importer
+
+        monkeypatch.setattr(importer, "_thaw", lambda value: value)  # the graph fails again: the fallback
         spec = cnncalc.from_torch(frozen_list.Net(), (3, 8, 8))
     finally:
         sys.modules.pop("frozen_list", None)

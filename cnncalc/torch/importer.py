@@ -62,6 +62,19 @@ def _runs(module: Any, input_shape: Shape, torch: Any) -> bool:
     return True
 
 
+def _thaw(value: Any) -> Any:
+    """fx's immutable lists and dicts (recursively) as plain ones."""
+    from torch.fx.immutable_collections import immutable_dict, immutable_list
+
+    if isinstance(value, immutable_list):
+        return [_thaw(v) for v in value]
+    if isinstance(value, immutable_dict):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_thaw(v) for v in value)
+    return value
+
+
 class _UntraceableError(Exception):
     """torch.fx could not trace the module; the message says why."""
 
@@ -87,6 +100,12 @@ def _trace(module: Any, input_shape: Shape, torch: Any, nn: Any, strict: bool) -
         def run_node(self, n: Any) -> Any:
             values[n] = result = super().run_node(n)
             return result
+
+        def fetch_args_kwargs_from_env(self, n: Any) -> Any:
+            # fx hands list arguments over as immutable_list; code that assigns into one (Video Swin's window
+            # sizes) runs in eager mode, so it gets a plain list here too.
+            args, kwargs = super().fetch_args_kwargs_from_env(n)
+            return _thaw(args), _thaw(kwargs)
 
     try:
         _run(module, lambda x: Recorder(traced).run(x), input_shape, torch)
