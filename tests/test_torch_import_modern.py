@@ -370,7 +370,7 @@ def test_a_frozen_list_argument_is_thawed_and_a_graph_that_fails_falls_back(
         spec = cnncalc.from_torch(frozen_list.Net(), (3, 8, 8))
         assert [layer["type"] for layer in spec["layers"]] == ["opaque", "conv2d"]  # shift: measured, not read
         assert "forward hooks" not in spec.get("notes", "")
-        import cnncalc.torch.importer as importer
+        from cnncalc.torch import importer
 
         monkeypatch.setattr(importer, "_thaw", lambda value: value)  # the graph fails again: the fallback
         spec = cnncalc.from_torch(frozen_list.Net(), (3, 8, 8))
