@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from cnncalc.engine.dims import fmt_pads, per_dim, resolve_padding
+from cnncalc.engine.dims import ceildiv, fmt_pads, per_dim, resolve_padding
 from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import (
     GLOBAL,
@@ -217,7 +217,7 @@ def split_sizes(size: int, split_size: int | list[int] | None, chunks: int | Non
         if sum(split_size) != size:
             raise ShapeError(f"sections {split_size} add up to {sum(split_size)}, not the dim's size {size}")
         return list(split_size)
-    step = split_size if split_size is not None else -(-size // (chunks or 1))
+    step = split_size if split_size is not None else ceildiv(size, chunks or 1)
     return [min(step, size - start) for start in range(0, size, step)]
 
 
