@@ -409,3 +409,31 @@ def test_in_place_ops_without_rebinding() -> None:
     assert names == ["conv", "add__1", "head"]  # the opaque add_ holds both parameters; the head reads its result
     assert "inputs" not in spec["layers"][-1]  # (fed by the layer before it, the updated y)
     assert spec["layers"][1]["type"] == "opaque" and spec["layers"][1]["params"] == 68
+
+
+def test_functional_convolutions() -> None:
+    # F.conv2d with the module's own parameters is a conv layer (MACs known); a fixed blur kernel held as a buffer
+    # is measured instead (an opaque node holding the 9-value buffer), since a conv layer's weights are parameters.
+    import torch
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.zeros(8, 3, 3, 3))
+            self.bias = nn.Parameter(torch.zeros(8))
+            self.register_buffer("blur", torch.ones(8, 1, 3, 3) / 9)
+
+        def forward(self, x: Any) -> Any:
+            y = nn.functional.conv2d(x, self.weight, self.bias, 2, 1)
+            return nn.functional.conv2d(y, self.blur, None, 1, 1, 1, 8)
+
+    module = Net()
+    spec = cnncalc.from_torch(module, (3, 16, 16))
+    conv, blur = spec["layers"]
+    assert (conv["type"], conv["out_channels"], conv["kernel_size"], conv["stride"], conv["padding"]) == (
+        "conv2d", 8, 3, 2, 1)
+    assert (blur["type"], blur["buffers"]) == ("opaque", 72)
+    report = cnncalc.analyze(spec)
+    assert report.totals.params == 8 * 27 + 8  # torch: 224 parameters, the blur a buffer
+    assert report.layers[0].macs == 8 * 8 * 8 * 27  # 8x8 outputs per filter, 27 MACs each

@@ -303,6 +303,8 @@ class Walk:
                 dim = big[0] if big[0] != len(x) - 1 or len(x) == 2 else -1
                 self.emit(node, {"type": "layer_scale", "dim": dim}, [main])
                 return True
+        if name in ("conv1d", "conv2d", "conv3d"):
+            return self.functional_conv(node, name, main, x)
         if name in ("layer_norm", "group_norm"):
             args = [self.value(a) for a in node.args[1:]]
             kwargs = {k: self.value(v) for k, v in node.kwargs.items()}
@@ -324,6 +326,26 @@ class Walk:
             self.emit(node, entry, [main])
             return True
         return ""
+
+    def functional_conv(self, node: Any, name: str, main: Any, x: Shape) -> bool | str:
+        """``F.conv2d(x, self.weight, self.bias, stride, padding, dilation, groups)`` with learned weights (weight
+        standardisation, say) is a conv layer; a fixed kernel held as a buffer (a blur) stays opaque, since a conv
+        layer's weights are parameters."""
+        names = ("weight", "bias", "stride", "padding", "dilation", "groups")
+        bound = dict(zip(names, [self.value(a) for a in node.args[1:]], strict=False))
+        bound |= {k: self.value(v) for k, v in node.kwargs.items()}
+        weight, bias = bound.get("weight"), bound.get("bias")
+        parameter = self.torch.nn.Parameter
+        if not isinstance(weight, parameter) or (bias is not None and not isinstance(bias, parameter)):
+            return "a convolution whose weights are not parameters (a fixed kernel held as a buffer)"
+        padding = bound.get("padding", 0)
+        self.held(node)
+        self.emit(node, {"type": name, "out_channels": int(weight.shape[0]),
+                         "kernel_size": pair(tuple(int(k) for k in weight.shape[2:])),
+                         "stride": pair(bound.get("stride", 1)), "dilation": pair(bound.get("dilation", 1)),
+                         "padding": padding if isinstance(padding, str) else pair(padding),
+                         "groups": int(bound.get("groups", 1)), "bias": bias is not None}, [main])
+        return True
 
     def output(self, result: Any) -> None:
         from torch import fx
