@@ -23,6 +23,7 @@ from cnncalc.engine.layers import REGISTRY, suggest
 from cnncalc.errors import SpecError
 from cnncalc.model import INPUT, Group, Node
 from cnncalc.spec.figures import ExpressionError, evaluate
+from cnncalc.spec.pieces import piece
 
 #: A spec can never expand to more layers than this (``repeat: 10**9`` is an error, not a hang).
 MAX_LAYERS = 100_000
@@ -261,9 +262,8 @@ class Builder:
         found = scope.resolve(ref)
         if found is not None:
             return found
-        piece = self.piece(ref, entry, key, scope)
-        if piece is not None:
-            return piece
+        if (made := piece(ref, scope.resolve, self._by_name, self.nodes, self.full_names, line_of(entry, key))):
+            return made  # split1.0: a piece of a split (cnncalc.spec.pieces)
         import difflib
 
         if ref in self.declared:
@@ -274,26 +274,6 @@ class Builder:
         close = difflib.get_close_matches(ref, [n.rsplit("/", 1)[-1] for n in self.full_names], n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise self.fail(f"{key} names '{ref}', which is not an earlier layer{hint}", entry, key)
-
-    def piece(self, ref: str, entry: Any, key: str, scope: _Scope) -> str | None:
-        """``split1.0``: piece 0 of the split node ``split1``, added (once) as a node of its own with ``index: 0``."""
-        base, dot, k = ref.rpartition(".")
-        if not dot or not k.isdigit():
-            return None
-        found = scope.resolve(base)
-        if found is None:
-            return None
-        node = self._by_name.get(found)
-        if node is None or getattr(node.layer, "index", 0) is not None or "index" not in type(node.layer).model_fields:
-            return None
-        full = f"{found}.{int(k)}"
-        if full not in self._by_name:
-            layer = node.layer.model_copy(update={"index": int(k), "name": None})
-            made = Node(full, layer, (found,), line_of(entry, key), node.groups)
-            self.nodes.append(made)
-            self._by_name[full] = made
-            self.full_names[full] = made.line
-        return full
 
     def layer(self, entry: dict[str, Any], current: str, scope: _Scope, suffix: str) -> str:
         """Validate one layer entry (with its branches, if any) and add its node."""

@@ -21,7 +21,8 @@ from typing import Any
 
 from cnncalc.errors import CnncalcError
 from cnncalc.torch._modules import torch_modules
-from cnncalc.torch._walk import Imported, Walk, is_tensor, shape_of
+from cnncalc.torch._ops import Imported, is_tensor, shape_of
+from cnncalc.torch._walk import Walk
 from cnncalc.torch.imports import Shape, as_flatten, module_layer
 
 
