@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnncalc.engine.graph import Analysis, analyze
-from cnncalc.engine.report import LayerRow, Report, Totals
+from cnncalc.engine.graph import analyze
+from cnncalc.engine.report import Analysis, LayerRow, Report, Totals
 from cnncalc.errors import CnncalcError, ShapeError, SpecError
 from cnncalc.model import Network
 from cnncalc.spec.load import load

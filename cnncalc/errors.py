@@ -7,6 +7,15 @@ Formulas raise short, location-free errors (``ShapeError("kernel 7 > padded inpu
 from __future__ import annotations
 
 
+def _middle(text: str, limit: int) -> str:
+    """``text`` with its middle cut past ``limit`` characters: a 10,000-character name is not echoed whole, and
+    the end (a layer's ``(conv2d)``, a reason's hint) survives."""
+    if len(text) <= limit:
+        return text
+    keep = (limit - 1) // 4
+    return text[: limit - 1 - keep] + "…" + text[-keep:]
+
+
 class CnncalcError(Exception):
     """Base of every error cnncalc raises on purpose; anything else is a bug."""
 
@@ -41,8 +50,8 @@ class SpecError(CnncalcError):
             where = self.file + (f":{self.line}" if self.line else "") + ": "
         elif self.line:
             where = f"line {self.line}: "
-        layer = f"layer {self.layer}: " if self.layer else ""
-        text = f"{where}{layer}{self.reason}"
+        layer = f"layer {_middle(self.layer, 80)}: " if self.layer else ""
+        text = f"{where}{layer}{_middle(self.reason, 600)}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
 #: Channels first, batch excluded: ``(3, 224, 224)``.
 Shape = tuple[int, ...]
+#: The largest size any dimension of a shape may have (input or any layer's output): 10^12 is far beyond every real
+#: network (VGG's widest is 25,088), and it keeps every count a finite float for renderers and JSON.
+MAX_DIM = 10**12
 #: Reserved name of the network's input in ``inputs:`` lists.
 INPUT = "input"
 
@@ -21,6 +24,19 @@ INPUT = "input"
 def fmt_shape(shape: Shape) -> str:
     """``3x224x224``: the notation shapes are written in everywhere."""
     return "x".join(map(str, shape)) if shape else "scalar"
+
+
+def magnitude(value: int) -> str:
+    """``1,000`` or, for a number too long to echo (or to convert to text at all past 4,300 digits), ``~10^400``."""
+    if abs(value) < 10**15:
+        return f"{value:,}"
+    return f"~10^{int(abs(value).bit_length() * 0.30103)}"
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis: how messages echo what a user typed (a 10,000-character
+    name is not repeated whole)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,8 @@
-"""Shared fixtures: the CLI runner, golden files, the torch marker policy and the hypothesis profiles.
+"""Shared fixtures: the CLI runner, golden files, the torch and browser marker policies and the hypothesis profiles.
 
 Torch-marked tests skip when torch is missing, unless ``CNNCALC_REQUIRE_TORCH=1`` (CI), where they fail instead.
+Browser-marked tests (headless Chromium, issue #13) skip when no browser is found, unless
+``CNNCALC_REQUIRE_BROWSER=1`` (CI), where they fail instead.
 Golden files live in ``tests/golden/``; ``pytest --update-goldens`` rewrites them.
 Hypothesis properties run ``CNNCALC_HYPOTHESIS``'s profile: ``dev`` (the default, 200 examples per property) or
 ``ci`` (2,000, what ``.ci/run`` sets); no property has a deadline, as no test asserts timing.
@@ -9,6 +11,7 @@ Hypothesis properties run ``CNNCALC_HYPOTHESIS``'s profile: ``dev`` (the default
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,8 +33,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", help="rewrite tests/golden/* from the current output")
 
 
+#: Executable names of a headless-capable Chromium, in the order they are tried.
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def browser_path() -> str | None:
+    """The first Chromium found on PATH (``CNNCALC_BROWSER`` overrides), or None."""
+    chosen = os.environ.get("CNNCALC_BROWSER")
+    if chosen:
+        return shutil.which(chosen)
+    return next((path for path in map(shutil.which, BROWSERS) if path), None)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip torch tests without torch, or fail them under CNNCALC_REQUIRE_TORCH=1."""
+    """Skip torch and browser tests without their tool, or fail them under CNNCALC_REQUIRE_TORCH/BROWSER=1."""
+    if browser_path() is None and os.environ.get("CNNCALC_REQUIRE_BROWSER") != "1":
+        skip_browser = pytest.mark.skip(reason="no headless Chromium found (apt-get install chromium)")
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(skip_browser)
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -70,3 +90,12 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
         assert text == path.read_text(encoding="utf-8"), f"{name} differs; run pytest --update-goldens if intended"
 
     return check
+
+
+@pytest.fixture
+def browser() -> str:
+    """The headless Chromium to drive (browser-marked tests only reach here with one, or under REQUIRE, to fail)."""
+    path = browser_path()
+    if path is None:
+        pytest.fail("CNNCALC_REQUIRE_BROWSER=1 but no Chromium found (apt-get install chromium)")
+    return path

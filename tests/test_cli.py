@@ -73,9 +73,15 @@ def test_layer_calculator_numbers(cli: Cli) -> None:
 
 
 def test_layer_without_input_lists_fields(cli: Cli) -> None:
-    result = cli("layer", "conv2d")
+    result = cli("layer", "conv2d")  # README: "with TYPE and no options, lists its fields" (not an error)
+    assert result.exit_code == 0
+    assert "--out-channels" in result.stdout and "--kernel-size" in result.stdout
+
+
+def test_layer_with_options_but_no_input_is_a_usage_error(cli: Cli) -> None:
+    result = cli("layer", "conv2d", "--out-channels", "8")
     assert result.exit_code == 2
-    assert "--out-channels" in result.stderr and "--kernel-size" in result.stderr
+    assert "give --input SHAPE" in result.stderr and "--kernel-size (required)" in result.stderr
 
 
 def test_layer_lists_types(cli: Cli) -> None:

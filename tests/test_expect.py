@@ -1,4 +1,4 @@
-"""The rules of :func:`cnncalc.proof.expect.check`, on a hand-built report, so the checker itself can fail.
+"""The rules of :func:`cnncalc.proof.expect.judge`, on a hand-built report, so the checker itself can fail.
 
 The report here is written out by hand (no engine involved): a conv, a pool, a flatten and an FC layer; the
 total parameter count is set per test to probe the precision boundaries.
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cnncalc.engine.report import LayerRow, Report, Totals
-from cnncalc.proof.expect import FigureCheck, check
+from cnncalc.proof.expect import Verdict, judge
 from cnncalc.spec.format import Expect
 
 
@@ -42,11 +42,11 @@ def _report(batch: int = 1, params: int = 138_357_544) -> Report:
     return Report(model="toy", input=(3, 6, 6), batch=batch, dtype="float32", layers=rows, totals=totals)
 
 
-def _check(entry: dict[str, Any], report: Report | None = None) -> list[FigureCheck]:
-    return check(report or _report(), Expect.model_validate({"source": "test", **entry}))
+def _check(entry: dict[str, Any], report: Report | None = None) -> list[Verdict]:
+    return judge(report or _report(), Expect.model_validate({"source": "test", **entry}))
 
 
-def _one(entry: dict[str, Any], report: Report | None = None) -> FigureCheck:
+def _one(entry: dict[str, Any], report: Report | None = None) -> Verdict:
     (result,) = _check(entry, report)
     return result
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from click.testing import Result
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import cnncalc
@@ -55,17 +55,18 @@ def test_concat_channels_are_summed() -> None:
 
 def _evaluate(formula: str) -> int:
     """Turn the printed formula back into Python and evaluate it: the printed text itself must be right."""
-    text = formula.replace("·", "*").replace("−", "-").replace(" mod ", " % ")
+    # a FLOPs term's label, ``(2 per multiply-add)``, ``(bias adds)``, ``(relu)``, is words, not arithmetic
+    text = re.sub(r" \((?=[^()]*[a-z])[^()]*\)", "", formula)
+    text = text.replace("·", "*").replace("−", "-").replace(" mod ", " % ")
     inner_floor = re.compile(r"⌊([^⌊⌋⌈⌉]*) / ([^⌊⌋⌈⌉]*)⌋")
     inner_ceil = re.compile(r"⌈([^⌊⌋⌈⌉]*) / ([^⌊⌋⌈⌉]*)⌉")
     while "⌊" in text or "⌈" in text:
         text = inner_floor.sub(r"((\1)//(\2))", text)
         text = inner_ceil.sub(r"(-((-(\1))//(\2)))", text)
-    assert re.fullmatch(r"[0-9+\-*/%() ]+", text), text
-    return int(eval(text))  # digits and operators only, checked above
+    assert re.fullmatch(r"(max|[0-9+\-*/%(), ])+", text), text
+    return int(eval(text))  # digits, operators and max only, checked above
 
 
-@settings(max_examples=200, deadline=None)
 @given(
     size=st.integers(8, 64), kernel=st.integers(1, 7), stride=st.integers(1, 4), padding=st.integers(0, 3),
     dilation=st.integers(1, 3), channels=st.integers(1, 8), out=st.integers(1, 8), bias=st.booleans(),
@@ -126,3 +127,25 @@ def test_cli_explain_errors(cli: Callable[..., Result], args: tuple[str, ...], m
     result = cli(*args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_same_padding_is_its_own_step() -> None:
+    # TF/ONNX SAME: out = ⌈75 / 2⌉ = 38, P = (38 − 1)·2 + 3 − 75 = 2 in all, 1 before and 1 after (SAME_UPPER).
+    report = cnncalc.analyze("3x75x75: conv3-8psame/2 maxpool3psame")
+    conv, pool = (e.text() for e in explain(report))
+    assert "  P_H = max((⌈75 / 2⌉ − 1)·2 + 3 − 75, 0) = 2 (1 before, 1 after)\n" in conv
+    assert "  H_out = ⌊(75 + 1 + 1 − 3) / 2⌋ + 1 = 38\n" in conv
+    # pooling, stride = kernel 3 on 38: ⌈38 / 3⌉ = 13 outputs need (13 − 1)·3 + 3 − 38 = 1, all after
+    assert "  P_W = max((⌈38 / 3⌉ − 1)·3 + 3 − 38, 0) = 1 (0 before, 1 after)\n" in pool
+    assert "  W_out = ⌊(38 + 0 + 1 − 3) / 3⌋ + 1 = 13\n" in pool
+
+
+def test_flops_terms_are_labelled() -> None:
+    report = cnncalc.analyze("3x32x32: conv5-8-relu gap fc-10")
+    conv, pool, fc = explain(report)
+    flops = {e.name: next(line.text() for line in e.lines if line.label == "FLOPs") for e in (conv, pool, fc)}
+    # 28·28·8·5·5·3 = 470,400 multiply-adds, 28·28·8 = 6,272 bias adds and as many ReLUs
+    assert flops[conv.name] == ("FLOPs = 2·470400 (2 per multiply-add) + 6272 (bias adds) + 6272 (relu) = 953,344")
+    # a global pool's window is the whole 28x28 map, written as its size, not as ⌈28 / 1⌉ − ⌊0·28 / 1⌋
+    assert flops[pool.name] == "FLOPs = 8·28·28 = 6,272"
+    assert flops[fc.name] == "FLOPs = 2·80 (2 per multiply-add) + 10 (bias adds) = 170"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from cnncalc.engine.fields import START, DimField, advance, merge
@@ -37,7 +37,6 @@ windows = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
 @given(chain=st.lists(windows, min_size=1, max_size=6))
 def test_every_position_matches_brute_force(chain: list[Window]) -> None:
     field: DimField | None = START

@@ -15,7 +15,8 @@ import pytest
 from pydantic import ValidationError
 
 from cnncalc.engine.layers import REGISTRY, layer_classes
-from cnncalc.engine.layers.base import Evaluation, Layer, type_names
+from cnncalc.engine.layers.base import Evaluation, Layer
+from cnncalc.engine.layers.registry import type_names
 from cnncalc.errors import CnncalcError, NotationError, SpecError
 from cnncalc.model import Shape
 from cnncalc.torch.build import BUILDERS
@@ -122,7 +123,7 @@ def test_the_checks_name_a_class_that_lacks_its_roles(monkeypatch: pytest.Monkey
 
 
 def test_fusable_is_one_definition() -> None:
-    from cnncalc.spec.notation import _fusable
+    from cnncalc.spec.notation.words import _fusable
 
     fusable = {name for name, cls in REGISTRY.items() if cls.fusable}
     assert set(_fusable()) == fusable

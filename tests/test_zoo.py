@@ -3,7 +3,7 @@
 Each number is copied from a paper, the torchvision weights metadata, the cs231n notes, or derived by hand from
 the published architecture (see /work/shared/reference/published.md); none is computed by cnncalc itself, so a
 wrong formula in the engine fails here. The last test runs every spec's own ``expect:`` data through
-:func:`cnncalc.proof.expect.check`.
+:func:`cnncalc.proof.expect.judge`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 import cnncalc
 from cnncalc.engine.report import Report
-from cnncalc.proof.expect import check, verify
+from cnncalc.proof.expect import judge, verify
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
@@ -200,7 +200,7 @@ def test_vgg16_c_one_by_one() -> None:
 def _verdicts(name: str, what: str) -> list[str]:
     net = cnncalc.load(SPECS / f"{name}.yaml")
     report = cnncalc.analyze(net)
-    return [c.status for entry in net.expect for c in check(report, entry) if c.what == what]
+    return [c.status for entry in net.expect for c in judge(report, entry) if c.what == what]
 
 
 def test_known_errata_stay_errata() -> None:

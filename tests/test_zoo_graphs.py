@@ -13,7 +13,7 @@ import pytest
 
 import cnncalc
 from cnncalc.engine.report import Report
-from cnncalc.proof.expect import check
+from cnncalc.proof.expect import judge
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
@@ -74,7 +74,7 @@ def test_resnet_paper_table1_errata() -> None:
         net = cnncalc.load(SPECS / f"{name}.yaml")
         report = cnncalc.analyze(net)
         paper = [e for e in net.expect if e.source.strip().startswith("He et al. 2015")]
-        assert [c.status for e in paper for c in check(report, e)] == ["erratum"]
+        assert [c.status for e in paper for c in judge(report, e)] == ["erratum"]
 
 
 def test_resnet34_plain_baseline() -> None:

@@ -41,7 +41,14 @@ def crosscheck(model: str, device: str, batch: int, input_text: str | None, sett
         torch_modules()  # a missing torch is reported before any work
         analysis = analyze(model, args=args or None, input_shape=parse_shape(input_text) if input_text else None,
                            batch=batch)
-        return compare(analysis, device=device)
+        if hasattr(analysis, "conditions"):  # a spec with symbolic sizes (input: [3, H, W])
+            from cnncalc.errors import SpecError
+
+            raise SpecError("crosscheck runs torch on numbers: give the input sizes, e.g. --input 3x224x224")
+        from cnncalc.render.progress import progress
+
+        with progress(f"crosscheck {analysis.model}: building and running it in torch"):  # terminal only (#13)
+            return compare(analysis, device=device)
 
     from cnncalc.render.console import terminal
     from cnncalc.render.crosscheck import text, to_json

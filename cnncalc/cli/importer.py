@@ -36,35 +36,17 @@ def import_(target: str, input_text: str, output: str | None, name: str | None, 
     @guarded
     def run() -> None:
         from cnncalc.engine.graph import analyze
-        from cnncalc.errors import CnncalcError
         from cnncalc.render.text import human
         from cnncalc.spec.format import parse_shape
         from cnncalc.torch.importer import from_torch, to_yaml
 
-        module_name, sep, factory_call = target.partition(":")
-        factory_name, kwargs = factory_arguments(factory_call, factory_args)
-        if not sep or not module_name or not factory_name:
-            raise CnncalcError(f"give MODULE:FACTORY, like mypackage.models:ResNet, not {target!r}")
-        if importlib.util.find_spec("torch") is None:  # before the user's module fails on its own import torch
-            from cnncalc.torch._modules import INSTALL
-
-            raise CnncalcError(INSTALL)
-        if str(Path.cwd()) not in sys.path:
-            sys.path.insert(0, str(Path.cwd()))
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as err:  # whatever the user's module raises on import
-            raise CnncalcError(f"cannot import {module_name}: {type(err).__name__}: {err}") from None
-        factory: Any = getattr(module, factory_name, None)
-        if factory is None:
-            raise CnncalcError(f"{module_name} has no {factory_name}")
-        try:
-            model = factory(**kwargs)
-        except Exception as err:
-            shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-            raise CnncalcError(f"{module_name}:{factory_name}({shown}) failed: {type(err).__name__}: {err}") from None
+        model = build(target, factory_args)
         shape = parse_shape(input_text)
-        spec = from_torch(model, shape, name=name or factory_name.lower(), train=train, strict=strict)
+        from cnncalc.render.progress import progress
+
+        factory = factory_arguments(target.partition(":")[2], ())[0]
+        with progress(f"import {target}: tracing with torch.fx"):  # a spinner on a terminal's stderr only (#13)
+            spec = from_torch(model, shape, name=name or factory.lower(), train=train, strict=strict)
         text = to_yaml(spec)
         if output:
             Path(output).write_text(text, encoding="utf-8")
@@ -77,6 +59,36 @@ def import_(target: str, input_text: str, output: str | None, name: str | None, 
                    f"{totals.macs:,} MACs ({human(totals.macs)})", err=True)
 
     run()
+
+
+def build(target: str, pairs: tuple[str, ...] = ()) -> Any:
+    """The module ``MODULE:FACTORY`` makes (the factory called with the keywords ``FACTORY(k=v)`` and ``--arg k=v``
+    give, see :func:`factory_arguments`), imported from the working directory; what goes wrong is a CnncalcError
+    (exit 2). ``import`` and ``conventions`` share it."""
+    from cnncalc.errors import CnncalcError
+
+    module_name, sep, factory_call = target.partition(":")
+    factory_name, kwargs = factory_arguments(factory_call, pairs)
+    if not sep or not module_name or not factory_name:
+        raise CnncalcError(f"give MODULE:FACTORY, like mypackage.models:ResNet, not {target!r}")
+    if importlib.util.find_spec("torch") is None:  # before the user's module fails on its own import torch
+        from cnncalc.torch._modules import INSTALL
+
+        raise CnncalcError(INSTALL)
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as err:  # whatever the user's module raises on import
+        raise CnncalcError(f"cannot import {module_name}: {type(err).__name__}: {err}") from None
+    factory: Any = getattr(module, factory_name, None)
+    if factory is None:
+        raise CnncalcError(f"{module_name} has no {factory_name}")
+    try:
+        return factory(**kwargs)
+    except Exception as err:
+        shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        raise CnncalcError(f"{module_name}:{factory_name}({shown}) failed: {type(err).__name__}: {err}") from None
 
 
 def factory_arguments(call: str, pairs: tuple[str, ...]) -> tuple[str, dict[str, Any]]:

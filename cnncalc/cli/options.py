@@ -6,7 +6,7 @@ import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -34,8 +34,36 @@ def guarded(fn: F) -> F:
             fail(str(err))
         except RecursionError:
             fail("the input is nested too deeply")
+        except MemoryError:
+            fail("the input needs more memory than this machine has (check its sizes and repeat counts)")
 
     return cast(F, wrapper)
+
+
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[int | str]
+else:
+    _ParamType = click.ParamType  # generic only from click 8.2
+
+
+class _Batch(_ParamType):
+    """A batch size: an integer from 1 to 1,000,000, or a symbol name (``N``) for a symbolic analysis (#12)."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        if isinstance(value, int):
+            number = value
+        elif str(value).strip().isidentifier():
+            return str(value).strip()
+        else:
+            try:
+                number = int(value)
+            except ValueError:
+                self.fail(f"{value!r} is neither an integer nor a symbol name like N", param, ctx)
+        if not 1 <= number <= 1_000_000:
+            self.fail(f"{number} is not in the range 1<=x<=1000000.", param, ctx)
+        return number
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +71,8 @@ class View:
     """The options every analysing command shares, gathered once (click passes them as keywords)."""
 
     input_text: str | None = None
-    batch: int = 1
+    #: A name (``--batch N``) makes the analysis symbolic (#12).
+    batch: int | str = 1
     dtype: str = "float32"
     fmt: str = "table"
     layout: str = "chw"
@@ -52,13 +81,18 @@ class View:
     depth: int | None = None
     explain: bool = False
     only: str | None = None
+    #: ``show -o FILE`` (issue #13): write the rendering to FILE instead of stdout.
+    output: str | None = None
+    #: ``show --plot FILE`` (issue #13): also draw the per-layer charts with matplotlib (an optional extra).
+    plot: str | None = None
 
 
 def view_options(fn: F) -> F:
     options = [
-        click.option("--input", "input_text", metavar="SHAPE", help="Override the input shape, e.g. 3x227x227."),
-        click.option("--batch", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
-                     help="Batch size (scales MACs, FLOPs and activations)."),
+        click.option("--input", "input_text", metavar="SHAPE", help="Override the input shape, e.g. 3x227x227; "
+                     "names make sizes symbolic, e.g. 3xHxW."),
+        click.option("--batch", type=_Batch(), default=1, show_default=True,
+                     help="Batch size (scales MACs, FLOPs and activations); a name such as N makes it a symbol."),
         click.option("--dtype", type=click.Choice(tuple(DTYPE_BYTES)), default="float32", show_default=True,
                      help="Bytes per value for memory figures."),
         click.option("--format", "fmt", type=click.Choice(tuple(RENDERERS)), default="table", show_default=True),
@@ -76,10 +110,31 @@ def view_options(fn: F) -> F:
     return fn
 
 
+def write_output(text: str, output: str | None) -> None:
+    """Print ``text``, or (``-o FILE``) write it to FILE and say so on stderr."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from pathlib import Path
+
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise CnncalcError(f"cannot write {output}: {err.strerror}") from err
+    click.echo(f"wrote {output} ({len(text.encode()):,} bytes)", err=True)
+
+
 def input_shape(view: View) -> tuple[int, ...] | None:
     from cnncalc.spec.format import parse_shape
 
     return parse_shape(view.input_text, layout="hwc" if view.layout == "hwc" else "chw") if view.input_text else None
+
+
+def input_dims(view: View) -> tuple[int | str, ...] | None:
+    """Like :func:`input_shape`, but sizes may be symbol names (``--input 3xHxW``, issue #12)."""
+    from cnncalc.spec.format import parse_dims
+
+    return parse_dims(view.input_text, layout="hwc" if view.layout == "hwc" else "chw") if view.input_text else None
 
 
 def settings_args(settings: tuple[str, ...]) -> dict[str, Any]:
@@ -94,13 +149,20 @@ def settings_args(settings: tuple[str, ...]) -> dict[str, Any]:
 
 
 def coerce(text: str) -> Any:
+    """An option's value as a YAML scalar (``3``, ``true``, ``[1, 2]``, ``{"before": [1, 0], …}``)."""
+    import re
+
     import yaml
 
-    if "," in text and not text.startswith("["):
+    long = max((len(run) for run in re.findall(r"\d+", text)), default=0)
+    if long > 18:
+        raise CnncalcError(f"a number of {long:,} digits in {text[:20]!r}…; numbers are limited to 18 digits")
+
+    if "," in text and not text.lstrip().startswith(("[", "{")):
         text = f"[{text}]"
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):
         return text
 
 

@@ -39,11 +39,19 @@ def floordiv(a: int, b: int) -> int:
 def ceildiv(a: int, b: int) -> int:
     """Ceiling division without floats; traced values explain themselves as ⌈a / b⌉."""
     if type(a) is not int or type(b) is not int:
+        ceil = getattr(a, "ceil_div", None)  # a symbolic size keeps its canonical floor form
+        if ceil is not None:
+            return ceil(b)  # type: ignore[no-any-return]
         from cnncalc.engine.trace import Traced, ceil_of
 
         if isinstance(a, Traced) or isinstance(b, Traced):
             return ceil_of(a, b)
     return -((-a) // b)
+
+
+def symbolic(value: object) -> bool:
+    """True for a symbolic size (:mod:`cnncalc.engine.symbolic`), where a formula cannot branch on a comparison."""
+    return not isinstance(value, int)
 
 
 def per_dim(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
@@ -76,12 +84,8 @@ def resolve_padding(
     if isinstance(padding, str):
         if padding == "valid":
             return ((0, 0),) * n
-        pads = []
-        for size, k, s in zip(sizes, k_eff, strides, strict=True):
-            total = max((ceildiv(size, s) - 1) * s + k - size, 0)
-            small = floordiv(total, 2)
-            pads.append((small, total - small) if padding == "same" else (total - small, small))
-        return tuple(pads)
+        return tuple(same_split(same_total(size, k, s), padding) for size, k, s in zip(sizes, k_eff, strides,
+                                                                                        strict=True))
     if isinstance(padding, int):
         return ((padding, padding),) * n
     if not isinstance(padding, list):
@@ -99,6 +103,28 @@ def resolve_padding(
     return tuple((p, p) for p in per_dim(flat, n, "padding"))
 
 
+def same_total(size: int, k_eff: int, stride: int) -> int:
+    """SAME padding in all along one dim: P = max((⌈W / S⌉ − 1)·S + K_eff − W, 0), so that the output is ⌈W / S⌉.
+
+    Traced, it explains itself as that formula and is settled: the window formula then shows its number.
+    """
+    from cnncalc.engine.trace import Traced, settle
+
+    raw = (ceildiv(size, stride) - 1) * stride + k_eff - size
+    if isinstance(raw, Traced):
+        return settle(Traced(max(int(raw), 0), f"max({raw.expr}, 0)"))  # type: ignore[no-any-return]
+    return max(raw, 0)
+
+
+def same_split(total: int, mode: str) -> tuple[int, int]:
+    """SAME padding split in two: the odd pixel after (``same``, SAME_UPPER) or before (``same_lower``)."""
+    from cnncalc.engine.trace import settle
+
+    small = settle(floordiv(total, 2))
+    rest = settle(total - small)
+    return (small, rest) if mode == "same" else (rest, small)
+
+
 def window_out(size: int, pad: tuple[int, int], k_eff: int, stride: int, *, ceil_mode: bool = False) -> int:
     """PyTorch's output length of a sliding window: ⌊(W + P_b + P_a − K_eff) / S⌋ + 1.
 
@@ -108,9 +134,14 @@ def window_out(size: int, pad: tuple[int, int], k_eff: int, stride: int, *, ceil
     """
     padded = size + pad[0] + pad[1]
     span = padded - k_eff
-    out = (ceildiv(span, stride) if ceil_mode else floordiv(span, stride)) + 1
-    if ceil_mode and (out - 1) * stride >= size + pad[0]:
-        out -= 1
+    if ceil_mode and symbolic(size):
+        # The same rule as one floor (a symbolic size cannot take the branch below): with t = K_eff − P_a clamped
+        # to [0, S], ⌈span / S⌉ minus the window that would start in the right padding is ⌊(span + t − 1) / S⌋.
+        out = floordiv(span + min(max(k_eff - pad[1], 0), stride) - 1, stride) + 1
+    else:
+        out = (ceildiv(span, stride) if ceil_mode else floordiv(span, stride)) + 1
+        if ceil_mode and (out - 1) * stride >= size + pad[0]:
+            out -= 1
     if out < 1:
         raise ShapeError(
             f"kernel {k_eff} is larger than the padded input {padded} (size {size}, padding {pad[0]}+{pad[1]})"
@@ -160,7 +191,11 @@ def slide(
     *,
     ceil_mode: bool = False,
 ) -> Slide:
-    """Output sizes of a sliding window, with a warning per dim where the stride does not fit (cs231n's case)."""
+    """Output sizes of a sliding window, with a warning per dim where the stride does not fit (cs231n's case).
+
+    The warning is for input the windows leave at the end although they cover the rest: a 3x3/2 conv on 224
+    drops a column; a 1x1/2 conv on 56 skips every other column anyway, so its last one is no surprise.
+    """
     n = len(sizes)
     k = per_dim(kernel, n, "kernel_size")
     s = per_dim(stride, n, "stride")
@@ -170,8 +205,13 @@ def slide(
     out = tuple(settle(window_out(*a, ceil_mode=ceil_mode)) for a in zip(sizes, pads, k_eff, s, strict=True))
     misfits: dict[str, list[str]] = {}
     for i, (size, pad, ke, st) in enumerate(zip(sizes, pads, k_eff, s, strict=True)):
+        if symbolic(size):
+            continue  # a symbolic size: where pixels drop is a condition of the symbolic report, not a warning
         lost = misfit(size, pad, ke, st) - pad[1]  # what falls in the right padding alone is harmless
-        if lost > 0 and not ceil_mode:
+        # A window narrower than its stride (ResNet's 1x1/2 shortcut) skips S − K pixels between windows by
+        # design; an end remainder no wider than that gap is one more such gap, not a mistake. Only pixels lost
+        # beyond the gap (or any, when windows touch or overlap) are worth a warning.
+        if lost > max(st - ke, 0) and not ceil_mode:
             text = (
                 f"(W − F + P) = ({size} − {ke} + {pad[0] + pad[1]}) = {size - ke + pad[0] + pad[1]} is not divisible "
                 f"by {st}, so the last {lost} input pixel{'s' * (lost > 1)} {'are' if lost > 1 else 'is'} never used"

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnncalc.engine.fields import regular_step, regular_window
-from cnncalc.engine.graph import Analysis, evaluate
+from cnncalc.engine.graph import evaluate
+from cnncalc.engine.report import Analysis
 from cnncalc.engine.trace import Traced, expr, traced
 from cnncalc.errors import CnncalcError
 from cnncalc.model import Node, Shape, fmt_shape
@@ -25,12 +26,15 @@ class Line:
     label: str
     formula: str
     value: int
+    #: What the value means, after it: ``1 before, 1 after`` for SAME padding.
+    note: str = ""
 
     def text(self) -> str:
         """``params = 11·11·3·96 + 96 = 34,944`` (just the value when there is nothing to show)."""
+        note = f" ({self.note})" if self.note else ""
         if self.formula == str(self.value):
-            return f"{self.label} = {self.value:,}"
-        return f"{self.label} = {self.formula} = {self.value:,}"
+            return f"{self.label} = {self.value:,}{note}"
+        return f"{self.label} = {self.formula} = {self.value:,}{note}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +53,8 @@ class Explanation:
         return {
             "name": self.name, "type": self.type, "summary": self.summary,
             "inputs": [list(s) for s in self.inputs], "output_shape": list(self.output),
-            "lines": [{"label": x.label, "formula": x.formula, "value": x.value} for x in self.lines],
+            "lines": [{"label": x.label, "formula": x.formula, "value": x.value} | ({"note": x.note} if x.note else {})
+                      for x in self.lines],
         }
 
     def text(self) -> str:
@@ -80,7 +85,7 @@ def explain_node(
     traced_shapes: dict[str, Shape] = {name: tuple(Traced(v) for v in shape) for name, shape in shapes.items()}
     traced_node = Node(node.name, _traced_layer(node), node.inputs, node.line, node.groups, node.links)
     ev = evaluate(traced_node, traced_shapes, input_of, types)
-    lines: list[Line] = []
+    lines: list[Line] = list(_same_padding_lines(node, traced_node, traced_shapes))
     names = dim_names(len(ev.shape))
     for label, value in zip(names, ev.shape, strict=True):
         if isinstance(value, Traced) and value.expr != str(int(value)):
@@ -102,6 +107,30 @@ def explain_node(
         node.name, node.layer.type, ev.summary, tuple(shapes[i] for i in node.inputs),
         tuple(int(v) for v in ev.shape), tuple(lines),
     )
+
+
+def _same_padding_lines(node: Node, traced_node: Node, shapes: dict[str, Shape]) -> list[Line]:
+    """``P_H = max((⌈75 / 2⌉ − 1)·2 + 3 − 75, 0) = 2 (1 before, 1 after)``: SAME padding as its own step, from the
+    functions the window rule uses, so the output-size line that follows shows plain numbers."""
+    from cnncalc.engine.dims import effective_kernel, per_dim, same_split, same_total
+    from cnncalc.engine.layers.conv import Conv
+    from cnncalc.engine.layers.pool import AvgPool, MaxPool
+
+    layer: Any = traced_node.layer
+    mode = getattr(node.layer, "padding", None)
+    if mode not in ("same", "same_lower") or not isinstance(node.layer, Conv | MaxPool | AvgPool):
+        return []
+    x = shapes[node.inputs[0]]
+    n = len(x) - 1
+    kernel = per_dim(layer.kernel_size, n, "kernel_size")
+    stride = per_dim(layer.kernel_size if getattr(layer, "stride", 1) is None else layer.stride, n, "stride")
+    dilation = per_dim(getattr(layer, "dilation", 1), n, "dilation")
+    out = []
+    for label, size, k, d, s in zip(dim_names(len(x))[1:], x[1:], kernel, dilation, stride, strict=True):
+        total = same_total(size, effective_kernel(k, d), s)
+        before, after = same_split(total, str(mode))
+        out.append(Line(f"P_{label}", expr(total), int(total), f"{int(before)} before, {int(after)} after"))
+    return out
 
 
 def _agrees(exp: Explanation, row: Any, batch: int) -> bool:

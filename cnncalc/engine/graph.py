@@ -7,22 +7,28 @@ differ are *misaligned* (the row says so).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from math import prod
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cnncalc.engine import fields as rf
 from cnncalc.engine.layers.base import GLOBAL, Evaluation, Linked, Merge
-from cnncalc.engine.report import DTYPE_BYTES, BlockRow, Dtype, LayerRow, Report, Tally, Totals
+from cnncalc.engine.report import (
+    DTYPE_BYTES,
+    Analysis,
+    BlockRow,
+    Context,
+    Dtype,
+    LayerRow,
+    RFState,
+    Tally,
+    Totals,
+)
 from cnncalc.errors import ShapeError, SpecError
-from cnncalc.model import INPUT, Network, Node, Shape, fmt_shape
+from cnncalc.model import INPUT, MAX_DIM, Network, Node, Shape, fmt_shape, magnitude
 from cnncalc.spec.load import bulk, load
-
-#: One :class:`~cnncalc.engine.fields.DimField` per spatial dim; ``None`` once every output sees the whole input.
-RFState = tuple[rf.DimField, ...] | None
 
 
 def _number(value: int | Fraction) -> float | int:
@@ -63,32 +69,6 @@ def step(state: RFState, ev: Evaluation) -> RFState:
     return None if any(f is None for f in out) else out  # type: ignore[return-value]
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What re-evaluating one node needs: each node's output shape, first-input shape and type, as the walk saw them."""
-
-    shapes: dict[str, Shape]
-    input_of: dict[str, Shape]
-    types: dict[str, str]
-
-    def needed(self, node: Node) -> dict[str, Shape]:
-        """The shapes of a node's inputs and of the nodes it links to."""
-        return {n: self.shapes[n] for n in (*node.inputs, *(linked for _, linked in node.links))}
-
-
-@dataclass(frozen=True)
-class Analysis(Report):
-    """A :class:`Report` that also keeps what front ends need to look deeper, so none of them re-walks the graph.
-
-    It *is* a Report (same fields, same ``to_dict()`` contract); ``network`` is what was analysed, ``context`` every
-    node's shapes, and ``fields`` every node's receptive-field state (explain's formulas start from them).
-    """
-
-    network: Network | None = field(default=None, repr=False, compare=False)
-    context: Context = field(default_factory=lambda: Context({}, {}, {}), repr=False, compare=False)
-    fields: dict[str, RFState] = field(default_factory=dict, repr=False, compare=False)
-
-
 def evaluate(
     node: Node, shapes: dict[str, Shape], input_of: dict[str, Shape], types: dict[str, str] | None = None
 ) -> Evaluation:
@@ -113,14 +93,22 @@ def run(
     batch: int = 1,
     dtype: Dtype = "float32",
     strict: bool = False,
+    observe: Callable[[Node, Evaluation, dict[str, Shape]], Evaluation] | None = None,
 ) -> Analysis:
-    """Analyse ``net``; ``strict`` turns warnings (a stride that does not fit) into errors."""
+    """Analyse ``net``; ``strict`` turns warnings (a stride that does not fit) into errors.
+
+    ``observe`` sees each node's evaluation (and the shapes so far) and may replace it: the symbolic walk
+    (:mod:`cnncalc.engine.symbolic`) attributes its conditions to layers there.
+    """
     if batch < 1:
         raise SpecError(f"batch must be at least 1, got {batch}")
     if dtype not in DTYPE_BYTES:
         raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
     size = DTYPE_BYTES[dtype]
     first: Shape = tuple(input_shape or net.input)
+    if any(isinstance(d, int) and d > MAX_DIM for d in first):
+        raise SpecError(f"the input has a size of {magnitude(max(first))}, over the limit of {MAX_DIM:,}",
+                        file=net.file)
     shapes: dict[str, Shape] = {INPUT: first}
     input_of: dict[str, Shape] = {}
     types: dict[str, str] = {INPUT: "input"}
@@ -140,6 +128,12 @@ def run(
                 shown = fmt_shape(shapes[node.inputs[0]])
                 reason = str(err) if shown in str(err) else f"{err} (input {shown})"
             raise SpecError(reason, **where) from None  # type: ignore[arg-type]
+        if any(isinstance(d, int) and d > MAX_DIM for d in ev.shape):
+            big = max(ev.shape)
+            raise SpecError(f"the output has a size of {magnitude(big)}, over the limit of {MAX_DIM:,}",
+                            **where)  # type: ignore[arg-type]
+        if observe is not None:
+            ev = observe(node, ev, shapes)
         if strict and ev.warnings:
             raise SpecError(ev.warnings[0], hint="drop --strict to accept it with a warning", **where)  # type: ignore[arg-type]
         state, aligned = merge_fields([fields[i] for i in node.inputs])
@@ -234,8 +228,8 @@ def _blocks(net: Network, rows: list[LayerRow]) -> tuple[BlockRow, ...]:
 def analyze(
     spec: str | Path | Mapping[str, Any] | Network,
     *,
-    input_shape: tuple[int, ...] | None = None,
-    batch: int = 1,
+    input_shape: tuple[int | str, ...] | None = None,
+    batch: int | str = 1,
     dtype: Dtype = "float32",
     strict: bool = False,
     args: Mapping[str, Any] | None = None,
@@ -244,6 +238,15 @@ def analyze(
 
     The result is a :class:`Report` (``to_dict()`` is the CLI's JSON output) that also keeps the network and the
     walk's per-node state, which explain, the homework checker and the torch bridge read instead of re-walking.
+    A size or the batch given as a name (``input_shape=(3, "H", "W")``, ``batch="N"``, ``input: [3, H, W]``)
+    makes the analysis symbolic: a :class:`~cnncalc.engine.symbolic.analysis.SymbolicAnalysis` of closed forms.
     """
     with bulk():
-        return run(load(spec, args=args), input_shape=input_shape, batch=batch, dtype=dtype, strict=strict)
+        net = load(spec, args=args)
+        shape = tuple(input_shape or net.input)
+        if isinstance(batch, str) or any(isinstance(d, str) for d in shape):
+            from cnncalc.engine.symbolic.analysis import analyze_symbolic
+
+            # A SymbolicAnalysis: an Analysis whose figures are closed forms, with their conditions.
+            return analyze_symbolic(net, run, input_shape=shape, batch=batch, dtype=dtype, strict=strict)
+        return run(net, input_shape=cast(Shape, shape), batch=batch, dtype=dtype, strict=strict)

@@ -6,7 +6,11 @@ Renderers, ``verify`` and the torch bridge read a Report; none of them recompute
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from cnncalc.engine.fields import DimField
+    from cnncalc.model import Network, Node, Shape
 
 Dtype = Literal["float32", "float16", "bfloat16", "int8"]
 DTYPE_BYTES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
@@ -231,3 +235,33 @@ class Report:
             "totals": self.totals.to_dict(),
             "blocks": [block.to_dict() for block in self.blocks],
         }
+
+
+#: One :class:`~cnncalc.engine.fields.DimField` per spatial dim; ``None`` once every output sees the whole input.
+RFState = tuple["DimField", ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What re-evaluating one node needs: each node's output shape, first-input shape and type, as the walk saw them."""
+
+    shapes: dict[str, Shape]
+    input_of: dict[str, Shape]
+    types: dict[str, str]
+
+    def needed(self, node: Node) -> dict[str, Shape]:
+        """The shapes of a node's inputs and of the nodes it links to."""
+        return {n: self.shapes[n] for n in (*node.inputs, *(linked for _, linked in node.links))}
+
+
+@dataclass(frozen=True)
+class Analysis(Report):
+    """A :class:`Report` that also keeps what front ends need to look deeper, so none of them re-walks the graph.
+
+    It *is* a Report (same fields, same ``to_dict()`` contract); ``network`` is what was analysed, ``context`` every
+    node's shapes, and ``fields`` every node's receptive-field state (explain's formulas start from them).
+    """
+
+    network: Network | None = field(default=None, repr=False, compare=False)
+    context: Context = field(default_factory=lambda: Context({}, {}, {}), repr=False, compare=False)
+    fields: dict[str, RFState] = field(default_factory=dict, repr=False, compare=False)

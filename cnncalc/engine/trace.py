@@ -139,6 +139,19 @@ def ceil_of(a: int, b: int) -> Traced:
     return Traced(-((-int(a)) // int(b)), f"⌈{Traced._wrap(a, _MUL)} / {Traced._wrap(b, _ATOM)}⌉")
 
 
+def term(value: Any, label: str) -> Any:
+    """A settled term of a sum with what it counts after it: ``311,904·2 (2 per multiply-add)``.
+
+    A plain int (the engine's own run) is returned as it is, and a zero term is dropped (plain 0), so only a
+    derivation gains the words.
+    """
+    if not isinstance(value, Traced):
+        return value
+    if int(value) == 0:
+        return 0
+    return Traced(value, f"{Traced._wrap(value, _MUL)} ({label})", _ADD)
+
+
 def traced(value: Any) -> Any:
     """Wrap ints (and lists/tuples of them) as Traced; leave everything else (bools, strings, None) alone."""
     if isinstance(value, bool) or value is None:

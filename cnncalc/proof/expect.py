@@ -19,14 +19,14 @@ from cnncalc.spec.format import Expect, LayerExpect
 
 Status = Literal["pass", "fail", "erratum"]
 Expected = int | str | list[int]
-Actual = int | float | list[int] | list[int | float] | None
+Actual = int | float | str | list[int] | list[int | float] | None
 
 #: Float slack for parsed figures ("7.609G" is 7609000000.000001 in binary); far below one unit at any scale used.
 _REL_SLACK = 1e-14
 
 
 @dataclass(frozen=True, slots=True)
-class FigureCheck:
+class Verdict:
     """One published figure's verdict: what it is, as written, what the engine computed, and why it (mis)matches."""
 
     what: str
@@ -52,21 +52,21 @@ def _holds(expected: int | str, actual: int) -> tuple[bool, str]:
     return ok, span if ok else f"{span}; got {actual:,}"
 
 
-def _verdict(what: str, expected: Expected, actual: Actual, ok: bool, why: str, erratum: str | None) -> FigureCheck:
+def _verdict(what: str, expected: Expected, actual: Actual, ok: bool, why: str, erratum: str | None) -> Verdict:
     """A mismatch becomes an 'erratum' when the spec explains it, so only unexplained mismatches fail."""
     if ok:
-        return FigureCheck(what, expected, actual, "pass", why)
+        return Verdict(what, expected, actual, "pass", why)
     if erratum:
-        return FigureCheck(what, expected, actual, "erratum", f"{why} (erratum: {erratum.strip()})")
-    return FigureCheck(what, expected, actual, "fail", why)
+        return Verdict(what, expected, actual, "erratum", f"{why} (erratum: {erratum.strip()})")
+    return Verdict(what, expected, actual, "fail", why)
 
 
-def _figure(what: str, expected: int | str, actual: int, erratum: str | None) -> FigureCheck:
+def _figure(what: str, expected: int | str, actual: int, erratum: str | None) -> Verdict:
     ok, why = _holds(expected, actual)
     return _verdict(what, expected, actual, ok, why, erratum)
 
 
-def _shape(what: str, expected: list[int], actual: tuple[int, ...], erratum: str | None) -> FigureCheck:
+def _shape(what: str, expected: list[int], actual: tuple[int, ...], erratum: str | None) -> Verdict:
     got = list(actual)
     why = "" if got == expected else f"expected {expected}, got {got}"
     return _verdict(what, expected, got, got == expected, why, erratum)
@@ -74,7 +74,7 @@ def _shape(what: str, expected: list[int], actual: tuple[int, ...], erratum: str
 
 def _receptive_field(
     what: str, expected: list[int] | int, row: LayerRow | BlockRow, erratum: str | None
-) -> FigureCheck:
+) -> Verdict:
     """An int means the same field in every spatial dim; a row past flatten/FC/global pooling has none."""
     if row.receptive_field is None:
         why = "the layer has no receptive field (every output sees the whole input)"
@@ -87,10 +87,10 @@ def _receptive_field(
 
 def _layer(
     name: str, want: LayerExpect, row: LayerRow | BlockRow, batch: int, erratum: str | None
-) -> list[FigureCheck]:
+) -> list[Verdict]:
     """Every figure given for one layer or block instance; the layer's own erratum overrides the entry's."""
     why_not = want.erratum or erratum
-    out: list[FigureCheck] = []
+    out: list[Verdict] = []
     if want.output_shape is not None:
         out.append(_shape(f"{name}.output_shape", want.output_shape, row.output_shape, why_not))
     figures: list[tuple[str, int | str | None, int]] = [
@@ -106,7 +106,7 @@ def _layer(
     return out
 
 
-def check(report: Report, expect: Expect) -> list[FigureCheck]:
+def judge(report: Report, expect: Expect) -> list[Verdict]:
     """Verdicts for every figure of one ``expect:`` entry: totals first, then layers in the order written.
 
     ``weights`` are parameters without biases (cs231n lists them so); MACs, FLOPs and activations are divided by
@@ -128,6 +128,11 @@ def check(report: Report, expect: Expect) -> list[FigureCheck]:
     out = [_figure(key, exp, act, expect.erratum) for key, exp, act in figures if exp is not None]
     if expect.output_shape is not None:
         out.append(_shape("output_shape", expect.output_shape, report.output_shape, expect.erratum))
+    printed: dict[str, str] = getattr(report, "extras", {})
+    for key, line in expect.printed.items():
+        got = printed.get(key)
+        why = "" if got == line else f"the convention prints {got!r}" if got is not None else "not printed"
+        out.append(_verdict(key, line, got, got == line, why, expect.erratum))
     rows: dict[str, LayerRow | BlockRow] = {row.name: row for row in report.layers}
     rows.update({block.name: block for block in report.blocks})
     for name, want in expect.layers.items():
@@ -135,22 +140,22 @@ def check(report: Report, expect: Expect) -> list[FigureCheck]:
         if row is None:
             close = difflib.get_close_matches(name, list(rows), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            out.append(FigureCheck(name, name, None, "fail", f"no layer named '{name}' in {report.model}{hint}"))
+            out.append(Verdict(name, name, None, "fail", f"no layer named '{name}' in {report.model}{hint}"))
             continue
         out += _layer(name, want, row, batch, expect.erratum)
     return out
 
 
 @dataclass(frozen=True, slots=True)
-class SourceCheck:
+class SourceVerdicts:
     """One ``expect:`` entry's verdicts, with the source it cites."""
 
     source: str
     args: dict[str, object]
-    checks: tuple[FigureCheck, ...]
+    checks: tuple[Verdict, ...]
 
 
-def verify(spec: object) -> tuple[Report, list[SourceCheck]]:
+def verify(spec: object) -> tuple[Report, list[SourceVerdicts]]:
     """Run every ``expect:`` entry of a spec (a path, zoo name, dict or Network) against fresh analyses.
 
     Entries that set ``args`` are checked against the network built with those arguments.
@@ -166,5 +171,9 @@ def verify(spec: object) -> tuple[Report, list[SourceCheck]]:
         if entry.args:
             source = net.file if net.file else spec
             target = analyze(source, args=entry.args)  # type: ignore[arg-type]
-        results.append(SourceCheck(entry.source.strip(), dict(entry.args), tuple(check(target, entry))))
+        if entry.convention is not None:
+            from cnncalc.engine.conventions import apply
+
+            target = apply(target, entry.convention)  # the figures are that tool's count
+        results.append(SourceVerdicts(entry.source.strip(), dict(entry.args), tuple(judge(target, entry))))
     return report, results

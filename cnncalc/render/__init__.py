@@ -31,9 +31,17 @@ def _export(kind: str) -> Renderer:
     return render
 
 
+def _html(report: Report, options: Options) -> str:
+    """Lazy wrapper around cnncalc.render.html.render (the self-contained HTML report, issue #13)."""
+    from cnncalc.render.html import render
+
+    return render(report, options)
+
+
 RENDERERS: dict[str, Renderer] = {
     "table": _table,
     "json": _export("json"),
     "csv": _export("csv"),
     "markdown": _export("markdown"),
+    "html": _html,
 }

@@ -51,3 +51,9 @@ class Captured:
         """Everything printed so far."""
         out = self.buffer.getvalue()
         return out if self.color else "\n".join(line.rstrip() for line in out.splitlines()) + "\n"
+
+
+def progress_wanted() -> bool:
+    """Progress bars go to stderr, and only to a terminal (not a dumb one) unless ``CNNCALC_NO_PROGRESS`` is set."""
+    return (sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+            and os.environ.get("CNNCALC_NO_PROGRESS", "") in ("", "0"))

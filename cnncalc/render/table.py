@@ -1,7 +1,9 @@
 """The terminal table: exact figures per layer, humanised totals, and two share bars per row.
 
 Columns are kept by priority until the table fits the width (100 columns by default), so a narrow terminal loses
-FLOPs and the layer type before it loses parameters or memory. The bars show each layer's share of activation
+FLOPs, the layer type and the receptive field before the layer's configuration (kernel/stride/padding), its
+parameters or its shape. The lines under the table wrap to the same width, and a legend is printed only for the
+columns shown. The bars show each layer's share of activation
 memory and of parameters, so "memory sits in the early convs, parameters in the late FCs" is visible at a glance.
 """
 
@@ -17,6 +19,8 @@ _EIGHTHS = " ▏▎▍▌▋▊▉█"
 BAR_WIDTH = 5
 #: Between columns: one padding cell on each side plus the (blank) vertical rule of box.SIMPLE_HEAD.
 _GAP = 3
+#: The bars column's header: each word over its own bar (the bars are BAR_WIDTH cells and one space apart).
+_BARS = "Mem".ljust(BAR_WIDTH + 1) + "Par"
 
 
 def bar(share: float, width: int = BAR_WIDTH) -> str:
@@ -97,18 +101,18 @@ def _columns(report: Report, options: Options) -> list[_Column]:
     return [
         _Column("Layer", lambda r: r.name + (" ⚠" if r.warned else ""), "Total", 0, right=False, style="bold"),
         _Column("Type", lambda r: r.type, "", 8, right=False, style="dim"),
-        _Column("Config", lambda r: r.summary, "", 6, right=False),
+        _Column("Config", lambda r: r.summary, "", 3, right=False),
         _Column("Output", lambda r: shape_text(r.output_shape, options.layout), "", 1, style="cyan"),
         _Column("Params", lambda r: f"{r.params:,}" if r.params else "—", human(t.params), 2),
         _Column("MACs", lambda r: f"{r.macs:,}" if r.macs else "—", human(t.macs), 4),
         _Column("FLOPs", lambda r: f"{r.flops:,}" if r.flops else "—", human(t.flops), 9),
-        _Column("Acts", lambda r: f"{r.activations:,}", human(t.activations), 3),
+        _Column("Acts", lambda r: f"{r.activations:,}", human(t.activations), 5),
         _Column("RF", lambda r: r.rf, "", 7),
         _Column(
-            "Mem".ljust(BAR_WIDTH + 1) + "Par",
+            _BARS,
             lambda r: bar(r.stored / act_total) + " " + bar(r.params / par_total),
             "",
-            5,
+            6,
             right=False,
         ),
     ]
@@ -159,15 +163,43 @@ def render(report: Report, options: Options) -> str:
         styles = ["bold" if row.block else columns[i].style for i in shown]
         out.append(line([cells[i][j] for i in shown], styles))
     out += ["", line([columns[i].footer for i in shown], ["bold"] * len(shown))]
-    out += [
+    footer = [
         f"Params       {t.params:,} ({human(t.params)}): trainable {t.trainable_params:,}, buffers {t.buffers:,}",
         f"MACs         {t.macs:,} ({human(t.macs)})    FLOPs {t.flops:,} ({human(t.flops)})",
         f"Activations  {t.activations:,} values = {human_bytes(t.activation_bytes)} "
-        f"(input + every stored output, forward, batch {report.batch}, {report.dtype})",
+        f"(naive sum: input + stored outputs; batch {report.batch}, {report.dtype})",
         f"Param memory {human_bytes(t.param_bytes)} (parameters and buffers, {report.dtype})",
+        *_peak(report),
     ]
-    dropped = [columns[i].header for i in range(len(columns)) if i not in keep]
+    dropped = [columns[i].header if columns[i].header != _BARS else "the Mem/Par bars"
+               for i in range(len(columns)) if i not in keep]
     if dropped:
-        out.append(f"(left out to fit {options.width} columns: {', '.join(dropped)}; see --width, --format json)")
-    out.append("Acts = output values per layer; bars = share of activation memory (Mem) and of parameters (Par)")
+        footer.append(f"(left out to fit {options.width} columns: {', '.join(dropped)}; see --width, --format json)")
+    headers = {columns[i].header for i in shown}
+    legend = [text for header, text in (("Acts", "Acts = output values per layer"),
+                                        (_BARS, "bars = share of activation memory (Mem) and of parameters (Par)"))
+              if header in headers]
+    if legend:
+        footer.append("; ".join(legend))
+    out += [_wrap(text, options.width) for text in footer]
     return "\n".join(out) + "\n"
+
+
+def _peak(report: Report) -> list[str]:
+    """The inference peak by liveness, beside the naive sum (an analysed numeric network has one)."""
+    from cnncalc.engine.memory import inference_peak
+
+    inf = inference_peak(report)
+    if inf is None:
+        return []
+    return [f"Peak memory  {human_bytes(inf.peak_bytes)} at {inf.peak_layer} (inference, by liveness, with params and "
+            "input; cnncalc memory)"]
+
+
+def _wrap(text: str, width: int) -> str:
+    """A footer line wrapped to ``width``; continuation lines indented under the label column."""
+    if len(text) <= width:
+        return text
+    import textwrap
+
+    return textwrap.fill(text, width=width, subsequent_indent=" " * 13, break_on_hyphens=False)

@@ -27,7 +27,10 @@ def shape_text(shape: tuple[int, ...], layout: Layout = "chw") -> str:
 
 def human(value: float, *, base: int = 1000, units: tuple[str, ...] = ("", "K", "M", "G", "T", "P")) -> str:
     """``138357544`` → ``138.4M``: four significant digits, SI prefixes (only renderers humanise)."""
-    scaled = float(value)
+    try:
+        scaled = float(value)
+    except OverflowError:  # beyond any float: only the Python API can get here, as inputs are bounded
+        return f"~10^{int(abs(int(value)).bit_length() * 0.30103)}"
     for unit in units:
         if abs(scaled) < base or unit == units[-1]:
             text = f"{scaled:.4g}" if unit else f"{int(scaled)}" if scaled == int(scaled) else f"{scaled:.4g}"

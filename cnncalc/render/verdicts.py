@@ -7,7 +7,7 @@ from typing import Any
 from rich.markup import escape
 
 from cnncalc.engine.report import Report
-from cnncalc.proof.expect import FigureCheck, SourceCheck
+from cnncalc.proof.expect import SourceVerdicts, Verdict
 from cnncalc.render.console import Captured
 
 GLYPH = {"pass": "[green]✓[/]", "fail": "[bold red]✗[/]", "erratum": "[yellow]erratum[/]"}
@@ -25,7 +25,7 @@ def _value(value: object) -> str:
     return str(value)
 
 
-def counts(results: list[SourceCheck]) -> dict[str, int]:
+def counts(results: list[SourceVerdicts]) -> dict[str, int]:
     """How many figures passed, failed, and are explained errata."""
     out = {"pass": 0, "fail": 0, "erratum": 0}
     for source in results:
@@ -34,7 +34,7 @@ def counts(results: list[SourceCheck]) -> dict[str, int]:
     return out
 
 
-def _line(c: FigureCheck, verbose: bool) -> str:
+def _line(c: Verdict, verbose: bool) -> str:
     expected = c.expected if isinstance(c.expected, str) else _value(c.expected)
     text = f"  {GLYPH[c.status]} {escape(c.what)}: {escape(str(expected))}"
     if c.status != "pass" or verbose:
@@ -44,7 +44,7 @@ def _line(c: FigureCheck, verbose: bool) -> str:
     return text
 
 
-def text(runs: list[tuple[Report, list[SourceCheck]]], *, quiet: bool, color: bool, width: int) -> str:
+def text(runs: list[tuple[Report, list[SourceVerdicts]]], *, quiet: bool, color: bool, width: int) -> str:
     """Every spec, every source, every figure (``quiet``: only the figures that are not plain passes)."""
     captured = Captured(color=color, width=width)
     console = captured.console
@@ -71,7 +71,7 @@ def text(runs: list[tuple[Report, list[SourceCheck]]], *, quiet: bool, color: bo
     return captured.text()
 
 
-def to_json(runs: list[tuple[Report, list[SourceCheck]]]) -> list[dict[str, Any]]:
+def to_json(runs: list[tuple[Report, list[SourceVerdicts]]]) -> list[dict[str, Any]]:
     """The same verdicts as data."""
     return [
         {

@@ -19,14 +19,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from cnncalc.engine.layers import REGISTRY, suggest
+from cnncalc.engine.layers.base import Layer
 from cnncalc.errors import SpecError
 from cnncalc.model import INPUT, Group, Node
-from cnncalc.spec.figures import ExpressionError, evaluate
+from cnncalc.spec.args import substitute
+from cnncalc.spec.loader import line_of
+from cnncalc.spec.messages import describe_validation_error
 from cnncalc.spec.pieces import piece
 
 #: A spec can never expand to more layers than this (``repeat: 10**9`` is an error, not a hang).
 MAX_LAYERS = 100_000
+#: How deep blocks, branches and repeat groups may nest (Inception-style specs use 3 or 4 levels).
+MAX_NESTING = 100
 _GRAPH_KEYS = {"name", "repeat", "inputs", "if", "branches"}
 _BLOCK_KEYS = {"block", "name", "repeat", "with", "first", "each", "inputs", "if"}
 
@@ -48,63 +55,6 @@ class _At(dict[str, Any]):
         super().__init__(data)
         self.line = line or 0
         self.key_lines: dict[str, int] = {}
-
-
-def line_of(obj: Any, key: str | int | None = None) -> int | None:
-    """The source line the loader attached to a mapping/list (or to one of its keys/items)."""
-    lines = getattr(obj, "key_lines", None)
-    if key is not None and lines and key in lines:
-        return int(lines[key])
-    line = getattr(obj, "line", None)
-    return int(line) if line else None
-
-
-# --- argument substitution -------------------------------------------------------------------------------------
-
-
-def _evaluate(expr: str, args: dict[str, Any]) -> Any:
-    """Integer arithmetic, comparisons and and/or/not on block arguments (spec.figures' evaluator), worded for specs."""
-    if len(expr) > 200:
-        raise SpecError("a block expression is limited to 200 characters")
-    try:
-        return evaluate(expr, args)
-    except ExpressionError as err:
-        if err.reason == "name":
-            known = ", ".join(args)
-            raise SpecError(f"'{err.name}' in '${{{expr}}}' is not an argument of this block ({known})") from None
-        if err.reason == "syntax":
-            raise SpecError(f"cannot read the expression '${{{expr}}}'") from None
-        raise SpecError(
-            f"'${{{expr}}}' may only use + - * // %, comparisons, and/or/not on block arguments and numbers"
-        ) from None
-    except ZeroDivisionError:
-        raise SpecError(f"'${{{expr}}}' divides by zero") from None
-
-
-def substitute(value: Any, args: dict[str, Any]) -> Any:
-    """Replace ``$name`` and ``${expr}`` strings (recursively), keeping line information on mappings."""
-    if isinstance(value, str) and value.startswith("$"):
-        if value.startswith("${") and value.endswith("}"):
-            return _evaluate(value[2:-1], args)
-        key = value[1:]
-        if key not in args:
-            raise SpecError(f"'{value}' is not an argument of this block (it takes: {', '.join(args) or 'none'})")
-        return args[key]
-    if isinstance(value, dict):
-        out = type(value)()
-        for attr in ("line", "key_lines"):
-            if hasattr(value, attr):
-                setattr(out, attr, getattr(value, attr))
-        out.update({k: substitute(v, args) for k, v in value.items()})
-        return out
-    if isinstance(value, list):
-        items = [substitute(v, args) for v in value]
-        if hasattr(value, "key_lines"):
-            out_list: Any = type(value)(items)
-            out_list.line, out_list.key_lines = getattr(value, "line", 0), getattr(value, "key_lines", {})
-            return out_list
-        return items
-    return value
 
 
 # --- the builder ----------------------------------------------------------------------------------------------
@@ -156,9 +106,16 @@ class Builder:
     def fail(self, reason: str, entry: Any = None, key: str | None = None, layer: str | None = None) -> SpecError:
         return SpecError(reason, file=self.file, line=line_of(entry, key), layer=layer)
 
-    def size(self, entries: Any) -> int:
-        """Upper bound on the nodes ``entries`` expand to (``if:`` ignored), so absurd repeats fail up front."""
+    def size(self, entries: Any, depth: int = 0) -> int:
+        """Upper bound on the nodes ``entries`` expand to (``if:`` ignored), so absurd repeats fail up front; also
+        bounds how deep blocks, branches and repeat groups nest (:data:`MAX_NESTING`)."""
         total = 0
+        if depth > MAX_NESTING and isinstance(entries, list) and entries:
+            raise self.fail(
+                f"blocks, branches and repeat groups nest more than {MAX_NESTING} levels deep here"
+                + (f" ({' → '.join(self._stack[:3])} → … → {self._stack[-1]})" if len(self._stack) > 3 else ""),
+                *((entries[0], None) if isinstance(entries[0], dict) else (entries, 0)),
+            )
         for entry in entries if isinstance(entries, list) else []:
             times = self.repeat(entry) if isinstance(entry, dict) else 1
             if isinstance(entry, dict) and "block" in entry:
@@ -171,14 +128,14 @@ class Builder:
                     raise self._unknown_block(entry)
                 if name not in self._sizes:
                     self._stack.append(name)
-                    self._sizes[name] = self.size(block.layers)
+                    self._sizes[name] = self.size(block.layers, depth + 1)
                     self._stack.pop()
                 inner = self._sizes[name]
             elif isinstance(entry, dict) and "layers" in entry and "type" not in entry:
-                inner = self.size(entry["layers"])
+                inner = self.size(entry["layers"], depth + 1)
             elif isinstance(entry, dict) and "branches" in entry:
                 branches = entry["branches"] if isinstance(entry["branches"], list) else []
-                inner = 1 + sum(self.size(b if isinstance(b, list) else [b]) for b in branches)
+                inner = 1 + sum(self.size(b if isinstance(b, list) else [b], depth + 1) for b in branches)
             else:
                 inner = 1
             total += times * inner
@@ -291,7 +248,6 @@ class Builder:
             )
         kind = kind.lower()
         peek = f"{kind}_{scope.counters.get(kind, 0) + 1}"
-        from cnncalc.spec.format import validate_layer
 
         label = f"'{scope.prefix}{given if isinstance(given, str) else peek}' ({kind})"
         layer = validate_layer(cls, entry, kind, _GRAPH_KEYS, file=self.file, label=label)
@@ -398,6 +354,19 @@ class Builder:
                 raise self.fail(f"block '{block.name}' needs a value for {', '.join(missing)}", entry, "with")
             out.append(args)
         return out
+
+
+def validate_layer(
+    cls: type[Layer], entry: dict[str, Any], kind: str, graph_keys: set[str], *, file: str | None, label: str
+) -> Layer:
+    """Validate one layer entry with its registered class (graph keys such as ``repeat`` removed first)."""
+    data = {k: v for k, v in entry.items() if k not in graph_keys or k == "name"}
+    data["type"] = kind
+    try:
+        return cls.model_validate(data)
+    except ValidationError as err:
+        msg, line = describe_validation_error(err, entry, cls)
+        raise SpecError(msg, file=file, line=line or line_of(entry), layer=label) from None
 
 
 def expand(entries: list[Any], blocks: dict[str, BlockDef], file: str | None) -> tuple[list[Node], list[Group]]:

@@ -14,7 +14,15 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["ExpressionError", "evaluate", "integer_expression", "parse_figure", "read_figure"]
+__all__ = ["ExpressionError", "FigureTooLargeError", "evaluate", "integer_expression", "parse_figure", "read_figure"]
+
+#: The most digits a figure (a published number, a table cell) may have: far beyond any real count, and it keeps
+#: every figure a finite float (a 309-digit integer is not one).
+MAX_FIGURE_DIGITS = 30
+#: The largest magnitude an expression may reach (``${...}`` in specs, arithmetic in table cells).
+MAX_EXPRESSION_VALUE = 10**18
+#: The longest expression read (``${...}`` or a table cell's arithmetic).
+MAX_EXPRESSION_CHARS = 200
 
 _FIGURE = re.compile(r"^\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([KMGT]i?)?\s*$", re.IGNORECASE)
 _SCALE = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
@@ -25,15 +33,23 @@ def parse_figure(text: str) -> tuple[float, float]:
 
     ``K, M, G, T`` are powers of 1000; ``Ki, Mi, Gi, Ti`` powers of 1024 (GoogLeNet's "2.7K" params are Ki).
     """
-    m = _FIGURE.match(text.replace(",", ""))
+    m = _FIGURE.match(text.replace(",", "")) if len(text) <= 10_000 else None
     if not m:
-        raise ValueError(f"{text!r} is not a number like 138357544, '138M', '2.7Ki' or '1.2e6'")
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ValueError(f"{shown!r} is not a number like 138357544, '138M', '2.7Ki' or '1.2e6'")
     digits, unit = m.group(1), (m.group(2) or "").lower()
     scale = _SCALE[unit]
     mantissa = digits.lower().split("e")[0]
     decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
     exponent = int(digits.lower().split("e")[1]) if "e" in digits.lower() else 0
+    if len(mantissa.replace(".", "")) > MAX_FIGURE_DIGITS or abs(exponent) > MAX_FIGURE_DIGITS:
+        raise FigureTooLargeError(f"is too large: figures are limited to {MAX_FIGURE_DIGITS} digits and exponents to "
+                         f"e±{MAX_FIGURE_DIGITS}")
     return float(digits) * scale, 0.5 * 10.0 ** (exponent - decimals) * scale
+
+
+class FigureTooLargeError(ValueError):
+    """A figure past :data:`MAX_FIGURE_DIGITS` digits: said as such, never read as "not a number"."""
 
 
 def read_figure(text: str) -> tuple[float, float] | None:
@@ -47,6 +63,8 @@ def read_figure(text: str) -> tuple[float, float] | None:
     compact = t.replace(" ", "").replace("\u202f", "").replace("\u2009", "")
     try:
         value, half = parse_figure(compact)
+    except FigureTooLargeError:
+        raise
     except ValueError:
         exact = integer_expression(compact)
         return None if exact is None else (float(exact), 0.0)
@@ -61,11 +79,13 @@ def read_figure(text: str) -> tuple[float, float] | None:
 def integer_expression(text: str) -> int | None:
     """The value of ``(5*5*3+1)*8``, ``5x5x3x8+8``, ``5·5·3·8 + 8``: integers, + − × and parentheses only."""
     source = re.sub(r"[x×·]", "*", text.replace("−", "-"))
+    if len(source) > MAX_EXPRESSION_CHARS:
+        return None
     if not re.fullmatch(r"[\d+\-*()]+", source) or not re.search(r"[+*\-]", source):
         return None
     try:
         value = evaluate(source)
-    except (ExpressionError, RecursionError):
+    except (ExpressionError, RecursionError, ZeroDivisionError):
         return None
     return value if isinstance(value, int) else None
 
@@ -74,7 +94,12 @@ def integer_expression(text: str) -> int | None:
 
 
 class ExpressionError(ValueError):
-    """Why an expression cannot be evaluated; ``reason`` is ``syntax``, ``name`` or ``operation``."""
+    """Why an expression cannot be evaluated.
+
+    ``reason`` is ``syntax``, ``name``, ``operation``, ``type`` (an operand that is not a number: ``name`` says
+    which, so a block argument given as ``"8"`` is named) or ``size`` (beyond :data:`MAX_EXPRESSION_VALUE`, or
+    longer than :data:`MAX_EXPRESSION_CHARS`).
+    """
 
     def __init__(self, reason: str, name: str = "") -> None:
         super().__init__(f"{reason}: {name}" if name else reason)
@@ -95,26 +120,37 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 def evaluate(expr: str, names: Mapping[str, Any] | None = None) -> Any:
     """Numbers, ``names``, + - * // %, comparisons and and/or/not; nothing else (no eval).
 
-    Raises :class:`ExpressionError` for what it cannot read or does not allow, and lets ``ZeroDivisionError``
-    through for the caller to word.
+    Operands must be numbers (int, float, bool): a string, list or mapping bound to a name is an ``ExpressionError``
+    of reason ``type`` naming it, never Python's ``"8" * 2 == "88"``; any intermediate value beyond
+    :data:`MAX_EXPRESSION_VALUE` is reason ``size``. Raises :class:`ExpressionError` for what it cannot read or
+    does not allow, and lets ``ZeroDivisionError`` through for the caller to word.
     """
     import ast  # only specs with ${...} expressions and tables with arithmetic pay for it
 
+    if len(expr) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError("size", f"longer than {MAX_EXPRESSION_CHARS} characters")
     bound = names or {}
+
+    def number(value: Any, what: str) -> Any:
+        if not isinstance(value, int | float):  # bool is an int
+            raise ExpressionError("type", what)
+        if abs(value) > MAX_EXPRESSION_VALUE:
+            raise ExpressionError("size", f"beyond {MAX_EXPRESSION_VALUE:.0e}")
+        return value
 
     def walk(node: ast.AST) -> Any:
         if isinstance(node, ast.Expression):
             return walk(node.body)
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float | bool):
-            return node.value
+            return number(node.value, repr(node.value))
         if isinstance(node, ast.Name):
             if node.id not in bound:
                 raise ExpressionError("name", node.id)
-            return bound[node.id]
+            return number(bound[node.id], node.id)
         if isinstance(node, ast.BinOp) and type(node.op).__name__ in _BINOPS:
-            return _BINOPS[type(node.op).__name__](walk(node.left), walk(node.right))
+            return number(_BINOPS[type(node.op).__name__](walk(node.left), walk(node.right)), "the result")
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -walk(node.operand)
+            return -number(walk(node.operand), "the operand of -")
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             return not walk(node.operand)
         if isinstance(node, ast.BoolOp):
@@ -131,6 +167,13 @@ def evaluate(expr: str, names: Mapping[str, Any] | None = None) -> Any:
 
     try:
         tree = ast.parse(expr, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, ValueError, MemoryError):  # ValueError: a NUL byte; MemoryError: the parser's own limit
         raise ExpressionError("syntax") from None
-    return walk(tree)
+    except RecursionError:
+        raise ExpressionError("size", "nested too deeply") from None
+    try:
+        return walk(tree)
+    except RecursionError:
+        raise ExpressionError("size", "nested too deeply") from None
+    except OverflowError:
+        raise ExpressionError("size", f"beyond {MAX_EXPRESSION_VALUE:.0e}") from None

@@ -7,18 +7,20 @@ message instead of one error per member of a union.
 
 
 import re
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from cnncalc.engine.layers.base import Layer, PosInt
+from cnncalc.engine.layers.base import PosInt
 from cnncalc.errors import SpecError
-from cnncalc.model import Network
-from cnncalc.spec.expand import MAX_LAYERS, BlockDef, expand, line_of, substitute
+from cnncalc.model import MAX_DIM, Network, Shape, clip, magnitude
+from cnncalc.spec.args import substitute
+from cnncalc.spec.expand import MAX_LAYERS, BlockDef, expand
 from cnncalc.spec.figures import parse_figure
+from cnncalc.spec.loader import line_of
 from cnncalc.spec.messages import describe_validation_error
 
-__all__ = ["MAX_LAYERS", "Expect", "Header", "LayerExpect", "build", "parse_shape"]
+__all__ = ["MAX_LAYERS", "Expect", "Header", "LayerExpect", "build", "parse_dims", "parse_shape"]
 
 def _check_figure(value: int | str | None) -> int | str | None:
     if isinstance(value, str):
@@ -57,6 +59,12 @@ class Expect(BaseModel):
     erratum: str | None = None
     #: Network arguments this source's figures assume (e.g. ``{aux: true}``); the spec's defaults otherwise.
     args: dict[str, Any] = {}
+    #: The figures are another tool's, counted its way (``fvcore``, ``ptflops``, ... — see ``cnncalc conventions``):
+    #: verify recounts under that convention. ``tool`` says which versions measured them.
+    convention: str | None = None
+    tool: str | None = None
+    #: Lines the tool prints besides its total, verbatim (torchinfo's "Estimated Total Size (MB)": "280.66").
+    printed: dict[str, str] = {}
     params: Figure | None = None
     trainable_params: Figure | None = None
     weights: Figure | None = None
@@ -75,15 +83,49 @@ class Expect(BaseModel):
 
 def parse_shape(text: str | list[int], *, layout: Literal["chw", "hwc"] = "chw") -> tuple[int, ...]:
     """``3x224x224`` (or ``224x224x3`` with ``layout="hwc"``, or a list) → a channels-first tuple."""
+    dims, problem = _read_shape(text)
+    if problem:
+        raise SpecError(f"shape {clip(repr(text), 40)} {problem}")
+    if layout == "hwc" and len(dims) > 1:
+        dims = [dims[-1], *dims[:-1]]
+    return tuple(dims)
+
+
+def _read_shape(text: str | list[int]) -> tuple[list[int], str]:
+    """The sizes of a shape, and what is wrong with it ('' when nothing)."""
     if isinstance(text, str):
         parts = re.split(r"\s*[x×,]\s*", text.strip().strip("[]()"))
-        if not all(p.isdigit() for p in parts):
-            raise SpecError(f"shape {text!r} is not like 3x224x224")
+        if not all(p.isascii() and p.isdigit() for p in parts):
+            return [], "is not like 3x224x224"
+        if any(len(p) > 13 for p in parts):
+            return [], f"has a size over the limit of {MAX_DIM:,}"
         dims = [int(p) for p in parts]
     else:
         dims = list(text)
     if not dims or any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in dims):
-        raise SpecError(f"shape {text!r} needs positive sizes, channels first")
+        return [], "needs positive sizes, channels first, like 3x224x224"
+    if any(d > MAX_DIM for d in dims):
+        return [], f"has a size of {magnitude(max(dims))}, over the limit of {MAX_DIM:,}"
+    return dims, ""
+
+
+#: A symbolic size: a name such as H, W or N (not containing the separator x).
+_SYMBOL = re.compile(r"^[A-Za-wyzA-Z_][A-Za-wyzA-Z0-9_]*$")
+
+
+def parse_dims(text: str | list[int | str], *, layout: Literal["chw", "hwc"] = "chw") -> tuple[int | str, ...]:
+    """Like :func:`parse_shape`, but a size may be a symbol name (``3xHxW``): the analysis becomes symbolic."""
+    raw = re.split(r"\s*[x×,]\s*", text.strip().strip("[]()")) if isinstance(text, str) else list(text)
+    if not any(isinstance(p, str) and _SYMBOL.match(p) for p in raw):
+        return parse_shape(text if isinstance(text, str) else cast(list[int], text), layout=layout)
+    dims: list[int | str] = []
+    for p in raw:
+        if (isinstance(p, str) and _SYMBOL.match(p)) or (isinstance(p, int) and not isinstance(p, bool) and p >= 1):
+            dims.append(p)
+        elif isinstance(p, str) and p.isdigit() and int(p) >= 1:
+            dims.append(int(p))
+        else:
+            raise SpecError(f"shape {text!r} needs positive sizes or symbol names (like 3xHxW), channels first")
     if layout == "hwc" and len(dims) > 1:
         dims = [dims[-1], *dims[:-1]]
     return tuple(dims)
@@ -117,28 +159,27 @@ class Header(BaseModel):
     layers: list[Any] = Field(min_length=1)
     expect: list[Expect] = []
 
+    @field_validator("input", mode="before")
+    @classmethod
+    def _symbols(cls, value: Any) -> Any:
+        """``[3, H, W]`` (symbolic sizes) is read as the text ``3xHxW``."""
+        if isinstance(value, list) and any(isinstance(v, str) for v in value):
+            return "x".join(map(str, value))
+        return value
+
     @field_validator("input")
     @classmethod
     def _shape(cls, value: list[int] | str) -> list[int] | str:
-        if isinstance(value, str):
+        parts = re.split(r"\s*[x×,]\s*", value.strip().strip("[]()")) if isinstance(value, str) else []
+        if any(_SYMBOL.match(p) for p in parts):
             try:
-                return list(parse_shape(value))
+                return cast(list[int], list(parse_dims(cast(str, value))))
             except SpecError:
-                raise ValueError("needs positive sizes, channels first, like 3x224x224") from None
-        return value
-
-
-def validate_layer(
-    cls: type[Layer], entry: dict[str, Any], kind: str, graph_keys: set[str], *, file: str | None, label: str
-) -> Layer:
-    """Validate one layer entry with its registered class (graph keys such as ``repeat`` removed first)."""
-    data = {k: v for k, v in entry.items() if k not in graph_keys or k == "name"}
-    data["type"] = kind
-    try:
-        return cls.model_validate(data)
-    except ValidationError as err:
-        msg, line = describe_validation_error(err, entry, cls)
-        raise SpecError(msg, file=file, line=line or line_of(entry), layer=label) from None
+                raise ValueError("needs positive sizes or symbol names (like 3xHxW), channels first") from None
+        dims, problem = _read_shape(value)
+        if problem:
+            raise ValueError(problem)
+        return dims
 
 
 def build(data: Any, file: str | None = None, args: dict[str, Any] | None = None) -> Network:
@@ -178,7 +219,7 @@ def build(data: Any, file: str | None = None, args: dict[str, Any] | None = None
     nodes, groups = expand(layers, blocks, file)
     return Network(
         name=header.name,
-        input=parse_shape(header.input),
+        input=cast(Shape, parse_dims(cast(list[int | str], header.input))),
         nodes=tuple(nodes),
         description=header.description,
         source=header.source,

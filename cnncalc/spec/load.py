@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cnncalc.errors import SpecError
 from cnncalc.model import Network
 
 
@@ -18,12 +19,11 @@ def load(spec: str | Path | Mapping[str, Any] | Network, *, args: Mapping[str, A
     """
     if isinstance(spec, Network):
         return spec
-    from cnncalc.spec import format as spec_module
-    from cnncalc.spec import loader
+    from cnncalc.spec.format import build
 
     values = dict(args) if args else None
     if isinstance(spec, Mapping):
-        return spec_module.build(dict(spec), None, values)
+        return build(dict(spec), None, values)
     text = str(spec)
     if ":" in text and not Path(text).exists() and any(ch.isspace() for ch in text.strip()):
         from cnncalc.spec.notation import parse
@@ -31,10 +31,10 @@ def load(spec: str | Path | Mapping[str, Any] | Network, *, args: Mapping[str, A
         return parse(text)
     path = Path(text)
     if path.suffix.lower() in {".yaml", ".yml", ".json"} or path.exists():
-        return loader.load_file(path, values)
+        return load_file(path, values)
     from cnncalc.spec import zoo
 
-    return loader.load_file(zoo.path(text), values)
+    return load_file(zoo.path(text), values)
 
 
 @contextmanager
@@ -47,3 +47,25 @@ def bulk() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def load_file(path: str | Path, args: dict[str, Any] | None = None) -> Network:
+    """Read and validate a spec file (``args`` override its ``args:`` defaults)."""
+    from cnncalc.spec.format import build
+    from cnncalc.spec.loader import MAX_FILE_BYTES, parse_text
+
+    path = Path(path)
+    shown = str(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise SpecError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file=shown)
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("no such file", file=shown) from None
+    except IsADirectoryError:
+        raise SpecError("is a directory, not a spec file", file=shown) from None
+    except UnicodeDecodeError:
+        raise SpecError("is not UTF-8 text", file=shown) from None
+    except OSError as err:
+        raise SpecError(f"cannot read: {err.strerror}", file=shown) from None
+    return build(parse_text(text, shown), shown, args)

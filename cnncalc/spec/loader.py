@@ -7,17 +7,16 @@ are errors, and an alias bomb (a few lines that expand to billions of nodes) is 
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
 from cnncalc.errors import SpecError
-from cnncalc.model import Network
-from cnncalc.spec.format import build
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES = 2_000_000
+#: The most digits an integer in a spec may have (sizes stop at 10^12, published figures well before 10^18).
+MAX_INT_DIGITS = 18
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -65,6 +64,18 @@ def _sequence(loader: Any, node: yaml.SequenceNode) -> LocatedList:
     return out
 
 
+def _int(loader: Any, node: yaml.ScalarNode) -> Any:
+    """YAML's integer, refused past :data:`MAX_INT_DIGITS` digits (Python will not even print one of 4,301)."""
+    digits = sum(ch.isdigit() for ch in str(node.value))
+    if digits > MAX_INT_DIGITS:
+        raise SpecError(
+            f"a number of {digits:,} digits; integers in a spec are limited to {MAX_INT_DIGITS} digits",
+            line=node.start_mark.line + 1,
+        )
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _int)
 _Loader.add_constructor("tag:yaml.org,2002:map", _mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _sequence)
 
@@ -93,10 +104,150 @@ def _measure(data: Any) -> None:
         )
 
 
+class _FullLoaderError(Exception):
+    """What the fast path cannot take (anchors, aliases, tags, merge keys, complex keys, a parse error): the full
+    loader reads the document instead, with its own messages."""
+
+
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float")}
+
+
+class _Events:
+    """Builds a document from libyaml's events: containers as they open, scalars through YAML's own resolver."""
+
+    def __init__(self) -> None:
+        self.resolver = yaml.resolver.Resolver()
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.cache: dict[str, Any] = {}
+        #: Open containers; a mapping's key waiting for its value sits on top of it as (key, line).
+        self.stack: list[Any] = []
+        self.root: Any = None
+        self.done = False
+
+    def scalar(self, event: Any) -> Any:
+        """A scalar's value, as the full loader constructs it (cached per spelling)."""
+        if event.anchor is not None or (event.tag is not None and event.tag != "!"):
+            raise _FullLoaderError
+        value = event.value
+        if event.style or not event.implicit[0]:  # quoted or block text: a string
+            return value
+        if value in self.cache:
+            return self.cache[value]
+        tag = cast(str, self.resolver.resolve(yaml.ScalarNode, value, (True, False)))  # type: ignore[no-untyped-call]
+        if tag == "tag:yaml.org,2002:str":
+            return value
+        if tag not in _PLAIN_TAGS:  # timestamps, merge keys, ...: the full loader's business
+            raise _FullLoaderError
+        node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark)
+        try:
+            out = _int(self.constructor, node) if tag.endswith(":int") else \
+                self.constructor.yaml_constructors[tag](self.constructor, node)
+        except SpecError:
+            raise _FullLoaderError from None  # every message comes from the full loader
+
+        self.cache[value] = out
+        return out
+
+    def attach(self, value: Any, line: int, opened: bool) -> None:
+        """Put a new value where it belongs: the root, a list item, a mapping's key or a key's value."""
+        stack = self.stack
+        if not stack:
+            if opened:
+                stack.append(value)
+            else:
+                self.root, self.done = value, True
+            return
+        top = stack[-1]
+        if isinstance(top, tuple):  # a mapping's key is waiting for this value
+            stack.pop()
+            key, key_line = top
+            stack[-1][key] = value
+            stack[-1].key_lines[key] = key_line
+        elif isinstance(top, Located):
+            if opened:
+                raise _FullLoaderError  # a mapping or sequence as a key
+            try:
+                duplicate = value in top
+            except TypeError:
+                raise _FullLoaderError from None
+            if duplicate:
+                raise _FullLoaderError  # the full loader words it (after any syntax error, as it parses first)
+            stack.append((value, line))
+            return
+        else:
+            top.key_lines[len(top)] = line
+            top.append(value)
+        if opened:
+            stack.append(value)
+
+    def close(self) -> None:
+        closed = self.stack.pop()  # attached to its parent when it opened
+        if isinstance(closed, tuple):
+            raise _FullLoaderError  # a key without a value: malformed, the full loader says so
+        if not self.stack:
+            self.root, self.done = closed, True
+
+
+def _fast(text: str) -> Any:
+    """The document built straight from libyaml's event stream, with the same lines and values as the full loader.
+
+    PyYAML's composer makes a node object (and two marks) per value before the constructor walks them again; for a
+    100,000-layer chain that is most of the load time. Plain specs (no anchors, aliases, tags or merge keys) need
+    none of it: mappings and sequences are built as their events arrive, and plain scalars are resolved with
+    YAML's own resolver and constructors, cached per spelling.
+    """
+    from yaml import events as ev
+
+    try:
+        from yaml._yaml import CParser  # libyaml, as PyYAML wheels ship it
+    except ImportError:
+        raise _FullLoaderError from None
+    parser = CParser(text)
+    doc = _Events()
+    try:
+        while True:
+            event = parser.get_event()
+            if event is None or isinstance(event, ev.StreamEndEvent):
+                break
+            if isinstance(event, ev.DocumentStartEvent | ev.StreamStartEvent | ev.DocumentEndEvent):
+                if isinstance(event, ev.DocumentStartEvent) and doc.done:
+                    raise _FullLoaderError  # several documents: the full loader words that error
+                continue
+            line = event.start_mark.line + 1 if event.start_mark is not None else 0
+            if isinstance(event, ev.MappingStartEvent | ev.SequenceStartEvent):
+                if event.anchor is not None or (event.tag is not None and event.tag != "!"):
+                    raise _FullLoaderError
+                value: Any = Located() if isinstance(event, ev.MappingStartEvent) else LocatedList()
+                value.line, value.key_lines = line, {}
+                doc.attach(value, line, True)
+            elif isinstance(event, ev.ScalarEvent):
+                doc.attach(doc.scalar(event), line, False)
+            elif isinstance(event, ev.MappingEndEvent | ev.SequenceEndEvent):
+                doc.close()
+            else:  # an alias
+                raise _FullLoaderError
+    except yaml.YAMLError:
+        raise _FullLoaderError from None
+    return doc.root
+
+
 def parse_text(text: str, file: str | None = None) -> Any:
-    """YAML/JSON text → plain data with source lines; every parse problem becomes a located SpecError."""
+    """YAML/JSON text → plain data with source lines; every parse problem becomes a located SpecError.
+
+    The common document goes through :func:`_fast`; anything it does not take, and every document with a
+    problem, goes through the full loader, so that messages (and which problem is reported first) come from one
+    place.
+    """
     if len(text) > MAX_FILE_BYTES:
         raise SpecError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file=file)
+    try:
+        return _fast(text)
+    except _FullLoaderError:
+        pass
+    except SpecError as err:
+        raise err.located(file=file) from None
+    except RecursionError:
+        raise SpecError("the document is nested too deeply", file=file) from None
     try:
         data = yaml.load(text, Loader=_Loader)
     except SpecError as err:
@@ -118,20 +269,10 @@ def parse_text(text: str, file: str | None = None) -> Any:
     return data
 
 
-def load_file(path: str | Path, args: dict[str, Any] | None = None) -> Network:
-    """Read and validate a spec file (``args`` override its ``args:`` defaults)."""
-    path = Path(path)
-    shown = str(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise SpecError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB", file=shown)
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError("no such file", file=shown) from None
-    except IsADirectoryError:
-        raise SpecError("is a directory, not a spec file", file=shown) from None
-    except UnicodeDecodeError:
-        raise SpecError("is not UTF-8 text", file=shown) from None
-    except OSError as err:
-        raise SpecError(f"cannot read: {err.strerror}", file=shown) from None
-    return build(parse_text(text, shown), shown, args)
+def line_of(obj: Any, key: str | int | None = None) -> int | None:
+    """The source line the loader attached to a mapping/list (or to one of its keys/items)."""
+    lines = getattr(obj, "key_lines", None)
+    if key is not None and lines and key in lines:
+        return int(lines[key])
+    line = getattr(obj, "line", None)
+    return int(line) if line else None

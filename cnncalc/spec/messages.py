@@ -10,7 +10,8 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from cnncalc.engine.layers.base import Layer
-from cnncalc.spec.expand import line_of
+from cnncalc.model import clip
+from cnncalc.spec.loader import line_of
 
 __all__ = ["describe_validation_error"]
 
@@ -51,6 +52,14 @@ def describe_validation_error(err: ValidationError, data: Any, model: type[BaseM
     errors = err.errors(include_url=False, include_context=True, include_input=False)
     first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(p for p in first["loc"] if _is_field(p))
+    given = _data_at(data, (*loc, None)) if loc else None
+    if isinstance(given, dict):
+        # A mapping was written (padding: {before: [1, 1]}): the member of the union that takes a mapping says
+        # what is wrong with it, not the members that wanted a number or 'same'.
+        inner = [e for e in errors if len(tuple(p for p in e["loc"] if _is_field(p))) > len(loc)]
+        if inner:
+            first = inner[0]
+            loc = tuple(p for p in first["loc"] if _is_field(p))
     holder = _data_at(data, loc)
     line = line_of(holder, loc[-1] if loc else None) or line_of(data)
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
@@ -81,5 +90,5 @@ def describe_validation_error(err: ValidationError, data: Any, model: type[BaseM
         close = difflib.get_close_matches(value, re.findall(r"'([^']*)'", msg), n=1)
         if close:
             msg += f" (did you mean '{close[0]}'?)"
-    shown = f" {value!r}" if value is not None and not isinstance(value, dict | list) else ""
+    shown = f" {clip(repr(value), 40)}" if value is not None and not isinstance(value, dict | list) else ""
     return f"{path or 'value'}:{shown} {msg[0].lower()}{msg[1:]}", line

@@ -16,7 +16,7 @@ from typing import Any
 
 from cnncalc.errors import CnncalcError
 from cnncalc.model import INPUT, Node
-from cnncalc.torch._pads import Pads, torch_order
+from cnncalc.torch._pads import SidePads, torch_order
 
 INSTALL = "the torch bridge needs PyTorch: pip install 'cnncalc[torch]' (or pip install torch==2.13.0)"
 
@@ -62,15 +62,39 @@ def call_step(step: Step, module: Any, values: dict[str, Any], indices: dict[str
     if step.merge:
         out = module(*(values[i] for i in step.inputs))
     elif step.link is not None and step.link[0] == "indices":
-        out = module(values[step.inputs[0]], indices[step.link[1]], values[step.link[2]])
+        out = module(values[step.inputs[0]], *indices[step.link[1]])
     elif step.link is not None:
         out = module(values[step.inputs[0]], values[step.link[1]])
     else:
         out = module(values[step.inputs[0]])
-    if isinstance(out, tuple):  # a max-pool whose indices a max-unpool uses
+    if isinstance(out, tuple):  # a max-pool whose indices a max-unpool uses, with the size it unpools to
         out, idx = out
-        indices[step.name] = idx
+        x = values[step.inputs[0]]
+        indices[step.name] = (idx, x.new_empty(x.shape, device="meta"))
     values[step.name] = out
+
+
+def last_reads(steps: list[Step]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Step index → the values no later step reads (the last step's output is kept), and the same for max-pool
+    indices (a max-unpool reads its pool's indices and only the *size* of the pool's input)."""
+    last: dict[str, int] = {}
+    last_indices: dict[str, int] = {}
+    for i, step in enumerate(steps):
+        for name in step.inputs:
+            last[name] = i
+        if step.link is not None and step.link[0] == "indices":
+            last_indices[step.link[1]] = i
+        elif step.link is not None:
+            last[step.link[1]] = i
+        last.setdefault(step.name, i)  # an output nothing reads goes right away
+    out: dict[int, list[str]] = {}
+    for name, i in last.items():
+        if name not in (INPUT, steps[-1].name):
+            out.setdefault(i, []).append(name)
+    out_indices: dict[int, list[str]] = {}
+    for name, i in last_indices.items():
+        out_indices.setdefault(i, []).append(name)
+    return out, out_indices
 
 
 
@@ -86,7 +110,7 @@ def lib() -> SimpleNamespace:
     class Padded(base):  # type: ignore[misc]
         """``F.pad`` by per-side amounts, then the layer (which runs at padding 0)."""
 
-        def __init__(self, pads: Pads, layer: Any) -> None:
+        def __init__(self, pads: SidePads, layer: Any) -> None:
             super().__init__()
             self.pads = pads
             self.layer = layer
@@ -102,7 +126,7 @@ def lib() -> SimpleNamespace:
         dropped here by the same rule. Indices are mapped back to the unpadded input, for ``max_unpool``.
         """
 
-        def __init__(self, pads: Pads, layer: Any, stride: Sequence[int], *, fill: float, ceil_mode: bool) -> None:
+        def __init__(self, pads: SidePads, layer: Any, stride: Sequence[int], *, fill: float, ceil_mode: bool) -> None:
             super().__init__()
             self.pads, self.layer, self.stride, self.fill, self.ceil_mode = pads, layer, list(stride), fill, ceil_mode
 
@@ -131,7 +155,7 @@ def lib() -> SimpleNamespace:
     class Cropped(base):  # type: ignore[misc]
         """The layer, then ``cuts`` (before, after) sliced off each spatial dim (a transposed conv's padding)."""
 
-        def __init__(self, layer: Any, cuts: Pads) -> None:
+        def __init__(self, layer: Any, cuts: SidePads) -> None:
             super().__init__()
             self.layer, self.cuts = layer, cuts
 
@@ -213,7 +237,7 @@ def lib() -> SimpleNamespace:
     class Crop(base):  # type: ignore[misc]
         """A centre crop to ``size`` or to the linked tensor's size, or explicit (before, after) cuts."""
 
-        def __init__(self, size: Sequence[int] | None, cuts: Pads | None) -> None:
+        def __init__(self, size: Sequence[int] | None, cuts: SidePads | None) -> None:
             super().__init__()
             self.size, self.cuts = size, cuts
 
@@ -229,7 +253,7 @@ def lib() -> SimpleNamespace:
     class Pad(base):  # type: ignore[misc]
         """``F.pad`` with a mode (constant, reflect, replicate, circular)."""
 
-        def __init__(self, pads: Pads, mode: str, value: float) -> None:
+        def __init__(self, pads: SidePads, mode: str, value: float) -> None:
             super().__init__()
             self.pads, self.mode, self.value = pads, mode, value
 
@@ -259,6 +283,16 @@ def lib() -> SimpleNamespace:
                 out = out * y
             return out
 
+    class InPlace(base):  # type: ignore[misc]
+        """``torch.sigmoid_`` / ``torch.tanh_``: the in-place activations torch has no module for."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+        def forward(self, x: Any) -> Any:
+            return getattr(torch, f"{self.name}_")(x)
+
     class SpecModule(base):  # type: ignore[misc]
         """A spec as a torch module: one submodule per node in ``layers`` (keys sanitised; ``node_name`` maps a
         key back), run in the spec's order with a dict of tensors. ``forward`` returns the last node's output.
@@ -273,21 +307,31 @@ def lib() -> SimpleNamespace:
             self.key = {s.name: s.key for s in steps}
 
         def forward(self, x: Any) -> Any:
-            return self.run(x)[self.steps[-1].name]
+            """The last node's output; every other value is dropped after its last reader, as torch code would."""
+            return self.run(x, free=True)[self.steps[-1].name]
 
-        def run(self, x: Any, around: Callable[[str], Any] | None = None) -> dict[str, Any]:
-            """Every node's output by node name; ``around(name)`` gives a context manager for each node's call."""
+        def run(self, x: Any, around: Callable[[str], Any] | None = None, *, free: bool = False) -> dict[str, Any]:
+            """Every node's output by node name; ``around(name)`` gives a context manager for each node's call.
+
+            ``free`` drops each value (and max-pool indices) after the last step that reads it, so the module's
+            memory liveness is that of straight-line torch code, not of a dict that keeps every intermediate.
+            """
             import contextlib
 
             values: dict[str, Any] = {INPUT: x}
             indices: dict[str, Any] = {}
-            for step in self.steps:
+            last, last_indices = last_reads(self.steps) if free else ({}, {})
+            for i, step in enumerate(self.steps):
                 with around(step.name) if around else contextlib.nullcontext():
                     call_step(step, self.layers[step.key], values, indices)
+                for name in last.get(i, ()):
+                    values.pop(name, None)
+                for name in last_indices.get(i, ()):
+                    indices.pop(name, None)
             return values
 
     from cnncalc.torch._modules_modern import modern_modules
 
     return SimpleNamespace(torch=torch, nn=nn, F=func, **modern_modules(torch, nn, func), **{c.__name__: c for c in (
         Padded, PaddedPool, Cropped, SparseConv, Subsample, RBF, Maxout, BedOfNails, MaxUnpool, Crop, Pad, Concat,
-        Sum, Product, SpecModule)})
+        Sum, Product, InPlace, SpecModule)})

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from math import prod
 from typing import Any
 
-from cnncalc.torch._pads import Pads, torch_order
+from cnncalc.torch._pads import SidePads, torch_order
 
 
 def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
@@ -112,7 +112,7 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
         under its window."""
 
         def __init__(self, channels: int, kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int],
-                     pads: Pads, include_pad: bool) -> None:
+                     pads: SidePads, include_pad: bool) -> None:
             super().__init__()
             n = len(kernel)
             self.conv = getattr(func, f"conv{n}d")

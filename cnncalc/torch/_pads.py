@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-Pads = list[tuple[int, int]]
+#: (before, after) per spatial dim as read here; engine.dims has its own ``Pads``, which this module must not borrow.
+SidePads = list[tuple[int, int]]
 
 
 def each(value: Any, n: int) -> tuple[int, ...]:
@@ -20,7 +21,7 @@ def each(value: Any, n: int) -> tuple[int, ...]:
     return values * n if len(values) == 1 else values
 
 
-def sides(padding: Any, sizes: Sequence[int], extent: Sequence[int], stride: Sequence[int]) -> Pads:
+def sides(padding: Any, sizes: Sequence[int], extent: Sequence[int], stride: Sequence[int]) -> SidePads:
     """(before, after) per spatial dim, read as the README's padding table defines each form.
 
     ``extent`` is the dilated kernel D·(K − 1) + 1. ``same`` follows TensorFlow: the output is ⌈W / S⌉ and the
@@ -47,12 +48,12 @@ def sides(padding: Any, sizes: Sequence[int], extent: Sequence[int], stride: Seq
     return list(zip(each(padding.before, n), each(padding.after, n), strict=True))
 
 
-def symmetric(pads: Pads) -> list[int] | None:
+def symmetric(pads: SidePads) -> list[int] | None:
     """The per-dim amounts when every dim pads both sides alike (torch's own ``padding``), else None."""
     return [a for a, _ in pads] if all(a == b for a, b in pads) else None
 
 
-def torch_order(pads: Pads) -> list[int]:
+def torch_order(pads: SidePads) -> list[int]:
     """Per-dim (before, after) → ``F.pad``'s flat list, last dim first."""
     out: list[int] = []
     for before, after in reversed(pads):

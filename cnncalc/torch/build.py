@@ -59,8 +59,17 @@ def _fused_activation(t: SimpleNamespace, layer: Any, x: Shape) -> Any:
     with its defaults: a fusable type needs no fields, and its builder reads no shape."""
     if layer.activation is None:
         return None
-    act = REGISTRY[layer.activation].model_validate({"type": layer.activation})
+    cls = REGISTRY[layer.activation]
+    # In place where torch can (cnncalc counts no new memory for a fused activation; the module must allocate none).
+    act = cls.model_validate({"type": layer.activation, **({"inplace": True} if "inplace" in cls.model_fields else {})})
     return BUILDERS[type(act)](t, act, x, False)
+
+
+def _elementwise(t: SimpleNamespace, layer: activation.Activation) -> Any:
+    """A parameterless activation, in place when the spec says so (``torch.sigmoid_``/``tanh_`` have no module)."""
+    if layer.type in ("sigmoid", "tanh"):
+        return t.InPlace(layer.type) if layer.inplace else getattr(t.nn, ACTIVATION_MODULES[layer.type])()
+    return getattr(t.nn, ACTIVATION_MODULES[layer.type])(inplace=layer.inplace)
 
 
 def _fused(t: SimpleNamespace, layer: Any, module: Any, x: Shape) -> Any:
@@ -156,7 +165,7 @@ def _adaptive(t: SimpleNamespace, layer: pool.AdaptivePool, x: Shape, keep: bool
     n = len(x) - 1
     size = layer.output_size
     target: Any = size if isinstance(size, int) else tuple(size * n if len(size) == 1 else size)
-    kind = "Avg" if "avg" in layer.type else "Max"
+    kind = "Avg" if layer.averages else "Max"
     return getattr(t.nn, f"Adaptive{kind}Pool{n}d")(target)
 
 
@@ -189,7 +198,7 @@ def _pad(t: SimpleNamespace, layer: reshape.Pad, x: Shape, keep: bool) -> Any:
 
 
 def _upsample(t: SimpleNamespace, layer: upsample.Upsample, x: Shape, keep: bool) -> Any:
-    mode = "bilinear" if layer.type == "upsample_bilinear" else layer.mode
+    mode = layer.resolved_mode
     size: Any = layer.size if not isinstance(layer.size, list) else tuple(each(layer.size, len(x) - 1))
     scale: Any = layer.scale_factor
     if isinstance(scale, list):
@@ -243,9 +252,9 @@ BUILDERS: dict[type[Layer], Builder] = {
     norm.BatchNorm: _batchnorm,
     norm.LocalResponseNorm: lambda t, layer, x, keep: t.nn.LocalResponseNorm(layer.size, layer.alpha, layer.beta,
                                                                             layer.k),
-    activation.Activation: lambda t, layer, x, keep: getattr(t.nn, ACTIVATION_MODULES[layer.type])(),
-    activation.LeakyReLU: lambda t, layer, x, keep: t.nn.LeakyReLU(layer.negative_slope),
-    activation.ELU: lambda t, layer, x, keep: t.nn.ELU(layer.alpha),
+    activation.Activation: lambda t, layer, x, keep: _elementwise(t, layer),
+    activation.LeakyReLU: lambda t, layer, x, keep: t.nn.LeakyReLU(layer.negative_slope, inplace=layer.inplace),
+    activation.ELU: lambda t, layer, x, keep: t.nn.ELU(layer.alpha, inplace=layer.inplace),
     activation.GELU: lambda t, layer, x, keep: t.nn.GELU(approximate=layer.approximate),
     activation.Softmax: lambda t, layer, x, keep: (t.nn.Softmax if layer.type == "softmax" else t.nn.LogSoftmax)(
         dim=layer.dim),

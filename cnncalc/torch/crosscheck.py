@@ -6,8 +6,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from cnncalc.engine.graph import Analysis
 from cnncalc.engine.layers import conv, conv_transpose, linear
+from cnncalc.engine.report import Analysis
 from cnncalc.errors import CnncalcError
 from cnncalc.model import Network, Shape
 from cnncalc.torch._modules import TorchRejectedError, lib

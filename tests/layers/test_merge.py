@@ -83,7 +83,7 @@ def test_concat_dim(dim: int, shapes: list[tuple[int, ...]], expected: tuple[int
         # Along H the channels must agree.
         pytest.param([(3, 4, 5), (2, 4, 5)], 2, "cannot concatenate 3x4x5 and 2x4x5 along dim 2", id="dim2-C-differs"),
         pytest.param([(3, 4, 5), (3, 4)], 1, "cannot concatenate 3x4x5 and 3x4 along dim 1", id="rank-mismatch"),
-        pytest.param([(3, 4, 5), (3, 4, 5)], 0, "dim=0 is out of range for inputs of rank 4 (batch included)",
+        pytest.param([(3, 4, 5), (3, 4, 5)], 0, "dim=0 is the batch: cnncalc does not concatenate along the batch",
                      id="dim0-is-the-batch"),
         pytest.param([(3, 4, 5), (3, 4, 5)], 4, "dim=4 is out of range for inputs of rank 4", id="dim4"),
         pytest.param([(3, 4, 5), (3, 4, 5)], -5, "dim=-5 is out of range", id="dim-5"),

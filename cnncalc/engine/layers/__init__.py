@@ -13,36 +13,12 @@ never imports torch.
 
 
 from importlib import import_module
-from typing import TypeVar
 
-from cnncalc.engine.layers.base import Layer, type_names
+from cnncalc.engine.layers.registry import REGISTRY, layer_classes, register, suggest, type_names
 
-REGISTRY: dict[str, type[Layer]] = {}
-L = TypeVar("L", bound=type[Layer])
+__all__ = ["REGISTRY", "layer_classes", "register", "suggest", "type_names"]
+
 _FAMILIES = ("conv", "conv_transpose", "pool", "linear", "norm", "activation", "reshape", "upsample", "merge", "opaque")
-
-
-def register(cls: L) -> L:
-    """Class decorator: make every name in ``cls.type``'s Literal resolve to ``cls``."""
-    for name in type_names(cls):
-        if name in REGISTRY:
-            raise RuntimeError(f"layer type {name!r} registered twice")
-        REGISTRY[name] = cls
-    return cls
-
-
-def suggest(name: str) -> str | None:
-    """The closest registered type name, for 'did you mean' hints."""
-    import difflib
-
-    close = difflib.get_close_matches(name.lower(), REGISTRY, n=1, cutoff=0.6)
-    return close[0] if close else None
-
-
-def layer_classes() -> list[type[Layer]]:
-    """Distinct layer classes, in registration order."""
-    return list(dict.fromkeys(REGISTRY.values()))
-
 
 for _family in _FAMILIES:
     import_module(f"cnncalc.engine.layers.{_family}")

@@ -13,8 +13,8 @@ Maxout reduces the channels by ``pieces`` with pieces − 1 comparisons per outp
 from math import prod
 from typing import ClassVar, Literal
 
-from cnncalc.engine.layers import register
-from cnncalc.engine.layers.base import ElementwiseCost, Evaluation, Layer, PosInt, channels
+from cnncalc.engine.layers.base import ElementwiseCost, Evaluation, Keeps, Layer, PosInt, channels
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape
 
@@ -23,9 +23,6 @@ from cnncalc.model import Shape
 class Activation(ElementwiseCost):
     """Parameterless elementwise activations."""
 
-    family: ClassVar[str] = "act"
-    quiet: ClassVar[bool] = True
-
     type: Literal["relu", "relu6", "sigmoid", "tanh", "silu", "swish", "selu", "hardswish", "hardsigmoid", "mish"]
 
     flops_per_element: ClassVar[dict[str, int]] = {
@@ -33,44 +30,52 @@ class Activation(ElementwiseCost):
         "hardsigmoid": 3, "mish": 9,
     }
 
+    def keeps(self) -> Keeps:
+        """relu, sigmoid, tanh keep their output; the rest their input — in place, selu its output, others a clone."""
+        keeps_output = self.type in ("relu", "sigmoid", "tanh") or (self.inplace and self.type == "selu")
+        return Keeps(saves=("output",) if keeps_output else ("copy",) if self.inplace else ("input",))
+
 
 @register
 class LeakyReLU(ElementwiseCost):
     """max(0, x) + slope · min(0, x)."""
-
-    family: ClassVar[str] = "act"
-    quiet: ClassVar[bool] = True
 
     type: Literal["leaky_relu"]
     negative_slope: float = 0.01
 
     flops_per_element: ClassVar[dict[str, int]] = {"leaky_relu": 2}
 
+    def keeps(self) -> Keeps:
+        """leaky_relu keeps its input, leaky_relu_ its result."""
+        return Keeps(saves=("output",) if self.inplace else ("input",))
+
 
 @register
 class ELU(ElementwiseCost):
     """x if x > 0 else α(eˣ − 1)."""
-
-    family: ClassVar[str] = "act"
-    quiet: ClassVar[bool] = True
 
     type: Literal["elu"]
     alpha: float = 1.0
 
     flops_per_element: ClassVar[dict[str, int]] = {"elu": 4}
 
+    def keeps(self) -> Keeps:
+        """elu keeps its input, elu_ its result."""
+        return Keeps(saves=("output",) if self.inplace else ("input",))
+
 
 @register
 class GELU(ElementwiseCost):
     """x · Φ(x), exact (erf) or with torch's tanh approximation."""
 
-    family: ClassVar[str] = "act"
-    quiet: ClassVar[bool] = True
-
     type: Literal["gelu"]
     approximate: Literal["none", "tanh"] = "none"
 
     flops_per_element: ClassVar[dict[str, int]] = {"gelu": 5}
+
+    def keeps(self) -> Keeps:
+        """gelu keeps its input."""
+        return Keeps(saves=("input",))
 
 
 @register
@@ -88,6 +93,10 @@ class PReLU(Layer):
         if self.num_parameters != 1:
             channels(x, self.num_parameters, "num_parameters")
         return Evaluation(x, params=self.num_parameters, flops=2 * prod(x))
+
+    def keeps(self) -> Keeps:
+        """prelu keeps its input (and weight)."""
+        return Keeps(saves=("input",))
 
 
 @register
@@ -109,6 +118,10 @@ class Softmax(Layer):
             raise ShapeError(f"dim={self.dim} is out of range for an input of rank {rank} (batch included)")
         return Evaluation(x, flops=3 * prod(x), summary=f"dim={self.dim}")
 
+    def keeps(self) -> Keeps:
+        """softmax and log_softmax keep their output."""
+        return Keeps(saves=("output",))
+
 
 @register
 class Maxout(Layer):
@@ -126,3 +139,7 @@ class Maxout(Layer):
             raise ShapeError(f"maxout with {self.pieces} pieces needs channels divisible by {self.pieces}, got {c}")
         shape = (c // self.pieces, *x[1:])
         return Evaluation(shape, flops=prod(shape) * (self.pieces - 1), summary=f"pieces={self.pieces}")
+
+    def keeps(self) -> Keeps:
+        """amax keeps its input and output (to route the gradient)."""
+        return Keeps(saves=("input", "output"))

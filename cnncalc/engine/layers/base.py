@@ -91,8 +91,30 @@ class Evaluation:
 
         LeCun's connections are the multiply-adds plus the bias additions.
         """
-        return cls(shape, params=weights + biases, biases=biases, macs=macs, flops=2 * macs + bias_adds,
+        from cnncalc.engine.trace import settle, term
+
+        flops = term(2 * settle(macs), "2 per multiply-add") + term(settle(bias_adds), "bias adds")
+        return cls(shape, params=weights + biases, biases=biases, macs=macs, flops=flops,
                    connections=macs + bias_adds, **rest)
+
+
+@dataclass(frozen=True, slots=True)
+class Keeps:
+    """What a layer's torch operator keeps for backward and allocates besides its output (``cnncalc memory``).
+
+    ``saves`` names the tensors autograd holds until the layer's backward runs: ``input`` (the first input's
+    storage), ``inputs`` (every input's), ``output``, ``indices`` (int64, one per output value: max pooling),
+    ``mask`` (one byte per output value: dropout), ``stats`` (two fp32 values per channel: batch norm's mean and
+    inverse std), ``copy`` (a temporary of the output's size and dtype: ops torch builds from several kernels).
+    ``grad`` says whether the input gradient is a new tensor or a view of the output gradient (reshapes, adds,
+    concatenation). ``train_output`` is a new output in training where inference stores none (dropout).
+    ``workspace`` lists what the inference pass allocates and frees inside the op (max-pool indices).
+    """
+
+    saves: tuple[str, ...] = ("input",)
+    grad: Literal["new", "view"] = "new"
+    train_output: bool = False
+    workspace: tuple[str, ...] = ()
 
 
 class Layer(BaseModel):
@@ -124,6 +146,10 @@ class Layer(BaseModel):
     def evaluate(self, x: Shape) -> Evaluation:
         """Apply the layer's formulas to input shape ``x``."""
         raise NotImplementedError
+
+    def keeps(self) -> Keeps:
+        """What torch keeps for this layer's backward (default: its input, a new input gradient)."""
+        return Keeps()
 
     def evaluate_linked(self, x: Shape, linked: dict[str, Linked]) -> Evaluation:
         """Like :meth:`evaluate`, for layers whose ``links`` name other nodes (their shapes are in ``linked``)."""
@@ -157,6 +183,8 @@ class ElementwiseCost(Layer):
 
     flops_per_element: ClassVar[dict[str, int]] = {}
     fusable: ClassVar[bool] = True
+    family: ClassVar[str] = "act"
+    quiet: ClassVar[bool] = True
     inplace: bool = False
 
     def evaluate(self, x: Shape) -> Evaluation:
@@ -175,7 +203,7 @@ class Activated(Layer):
         """Only shape-keeping, parameterless activations can be fused (the rest need a layer of their own)."""
         if value is None:
             return None
-        from cnncalc.engine.layers import REGISTRY
+        from cnncalc.engine.layers.registry import REGISTRY
 
         name = value.lower()
         target = REGISTRY.get(name)
@@ -195,11 +223,14 @@ class Activated(Layer):
         """Add the fused activation's FLOPs; it works in place, so no extra memory."""
         if self.activation is None:
             return ev
-        from cnncalc.engine.layers import REGISTRY
+        from cnncalc.engine.layers.registry import REGISTRY
 
         act = REGISTRY[self.activation].model_validate({"type": self.activation}).evaluate(ev.shape)
         summary = f"{ev.summary} +{self.activation}".strip()
-        return replace(ev, params=ev.params + act.params, flops=ev.flops + act.flops, summary=summary)
+        from cnncalc.engine.trace import settle, term
+
+        flops = ev.flops + term(settle(act.flops), self.activation)
+        return replace(ev, params=ev.params + act.params, flops=flops, summary=summary)
 
 
 def channels(x: Shape, given: int | None, what: str = "in_channels") -> int:
@@ -209,12 +240,6 @@ def channels(x: Shape, given: int | None, what: str = "in_channels") -> int:
     if given is not None and given != x[0]:
         raise ShapeError(f"{what}={given} but the incoming shape {fmt_shape(x)} has {x[0]} channels")
     return x[0]
-
-
-def type_names(cls: type[Layer]) -> tuple[str, ...]:
-    """The ``Literal`` values of a layer class's ``type`` field: the names it is registered under."""
-    ann: Any = cls.model_fields["type"].annotation
-    return tuple(getattr(ann, "__args__", ()))
 
 
 class PadSides(BaseModel):

@@ -13,17 +13,18 @@ from math import prod
 from typing import ClassVar, Literal
 
 from cnncalc.engine.dims import Slide, slide, slide_summary
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import (
     Activated,
     Evaluation,
     IntOrTuple,
+    Keeps,
     NonNegInt,
     Padding,
     PosInt,
     channels,
     windows,
 )
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape
 
@@ -115,3 +116,7 @@ class Conv(Activated):
             summary=slide_summary(sl) + f" table({links} links)",
             warnings=sl.warnings,
         )
+
+    def keeps(self) -> Keeps:
+        """Convolution saves its input (and weight); a fused activation runs in place on the output."""
+        return Keeps(saves=("input",))

@@ -25,17 +25,18 @@ from cnncalc.engine.dims import (
     transposed_pads_for,
     transposed_same_pads,
 )
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import (
     Activated,
     Evaluation,
     IntOrTuple,
+    Keeps,
     NonNegInt,
     Padding,
     PosInt,
     Window,
     channels,
 )
+from cnncalc.engine.layers.registry import register
 from cnncalc.engine.trace import settle
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape
@@ -122,3 +123,7 @@ class ConvTranspose(Activated):
             summary=summary + (f" g{self.groups}" if self.groups > 1 else ""),
         )
         return self.fuse(ev)
+
+    def keeps(self) -> Keeps:
+        """Saves its input, as convolution."""
+        return Keeps(saves=("input",))

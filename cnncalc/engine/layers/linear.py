@@ -9,8 +9,8 @@
 from math import prod
 from typing import ClassVar, Literal
 
-from cnncalc.engine.layers import register
-from cnncalc.engine.layers.base import GLOBAL, Activated, Evaluation, Layer, PosInt
+from cnncalc.engine.layers.base import GLOBAL, Activated, Evaluation, Keeps, Layer, PosInt
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape
 
@@ -49,6 +49,10 @@ class Linear(Activated):
         )
         return self.fuse(ev)
 
+    def keeps(self) -> Keeps:
+        """addmm saves its input (the flattened view when ``flatten``)."""
+        return Keeps(saves=("input",))
+
 
 @register
 class RBF(Layer):
@@ -72,3 +76,7 @@ class RBF(Layer):
             (self.out_features,), buffers=pairs, macs=pairs, flops=3 * pairs, connections=pairs, rf=GLOBAL,
             summary=f"{x[0]}→{self.out_features} fixed",
         )
+
+    def keeps(self) -> Keeps:
+        """The broadcast difference (in·out per sample) is what the square keeps; counted as the input."""
+        return Keeps(saves=("input",))

@@ -10,8 +10,8 @@ arithmetic broadcasts as torch does over the non-batch dims (a C×1×1 gate time
 from math import prod
 from typing import ClassVar, Literal
 
-from cnncalc.engine.layers import register
-from cnncalc.engine.layers.base import GLOBAL, Evaluation, Merge
+from cnncalc.engine.layers.base import GLOBAL, Evaluation, Keeps, Merge
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
 
@@ -35,6 +35,9 @@ class Concat(Merge):
         _many(shapes, "concat")
         rank = len(shapes[0]) + 1
         axis = (self.dim + rank if self.dim < 0 else self.dim) - 1
+        if axis == -1 and self.dim in (0, -rank):
+            raise ShapeError(f"dim={self.dim} is the batch: cnncalc does not concatenate along the batch (dims "
+                             f"1 to {rank - 1}, or -1 to -{rank - 1}, are the channels and the spatial dims)")
         if not 0 <= axis < rank - 1:
             raise ShapeError(f"dim={self.dim} is out of range for inputs of rank {rank} (batch included)")
         for other in shapes[1:]:
@@ -48,6 +51,10 @@ class Concat(Merge):
         shape = list(shapes[0])
         shape[axis] = sum(s[axis] for s in shapes)
         return Evaluation(tuple(shape), summary=f"{len(shapes)} inputs")
+
+    def keeps(self) -> Keeps:
+        """cat keeps only sizes; each input's gradient is a slice (a view) of the output's."""
+        return Keeps(saves=(), grad="view")
 
 
 def _dim_name(axis: int, spatial: int) -> str:
@@ -66,11 +73,12 @@ def broadcast(shapes: list[Shape], kind: str) -> Shape:
                              "(cnncalc broadcasts dims of size 1, never the batch or missing dims)")
     out = []
     for axis, sizes in enumerate(zip(*shapes, strict=True)):
-        big = {s for s in sizes if s != 1}
-        if len(big) > 1:
+        # A size broadcasts only when it is a literal 1; a symbolic size (cnncalc sizes) must equal the others.
+        big = [s for s in sizes if not (isinstance(s, int) and s == 1)]
+        if any(b != big[0] for b in big[1:]):
             raise ShapeError(f"cannot {kind} {' and '.join(map(fmt_shape, shapes))}: {_dim_name(axis, rank - 1)} "
                              f"has sizes {' and '.join(map(str, sizes))}, which do not broadcast (equal or 1)")
-        out.append(big.pop() if big else 1)
+        out.append(big[0] if big else 1)
     return tuple(out)
 
 
@@ -97,13 +105,20 @@ class Add(Merge):
             return Evaluation(shapes[0], flops=prod(shapes[0]), stores=not self.inplace,
                               summary=f"{self.type} {self.scalar:g}")
         _many(shapes, self.type)
-        shape = shapes[0] if all(s == shapes[0] for s in shapes[1:]) else broadcast(shapes, self.type)
+        shape = broadcast(shapes, self.type)
         if self.inplace and shape != shapes[0]:
             raise ShapeError(f"in-place {self.type} cannot write the broadcast shape {fmt_shape(shape)} into its "
                              f"first input {fmt_shape(shapes[0])} (torch refuses it too)")
         broadcasted = any(s != shape for s in shapes)
         return Evaluation(shape, flops=prod(shape) * (len(shapes) - 1), stores=not self.inplace,
                           summary=f"{len(shapes)} inputs" + (" broadcast" if broadcasted else ""))
+
+    def keeps(self) -> Keeps:
+        """add/sub keep nothing and pass their gradient on; with a Python scalar nothing is kept either; mul, div,
+        maximum and minimum keep every input."""
+        if self.type in ("add", "sum", "sub"):
+            return Keeps(saves=(), grad="view")
+        return Keeps(saves=()) if self.scalar is not None else Keeps(saves=("inputs",))
 
 
 @register

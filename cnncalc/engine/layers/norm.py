@@ -17,8 +17,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from cnncalc.engine.layers import register
-from cnncalc.engine.layers.base import Evaluation, Layer, PosInt, channels
+from cnncalc.engine.layers.base import Evaluation, Keeps, Layer, PosInt, channels
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
 
@@ -52,6 +52,10 @@ class BatchNorm(Layer):
             summary=f"eps={self.eps:g}",
         )
 
+    def keeps(self) -> Keeps:
+        """Training batch norm saves its input and the batch mean and inverse std."""
+        return Keeps(saves=("input", "stats"))
+
 
 @register
 class LocalResponseNorm(Layer):
@@ -70,6 +74,10 @@ class LocalResponseNorm(Layer):
         """Shape-preserving; 2·size + 3 FLOPs per element."""
         channels(x, None)
         return Evaluation(x, flops=prod(x) * (2 * self.size + 3), summary=f"size={self.size}")
+
+    def keeps(self) -> Keeps:
+        """torch composes LRN from square, pad, avg-pool, scale, pow and div: three output-sized temporaries at once."""
+        return Keeps(saves=("input", "copy", "copy", "copy"), workspace=("copy", "copy"))
 
 
 def _fvcore_norm(x: Shape, affine: bool) -> int:

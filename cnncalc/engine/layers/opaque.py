@@ -11,8 +11,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import GLOBAL, Evaluation, Merge, NonNegInt, PosInt
+from cnncalc.engine.layers.registry import register
 from cnncalc.model import Shape
 
 #: The row warning every opaque node carries (the table marks warned rows).

@@ -15,8 +15,9 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from cnncalc.engine.dims import ceildiv, floordiv, per_dim, slide, slide_summary
-from cnncalc.engine.layers import register
-from cnncalc.engine.layers.base import GLOBAL, Evaluation, IntOrTuple, Layer, Padding, PosInt, Window, windows
+from cnncalc.engine.layers.base import GLOBAL, Evaluation, IntOrTuple, Keeps, Layer, Padding, PosInt, Window, windows
+from cnncalc.engine.layers.registry import register
+from cnncalc.engine.trace import settle
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape
 
@@ -36,8 +37,8 @@ class _Pool(Layer):
         for (before, after), k in zip(sl.pads, sl.kernel, strict=True):
             if max(before, after) > k // 2:  # torch compares with the kernel, not the dilated extent
                 raise ShapeError(
-                    f"padding {max(before, after)} is more than half the kernel {k}: windows could lie in padding "
-                    "alone (PyTorch rejects this too)"
+                    f"padding {max(before, after)} is more than half the kernel {k} (at most {k // 2}): PyTorch "
+                    "rejects pooling padding over half the kernel, so cnncalc does too"
                 )
         summary = slide_summary(sl) + (" ceil" if self.ceil_mode else "")
         shape = (x[0], *sl.out)
@@ -59,6 +60,10 @@ class MaxPool(_Pool):
         """Sliding window with dilation; comparisons as FLOPs."""
         ev, k = self._slide(x, self.dilation)
         return Evaluation(ev.shape, flops=prod(ev.shape) * (k - 1), rf=ev.rf, summary=ev.summary, warnings=ev.warnings)
+
+    def keeps(self) -> Keeps:
+        """max_pool*_with_indices keeps input and int64 indices; inference allocates the indices too."""
+        return Keeps(saves=("input", "indices"), workspace=("indices",))
 
 
 @register
@@ -84,6 +89,10 @@ class AvgPool(_Pool):
                              "before padding (PyTorch's avg_pool3d rejects it)")
         ev, k = self._slide(x, self.dilation)
         return Evaluation(ev.shape, flops=prod(ev.shape) * k, rf=ev.rf, summary=ev.summary, warnings=ev.warnings)
+
+    def keeps(self) -> Keeps:
+        """avg_pool backward reads the input."""
+        return Keeps(saves=("input",))
 
 
 def torch_only(kind: str, dilation: IntOrTuple, torch_class: str) -> None:
@@ -125,7 +134,8 @@ OutputSize = PosInt | Annotated[list[PosInt | None], Field(min_length=1, max_len
 
 def adaptive_windows(size: int, out: int) -> list[int]:
     """PyTorch's adaptive window lengths: window i spans ⌊i·W/O⌋ to ⌈(i+1)·W/O⌉."""
-    return [ceildiv((i + 1) * size, out) - floordiv(i * size, out) for i in range(out)]
+    # settled: a derivation shows each window's size (⌈28 / 1⌉ − ⌊0·28 / 1⌋ is just 28)
+    return [settle(ceildiv((i + 1) * size, out) - floordiv(i * size, out)) for i in range(out)]
 
 
 @register
@@ -148,6 +158,11 @@ class AdaptivePool(Layer):
         f"adaptive_{kind}pool{n}d": n for kind in ("avg", "max") for n in (1, 2, 3)
     }
 
+    @property
+    def averages(self) -> bool:
+        """True for average pooling, False for max: the role front ends (counting conventions) ask for."""
+        return "avg" in self.type
+
     def evaluate(self, x: Shape) -> Evaluation:
         """Window lengths per dim are separable, so the total window volume is a product of sums."""
         n = self.check_dims(x, min_spatial=1)
@@ -162,14 +177,19 @@ class AdaptivePool(Layer):
         lengths = [adaptive_windows(size, o) for size, o in zip(x[1:], targets, strict=True)]
         volume = x[0] * prod(sum(ls) for ls in lengths)
         shape = (x[0], *targets)
-        flops = volume if "avg" in self.type else volume - prod(shape)
-        rf: tuple[Window, ...] | Literal["global"] = tuple(
-            Window.regular(max(ls), max(size // o, 1), 0)
-            for ls, size, o in zip(lengths, x[1:], targets, strict=True)
-        )
-        if all(o == 1 for o in targets):
-            rf = GLOBAL
+        flops = volume if self.averages else volume - prod(shape)
+        rf: tuple[Window, ...] | Literal["global"] = GLOBAL
+        if not all(o == 1 for o in targets) and all(isinstance(w, int) for w in x[1:]):  # symbolic: untracked
+            rf = tuple(
+                Window.regular(max(ls), max(size // o, 1), 0)
+                for ls, size, o in zip(lengths, x[1:], targets, strict=True)
+            )
         return Evaluation(shape, flops=flops, rf=rf, summary="→" + "x".join(map(str, targets)))
+
+    def keeps(self) -> Keeps:
+        """Average to 1×…×1 is torch's ``mean`` (keeps nothing); max also keeps indices."""
+        ones = self.output_size == 1 or (isinstance(self.output_size, list) and set(self.output_size) == {1})
+        return Keeps(saves=("input", "indices") if not self.averages else () if ones else ("input",))
 
 
 @register
@@ -193,3 +213,7 @@ class Subsample(_Pool):
             ev.shape, params=2 * x[0], biases=x[0], macs=outputs, flops=outputs * (k + 1),
             connections=outputs * (k + 1), rf=ev.rf, summary=ev.summary, warnings=ev.warnings,
         )
+
+    def keeps(self) -> Keeps:
+        """The average pool's input; the scale and bias add temporaries of the output's size."""
+        return Keeps(saves=("input", "copy"), workspace=("copy",))

@@ -12,10 +12,10 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from cnncalc.engine.dims import ceildiv, fmt_pads, per_dim, resolve_padding
-from cnncalc.engine.layers import register
 from cnncalc.engine.layers.base import (
     GLOBAL,
     Evaluation,
+    Keeps,
     Layer,
     Linked,
     NonNegInt,
@@ -25,6 +25,7 @@ from cnncalc.engine.layers.base import (
     RFStep,
     Window,
 )
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
 
@@ -54,6 +55,10 @@ class Flatten(Layer):
         merged_spatial = end > start and end >= 2
         return Evaluation(shape, rf=GLOBAL if merged_spatial else None, stores=False)
 
+    def keeps(self) -> Keeps:
+        """A view: nothing kept, the gradient is a view too."""
+        return Keeps(saves=(), grad="view")
+
 
 @register
 class Dropout(Layer):
@@ -69,6 +74,10 @@ class Dropout(Layer):
         """No work, no new memory."""
         return Evaluation(x, stores=False, summary=f"p={self.p:g}")
 
+    def keeps(self) -> Keeps:
+        """Training dropout makes a new output and keeps its mask (torch's CPU kernel: a float mask)."""
+        return Keeps(saves=("copy",), train_output=True)
+
 
 @register
 class Identity(Layer):
@@ -82,6 +91,10 @@ class Identity(Layer):
     def evaluate(self, x: Shape) -> Evaluation:
         """Unchanged."""
         return Evaluation(x, stores=False)
+
+    def keeps(self) -> Keeps:
+        """Nothing."""
+        return Keeps(saves=(), grad="view")
 
 
 @register
@@ -128,11 +141,15 @@ class Crop(Layer):
                 want = per_dim(self.size or 1, n, "size")
             cuts = tuple(((w - t) // 2, w - t - (w - t) // 2) for w, t in zip(sizes, want, strict=True))
         out = tuple(w - a - b for w, (a, b) in zip(sizes, cuts, strict=True))
-        if min(out) < 1 or any(a < 0 or b < 0 for a, b in cuts):
+        if any(o < 1 for o in out) or any(a < 0 or b < 0 for a, b in cuts):
             raise ShapeError(f"cannot crop {fmt_shape(x)} to {'x'.join(map(str, out))}: crops must shrink the input")
         rf = tuple(Window(1, 1, -a, -a) for a, _ in cuts)
         label = f"→{'x'.join(map(str, out))}" + (f" (as {target.name})" if target else "")
         return Evaluation((x[0], *out), rf=rf, stores=False, summary=label)
+
+    def keeps(self) -> Keeps:
+        """A slice: nothing kept; slice_backward makes a zero-filled input gradient."""
+        return Keeps(saves=())
 
 
 @register
@@ -163,6 +180,10 @@ class Pad(Layer):
         rf = tuple(Window(1, 1, a, a) for a, _ in pads)
         return Evaluation((x[0], *out), rf=rf, summary=f"{fmt_pads(pads)} {mode}")
 
+    def keeps(self) -> Keeps:
+        """Padding keeps nothing; its backward pads the gradient by the negated amounts (a new tensor)."""
+        return Keeps(saves=())
+
 
 @register
 class ChannelShuffle(Layer):
@@ -178,6 +199,10 @@ class ChannelShuffle(Layer):
         if not x or x[0] % self.groups:
             raise ShapeError(f"channels of {fmt_shape(x)} are not divisible by groups={self.groups}")
         return Evaluation(x, summary=f"g{self.groups}")
+
+    def keeps(self) -> Keeps:
+        """A permuted copy: nothing kept."""
+        return Keeps(saves=())
 
 
 @register

@@ -14,8 +14,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from cnncalc.engine.dims import fmt_dims, per_dim
-from cnncalc.engine.layers import register
-from cnncalc.engine.layers.base import Evaluation, IntOrTuple, Layer, Linked, PosInt, Window, channels
+from cnncalc.engine.layers.base import Evaluation, IntOrTuple, Keeps, Layer, Linked, PosInt, Window, channels
+from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
 
@@ -58,10 +58,15 @@ class Upsample(Layer):
     mode: Literal["nearest", "linear", "bilinear", "bicubic", "trilinear"] = "nearest"
     align_corners: bool | None = None
 
+    @property
+    def resolved_mode(self) -> str:
+        """The interpolation mode, with the ``upsample_bilinear`` alias read as ``bilinear``."""
+        return "bilinear" if self.type == "upsample_bilinear" else self.mode
+
     def evaluate(self, x: Shape) -> Evaluation:
         """Target sizes, interpolation FLOPs and fractional-jump receptive field."""
         n = self.check_dims(x, min_spatial=1)
-        mode = "bilinear" if self.type == "upsample_bilinear" else self.mode
+        mode = self.resolved_mode
         want = _MODE_DIMS.get(mode)
         if want is not None and n != want:
             raise ShapeError(f"mode '{mode}' interpolates {want} spatial dim(s); the input {fmt_shape(x)} has {n}")
@@ -81,7 +86,7 @@ class Upsample(Layer):
             if len(scales) != n:
                 raise ShapeError(f"scale_factor {self.scale_factor} has {len(scales)} values for {n} spatial dims")
             out = tuple(floor(w * sc) for w, sc in zip(sizes, scales, strict=True))
-            if min(out) < 1:
+            if any(o < 1 for o in out):
                 raise ShapeError(f"scale_factor {self.scale_factor} shrinks {fmt_shape(x)} below one pixel")
         neighbours = _NEIGHBOURS[mode]
         per_output = 0 if mode == "nearest" else 31 if mode == "bicubic" else 2 ** (n + 1) - 1
@@ -96,6 +101,10 @@ class Upsample(Layer):
                 rf.append(_interpolation_window(Fraction(sc).limit_denominator(1000), neighbours, False))
         label = "x".join(f"{sc:g}" for sc in scales) if self.size is None else "→" + "x".join(map(str, out))
         return Evaluation(shape, flops=prod(shape) * per_output, rf=tuple(rf), summary=f"{mode} {label}")
+
+    def keeps(self) -> Keeps:
+        """Interpolation backward needs only sizes."""
+        return Keeps(saves=())
 
 
 @register
@@ -113,6 +122,10 @@ class Unpool(Layer):
         factor = per_dim(self.scale_factor, n, "scale_factor")
         shape = (x[0], *(w * f for w, f in zip(x[1:], factor, strict=True)))
         return Evaluation(shape, rf=_copy_windows(n, factor), summary=f"x{fmt_dims(factor)}")
+
+    def keeps(self) -> Keeps:
+        """A strided copy into zeros: nothing kept."""
+        return Keeps(saves=())
 
 
 @register
@@ -165,6 +178,10 @@ class MaxUnpool(Layer):
         shape = (x[0], *target)
         return Evaluation(shape, rf=_copy_windows(n, stride), summary=f"← {pool.name}")
 
+    def keeps(self) -> Keeps:
+        """max_unpool keeps the (already live) indices."""
+        return Keeps(saves=())
+
 
 @register
 class PixelShuffle(Layer):
@@ -186,6 +203,10 @@ class PixelShuffle(Layer):
         shape = (x[0] // (r * r), x[1] * r, x[2] * r)
         return Evaluation(shape, rf=_copy_windows(2, (r, r)), summary=f"x{r}")
 
+    def keeps(self) -> Keeps:
+        """A permuted copy: nothing kept."""
+        return Keeps(saves=())
+
 
 @register
 class PixelUnshuffle(Layer):
@@ -206,3 +227,7 @@ class PixelUnshuffle(Layer):
         channels(x, None)
         shape = (x[0] * r * r, x[1] // r, x[2] // r)
         return Evaluation(shape, rf=(Window.regular(r, r, 0), Window.regular(r, r, 0)), summary=f"/{r}")
+
+    def keeps(self) -> Keeps:
+        """A permuted copy: nothing kept."""
+        return Keeps(saves=())

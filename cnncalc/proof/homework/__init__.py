@@ -28,9 +28,20 @@ the figures and shapes written in it, :mod:`.derive` the correct figures (the en
 """
 
 from cnncalc.proof.homework.align import name_key
-from cnncalc.proof.homework.cells import Layout, Order, read_number, read_shape
+from cnncalc.proof.homework.cells import Order, TableLayout, read_number, read_shape
 from cnncalc.proof.homework.marking import Cell, CheckResult, check
 from cnncalc.proof.homework.table import Kind, classify, read_table
 
-__all__ = ["Cell", "CheckResult", "Kind", "Layout", "Order", "check", "classify", "name_key", "read_number",
-           "read_shape", "read_table"]
+__all__ = [
+           "Cell",
+           "CheckResult",
+           "Kind",
+           "Order",
+           "TableLayout",
+           "check",
+           "classify",
+           "name_key",
+           "read_number",
+           "read_shape",
+           "read_table",
+]

@@ -9,11 +9,13 @@ whole block instance. A row's name, when it has one, can name a layer, a block, 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cnncalc.engine.layers import REGISTRY
 from cnncalc.engine.layers.base import Layer
 from cnncalc.engine.report import Report
+from cnncalc.model import Node
 from cnncalc.proof.homework.cells import Given
 from cnncalc.proof.homework.derive import Engine, Unit, agrees
 from cnncalc.proof.homework.table import Table
@@ -73,11 +75,23 @@ def units(eng: Engine, split: bool) -> list[Unit]:
     """What rows can stand for, in order: the input, then each layer (with fused activations split when asked)."""
     out = [Unit("input", "input", None, quiet=True, families=frozenset({"input"}),
                 keys=frozenset({"input", "data", "image", "in"}))]
+    consumers: dict[str, list[Node]] = {}
+    for node in eng.net.nodes:
+        for name in node.inputs:
+            consumers.setdefault(name, []).append(node)
     for node in eng.net.nodes:
         short = node.name.rsplit("/", 1)[-1]
         keys = {name_key(node.name), name_key(short)}
         act = getattr(node.layer, "activation", None)
         quiet = type(node.layer).quiet
+        after = consumers.get(node.name, [])
+        if not quiet and len(after) == 1 and type(after[0].layer).family == "softmax":
+            # A table's "Softmax" row after the last FC stands for the FC's output and softmax, fused or not.
+            act = act or "softmax"
+            if not split or getattr(node.layer, "activation", None) is None:
+                fams = families(node.layer) | {"softmax"}
+                out.append(Unit(node.name, "layer", node, quiet, frozenset(fams), frozenset(keys)))
+                continue
         if split and act:
             bare = families(node.layer.model_copy(update={"activation": None}))
             out.append(Unit(node.name, "bare", node, quiet, frozenset(bare), frozenset(keys)))
@@ -98,15 +112,29 @@ class Match:
     pairs: list[tuple[int, Unit]]
     skipped: list[Unit]
     score: float
+    #: Rows (indices) that stand for no layer of the spec (a Keras ``Flatten`` row for a spec that flattens
+    #: inside its linear layer), left unchecked rather than refusing the table.
+    unplaced: tuple[int, ...] = ()
+    #: Whether the rows were placed by their names (else in order, by their cells).
+    by_name: bool = False
+
+
+#: What leaving a row unplaced costs: more than any single placement can gain, so it is the last resort.
+ROW_SKIP = -60.0
+#: What placing a row on a layer that is not the one its name names costs (course tables number FC3, FC4 where
+#: a spec has fc_1, fc_2): the name is a strong hint, never a wall.
+NAME_CONFLICT = -40.0
 
 
 def _align(eng: Engine, units: list[Unit], rows: list[int], cells: list[list[Given]], labels: list[str],
-           by_name: bool, covered: set[str]) -> tuple[Match | None, int]:
+           by_name: bool, covered: set[str], allow_unplaced: bool = True) -> tuple[Match | None, int]:
     """Rows (indices into ``cells``) aligned with ``units`` in order, maximising the cells that agree.
 
     Units may be left out of the table: the input and quiet layers freely, other layers at a cost. With names, a
-    row whose name is some unit's name can match only that unit, and a named family (conv, pool, fc, relu…)
-    only units of that family. Returns the best alignment, or None and the first row that cannot be placed.
+    row whose name is some unit's name prefers that unit (another costs :data:`NAME_CONFLICT`), and a named
+    family (conv, pool, fc, relu…) matches only units of that family. A row naming a kind of layer the spec has
+    none of may be left unplaced at :data:`ROW_SKIP` (unless ``allow_unplaced`` is false). Returns the best
+    alignment, or None and the first row that cannot be placed.
     """
     exact_owner: dict[str, int] = {}
     for j, u in enumerate(units):
@@ -114,6 +142,11 @@ def _align(eng: Engine, units: list[Unit], rows: list[int], cells: list[list[Giv
             exact_owner.setdefault(k, j)
 
     written = [name_key(labels[i]) for i in rows]
+    present = {f for u in units for f in u.families}
+    #: Rows whose name states a kind of layer the spec has none of (Keras's ``Flatten`` where the spec flattens
+    #: inside its linear layer, a ``Dropout`` a spec leaves out): they may stand for nothing.
+    foldable = {i for i in rows if by_name and allow_unplaced and row_family(name_key(labels[i])) not in
+                (None, "input", *present)}
     #: A label used on several rows (cs231n's "POOL2", "FC") names a kind of layer, not one layer.
     repeated = {k for k in written if written.count(k) > 1}
 
@@ -125,7 +158,10 @@ def _align(eng: Engine, units: list[Unit], rows: list[int], cells: list[list[Giv
             if key in u.keys and key not in repeated:
                 s += 100
             elif key in exact_owner and key not in repeated:
-                return None
+                s += NAME_CONFLICT
+                family = row_family(key)
+                if family is not None and family not in u.families:
+                    return None
             else:
                 family = row_family(key)
                 if family is not None:
@@ -138,15 +174,26 @@ def _align(eng: Engine, units: list[Unit], rows: list[int], cells: list[list[Giv
         node = units[j].node
         return 0.0 if units[j].quiet or (node is not None and node.name in covered) else -3.0
 
+    return _best_path(units, rows, score, skip, foldable, by_name)
+
+
+def _best_path(units: list[Unit], rows: list[int], score: Callable[[int, int], float | None],
+               skip: Callable[[int], float], foldable: set[int], by_name: bool) -> tuple[Match | None, int]:
+    """The dynamic programme of :func:`_align`: rows placed on units in order, units skipped, foldable rows left."""
     n, m = len(rows), len(units)
     neg = float("-inf")
     best = [[neg] * (m + 1) for _ in range(n + 1)]
     back: dict[tuple[int, int], tuple[int, int]] = {}
     best[0][0] = 0.0
-    for j in range(m):
+    for j in range(m + 1):
         for i in range(n + 1):
             here = best[i][j]
             if here == neg:
+                continue
+            if i < n and rows[i] in foldable and here + ROW_SKIP > best[i + 1][j]:
+                best[i + 1][j] = here + ROW_SKIP
+                back[(i + 1, j)] = (i, j)
+            if j == m:
                 continue
             if here + skip(j) > best[i][j + 1]:
                 best[i][j + 1] = here + skip(j)
@@ -161,15 +208,18 @@ def _align(eng: Engine, units: list[Unit], rows: list[int], cells: list[list[Giv
         return None, rows[min(reached, n - 1)]
     pairs: list[tuple[int, Unit]] = []
     skipped: list[Unit] = []
+    unplaced: list[int] = []
     i, j = n, m
-    while j > 0:
+    while i > 0 or j > 0:
         pi, pj = back[(i, j)]
         if pi == i:
             skipped.append(units[pj])
+        elif pj == j:
+            unplaced.append(rows[pi])
         else:
             pairs.append((rows[pi], units[pj]))
         i, j = pi, pj
-    return Match(units, pairs[::-1], skipped[::-1], best[n][m]), -1
+    return Match(units, pairs[::-1], skipped[::-1], best[n][m], tuple(unplaced[::-1]), by_name), -1
 
 
 def fixed_rows(tab: Table, report: Report, names: list[str], name_col: int | None,
@@ -216,14 +266,23 @@ def best_match(eng: Engine, tab: Table, rows: list[int], cells: list[list[Given]
     """The rows' layers: by names alone when they say it all, else the better of the fused and split alignments."""
     direct = _by_name_only(eng, rows, names) if by_name else None
     if direct is not None:
-        return direct
+        return Match(direct.units, direct.pairs, direct.skipped, direct.score, (), True)
     best: Match | None = None
     stuck = -1
     for split in (False, True):
         got, at = _align(eng, units(eng, split), rows, cells, names, by_name, covered)
-        if got is not None and (best is None or got.score > best.score):
+        if got is not None and (best is None or (len(got.unplaced), -got.score) < (len(best.unplaced), -best.score)):
             best = got
         stuck = max(stuck, at)
+    if by_name and best is not None and best.unplaced:
+        # Names that do not fit: the order alternative, when fewer of its cells disagree.
+        def wrong(m: Match) -> int:
+            return sum(not agrees(eng, u, g, "either") for i, u in m.pairs for g in cells[i])
+
+        for split in (False, True):
+            got, _ = _align(eng, units(eng, split), rows, cells, names, False, covered)
+            if got is not None and wrong(got) < wrong(best):
+                best = got
     if best is None:
         layers = list(eng.net.nodes)
         main = [n for n in layers if not type(n.layer).quiet]
@@ -245,6 +304,10 @@ def match_notes(eng: Engine, header: str, match: Match, names: list[str], by_nam
     """Notes on how the rows were matched: by name or in order, the input row, split activations, skipped layers."""
     notes = []
     layers = len(eng.net.nodes)
+    if by_name and not match.by_name:
+        notes.append(f"the names in {header} do not fit the spec's layers in the table's order, so rows were "
+                     "matched in order, by their cells")
+        by_name = False
     how = f"by the names in {header}" if by_name else "in order"
     counted = f"the table has {count} row{'s' * (count != 1)} and the spec {layers} layer{'s' * (layers != 1)}"
     pairs = match.pairs
@@ -267,6 +330,11 @@ def match_notes(eng: Engine, header: str, match: Match, names: list[str], by_nam
     loud = [u.name for u in match.skipped if not u.quiet and u.name not in covered]
     if loud:
         notes.append(f"layers with no row in the table, so not checked: {_few(loud)}")
+    if match.unplaced:
+        shown = ", ".join(f"{i + 1}" + (f" ('{names[i]}')" if names[i] else "") for i in match.unplaced[:8])
+        notes.append(f"row{'s' * (len(match.unplaced) > 1)} {shown} stand{'s' * (len(match.unplaced) == 1)} for "
+                     "a kind of layer the spec has none of (it folds it into another layer, e.g. a linear layer's "
+                     "flatten: true, or leaves it out), so not checked")
     if by_name:
         unknown = [i + 1 for i, u in pairs if names[i] and name_key(names[i]) not in u.keys
                    and row_family(name_key(names[i])) is None]

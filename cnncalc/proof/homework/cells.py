@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from cnncalc.model import Shape
+from cnncalc.model import MAX_DIM, Shape
 from cnncalc.proof.homework.table import BLANK, Column, Table, dims_in
-from cnncalc.spec.figures import read_figure
+from cnncalc.spec.figures import FigureTooLargeError, read_figure
 
-Layout = Literal["auto", "chw", "hwc"]
+#: How a table writes shapes (``auto``: read from its cells); the renderers' ``Layout`` has no ``auto``.
+TableLayout = Literal["auto", "chw", "hwc"]
 #: What the table turned out to use: ``either`` when no cell tells H×W×C from C×H×W.
 Order = Literal["chw", "hwc", "either"]
 
@@ -36,9 +37,13 @@ def read_number(text: str) -> tuple[float, float] | None:
         t = t.rsplit("=", 1)[1]
     t = t.strip().lstrip("~≈").strip().rstrip(".")
     t = re.sub(r"(?i)\s*(bytes?|values|params|parameters|macs|flops|b)$", "", t)
-    figure = read_figure(t)
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    try:
+        figure = read_figure(t)
+    except FigureTooLargeError as err:
+        raise ValueError(f"'{shown}' {err}") from None
     if figure is None:
-        raise ValueError(f"'{text}' is not a number like 3,072, 35K, 138M, 1.2e6 or (5*5*3+1)*8")
+        raise ValueError(f"'{shown}' is not a number like 3,072, 35K, 138M, 1.2e6 or (5*5*3+1)*8")
     return figure
 
 
@@ -47,9 +52,14 @@ def read_shape(text: str) -> tuple[tuple[int, ...], Order] | None:
     t = text.strip()
     if t.lower() in BLANK:
         return None
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    if any(len(d) > 13 for d in re.findall(r"\d+", t)):
+        raise ValueError(f"'{shown}' has a size over the limit of {MAX_DIM:,}")
     dims = tuple(dims_in(t))
     if not dims:
-        raise ValueError(f"'{text}' is not a shape like (28,28,8), 28x28x8 or 8x28x28")
+        raise ValueError(f"'{shown}' is not a shape like (28,28,8), 28x28x8 or 8x28x28")
+    if any(d > MAX_DIM for d in dims):
+        raise ValueError(f"'{shown}' has a size over the limit of {MAX_DIM:,}")
     return dims, "chw" if "@" in t else "either"
 
 

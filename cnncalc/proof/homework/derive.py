@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from cnncalc.engine.explain import Explanation, explain, explain_node
-from cnncalc.engine.graph import Analysis, evaluate
+from cnncalc.engine.graph import evaluate
 from cnncalc.engine.layers import REGISTRY
 from cnncalc.engine.layers.base import Layer
-from cnncalc.engine.report import DTYPE_BYTES
+from cnncalc.engine.report import DTYPE_BYTES, Analysis
 from cnncalc.engine.trace import Traced
 from cnncalc.errors import CnncalcError
 from cnncalc.model import Node, Shape
@@ -44,8 +44,29 @@ class Unit:
     keys: frozenset[str] = frozenset()
 
 
+#: How a table counts FLOPs: cnncalc's own (2 per multiply-add, plus bias adds and activations), twice the
+#: multiply-adds (the most common course convention), or the multiply-adds themselves.
+FlopsConvention = Literal["2macs+bias+act", "2macs", "macs"]
+FLOPS_CONVENTIONS: tuple[FlopsConvention, ...] = ("2macs+bias+act", "2macs", "macs")
+
+
+def convert_flops(fig: Figures, convention: FlopsConvention) -> Figures:
+    """``fig`` with its FLOPs counted by ``convention`` (from its MACs), derivation included."""
+    if convention == "2macs+bias+act" or "macs" not in fig.values:
+        return fig
+    macs = fig.values["macs"]
+    if convention == "2macs":
+        value, line = 2 * macs, f"FLOPs = 2·MACs = 2·{macs:,} = {2 * macs:,} (FLOPs counted as 2·MACs)"
+    else:
+        value, line = macs, f"FLOPs = MACs = {macs:,} (FLOPs counted as multiply-adds)"
+    return Figures(fig.shape, {**fig.values, "flops": value}, {**fig.lines, "flops": line})
+
+
 class Engine:
     """The analysis, and the engine re-run on single layers: correct figures, variants and their derivations."""
+
+    #: How FLOPs cells are counted; the checker sets it from ``--flops``, a header note or the cells.
+    flops: FlopsConvention = "2macs+bias+act"
 
     def __init__(self, report: Analysis) -> None:
         assert report.network is not None
@@ -70,7 +91,8 @@ class Engine:
             exp = explain_node(changed, shapes, self.input_of, None, self.types)
         except (CnncalcError, ValueError, TypeError, ZeroDivisionError, KeyError, IndexError):
             return None
-        return self._figures(exp, int(ev.biases), self._weights_line(node, layer, int(ev.biases), x))
+        fig = self._figures(exp, int(ev.biases), self._weights_line(node, layer, int(ev.biases), x))
+        return convert_flops(fig, self.flops)
 
     def _weights_line(self, node: Node, layer: Layer, biases: int, x: Shape | None = None) -> str | None:
         """The derivation of the weights alone: the engine on the layer without its bias."""
@@ -95,7 +117,8 @@ class Engine:
                 got["params"].text().replace("params", "weights", 1) if not biases and "params" in got
                 else f"weights = params − biases = {values['params']:,} − {biases:,} = {values['weights']:,}"
             ),
-            "shape": "; ".join(line.text() for label, line in got.items() if label.endswith("_out")),
+            "shape": "; ".join(line.text() for label, line in got.items()
+                               if label.endswith("_out") or label.startswith("P_")),
             "receptive_field": rf,
         }
         return self._sized(exp.output, values, lines)
@@ -116,9 +139,9 @@ class Engine:
 
     def figures(self, unit: Unit) -> Figures:
         """The correct figures of what a row stands for."""
-        key = (unit.role, unit.name)
+        key = (unit.role, unit.name + "\0" + self.flops)
         if key not in self._cache:
-            self._cache[key] = self._compute(unit)
+            self._cache[key] = convert_flops(self._compute(unit), self.flops)
         return self._cache[key]
 
     def _compute(self, unit: Unit) -> Figures:
@@ -157,7 +180,11 @@ class Engine:
             act = self.act_node(node)
             exp = explain_node(act, {node.name: self.shapes[node.name]}, self.input_of, None, self.types)
             return self._figures(exp, 0, None, rf)
-        got = self.run(node, node.layer.model_copy(update={"activation": None}))
+        convention, self.flops = self.flops, "2macs+bias+act"  # converted once, by figures()
+        try:
+            got = self.run(node, node.layer.model_copy(update={"activation": None}))
+        finally:
+            self.flops = convention
         assert got is not None
         return Figures(got.shape, got.values, {**got.lines, "receptive_field": rf})
 
@@ -246,6 +273,7 @@ def agrees(eng: Engine, unit: Unit, g: Given, order: Order) -> bool:
     if g.number is None or kind not in fig.values:
         return False
     ok = number_ok(fig.values[kind], g.number)
-    if not ok and kind == "flops" and unit.role == "bare" and unit.node is not None:
+    if not ok and kind == "flops" and unit.role == "bare" and unit.node is not None \
+            and eng.flops == "2macs+bias+act":
         ok = number_ok(eng.rows[unit.node.name].flops, g.number)
     return ok

@@ -9,16 +9,30 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from cnncalc.engine.graph import Analysis, evaluate
+from cnncalc.engine.graph import evaluate
+from cnncalc.engine.report import Analysis
 from cnncalc.errors import CnncalcError
 from cnncalc.model import INPUT, Node, Shape
 from cnncalc.proof.homework.align import best_match, fixed_rows, match_notes, name_key, row_family, units
-from cnncalc.proof.homework.cells import Given, Layout, Order, closer, in_order, number_ok, parse_cells, shape_orders
-from cnncalc.proof.homework.derive import Engine, Figures, Unit, agrees, rf_ok
+from cnncalc.proof.homework.cells import (
+    Given,
+    Order,
+    TableLayout,
+    closer,
+    in_order,
+    number_ok,
+    parse_cells,
+    shape_orders,
+)
+from cnncalc.proof.homework.derive import Engine, Figures, FlopsConvention, Unit, agrees, rf_ok
 from cnncalc.proof.homework.slips import diagnose
-from cnncalc.proof.homework.table import dims_in, find_columns, read_table
+from cnncalc.proof.homework.table import Column, Table, dims_in, find_columns, flops_note, read_table
+
+#: How rows are placed: by names, kinds, shapes and order together (``auto``), or by order and cells alone.
+MatchBy = Literal["auto", "order"]
+FlopsOption = Literal["auto"] | FlopsConvention
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +97,13 @@ _LAYOUT_NOTES = {
 }
 
 
-def check(report: Analysis, table: str | Path, layout: Layout = "auto") -> CheckResult:
-    """Mark every cell of ``table`` against ``report`` (the analysis of a spec); see the package's docstring."""
+def check(report: Analysis, table: str | Path, layout: TableLayout = "auto", *, match_by: MatchBy = "auto",
+          flops: FlopsOption = "auto") -> CheckResult:
+    """Mark every cell of ``table`` against ``report`` (the analysis of a spec); see the package's docstring.
+
+    ``match_by="order"`` ignores the row names; ``flops`` is how the table counts FLOPs (``auto``: as a note
+    in the file says, else as most of its FLOPs cells do, else cnncalc's own ``2macs+bias+act``).
+    """
     tab = read_table(table)
     columns, name_col, ignored = find_columns(tab)
     if not columns:
@@ -104,11 +123,7 @@ def check(report: Analysis, table: str | Path, layout: Layout = "auto") -> Check
     rows = [i for i in range(len(tab.rows)) if i not in fixed]
     blocks = {name_key(b.name) for b in report.blocks}
     known = {k for u in units(eng, True) for k in u.keys} | set(blocks)
-    by_name = name_col is not None and any(
-        name_key(names[i]) in known or row_family(name_key(names[i])) is not None for i in rows)
-    if name_col is not None and not by_name:
-        notes.append(f"the names in column {tab.headers[name_col]!r} match no layer of the spec; rows were matched "
-                     "in order")
+    by_name = _by_name(tab, names, rows, name_col, known, match_by, notes)
     match = best_match(eng, tab, rows, cells, names, by_name, covered)
     pairs = list(match.pairs) + [(i, Unit("total", "total")) for i in totals] + block_rows
     pairs.sort(key=lambda p: p[0])
@@ -119,6 +134,7 @@ def check(report: Analysis, table: str | Path, layout: Layout = "auto") -> Check
         notes.append(", ".join(f"row {i + 1} is block {u.name}" for i, u in block_rows)
                      + (": their figures are sums over their layers" if len(block_rows) > 1 else
                         ": its figures are sums over its layers"))
+    _flops_convention(eng, tab, columns, pairs, cells, flops, notes)
     order = _layout(eng, pairs, cells, layout)
     if layout == "auto":
         notes.append(_LAYOUT_NOTES[order])
@@ -141,11 +157,56 @@ def check(report: Analysis, table: str | Path, layout: Layout = "auto") -> Check
                 shape = _as_chw(g.shape, order, fig.shape)
                 if shape != fig.shape and len(shape) == len(fig.shape):
                     given_shapes[unit.node.name if unit.node is not None else INPUT] = (i + 1, g.text, shape)
+    notes.extend(_root_causes(out))
     matches = tuple((i + 1, u.name) for i, u in pairs)
     return CheckResult(str(table), report.model, order, tuple(out), tuple(notes), matches)
 
 
-def _layout(eng: Engine, pairs: list[tuple[int, Unit]], cells: list[list[Given]], layout: Layout) -> Order:
+def _by_name(tab: Table, names: list[str], rows: list[int], name_col: int | None, known: set[str],
+             match_by: MatchBy, notes: list[str]) -> bool:
+    """Whether rows are placed by their names (some name a layer, a block or a kind, and ``--match`` allows it)."""
+    by_name = match_by != "order" and name_col is not None and any(
+        name_key(names[i]) in known or row_family(name_key(names[i])) is not None for i in rows)
+    if match_by == "order" and name_col is not None:
+        notes.append(f"--match order: the names in column {tab.headers[name_col]!r} were not used to place rows")
+    elif name_col is not None and not by_name:
+        notes.append(f"the names in column {tab.headers[name_col]!r} match no layer of the spec; rows were matched "
+                     "in order")
+    return by_name
+
+
+def _flops_convention(eng: Engine, tab: Table, columns: list[Column], pairs: list[tuple[int, Unit]],
+                      cells: list[list[Given]], flops: FlopsOption, notes: list[str]) -> None:
+    """Set how FLOPs cells are counted: as asked, as a note in the file says, or as most FLOPs cells agree."""
+    if not any(c.kind == "flops" for c in columns):
+        return
+    if flops != "auto":
+        eng.flops = flops
+        return
+    stated = flops_note([*tab.remarks, *(c.header for c in columns if c.kind == "flops")])
+    if stated is not None:
+        eng.flops = stated  # type: ignore[assignment]
+        notes.append(f"FLOPs read as {_FLOPS_WORDS[stated]}, as the table's note says (--flops chooses)")
+        return
+    # Without a note, only the common course convention (2·MACs) is adopted from the cells, and only when more
+    # cells follow it than cnncalc's own: FLOPs written as the MACs count stay a slip to name.
+    votes = {}
+    for convention in ("2macs+bias+act", "2macs"):
+        eng.flops = convention
+        votes[convention] = sum(agrees(eng, u, g, "either") for i, u in pairs for g in cells[i]
+                                if g.column.kind == "flops" and u.role != "input")
+    best: FlopsConvention = "2macs" if votes["2macs"] > votes["2macs+bias+act"] else "2macs+bias+act"
+    eng.flops = best
+    if best != "2macs+bias+act":
+        notes.append(f"FLOPs read as {_FLOPS_WORDS[best]}, the convention most FLOPs cells follow (--flops "
+                     "2macs+bias+act counts bias adds and activations too)")
+
+
+_FLOPS_WORDS = {"2macs": "2·MACs (two per multiply-add)", "macs": "multiply-adds (FLOPs = MACs)",
+                "2macs+bias+act": "2·MACs plus bias adds and activations"}
+
+
+def _layout(eng: Engine, pairs: list[tuple[int, Unit]], cells: list[list[Given]], layout: TableLayout) -> Order:
     """The order the table writes shapes in: the one most of its shape cells agree with."""
     if layout != "auto":
         return layout
@@ -202,6 +263,54 @@ def _carried(eng: Engine, unit: Unit, given: dict[str, tuple[int, str, Shape]]) 
     return row, text, shape
 
 
+def _root_causes(cells: list[Cell]) -> list[str]:
+    """One note per wrong shape that later rows carry over, so the cause is named once, not only row by row."""
+    import re
+
+    origins: dict[int, list[int]] = {}
+    for cell in cells:
+        m = re.match(r"carried over from row (\d+)'s shape", cell.mistake)
+        if m and not cell.ok:
+            origins.setdefault(int(m.group(1)), []).append(cell.row)
+    # a row that carries over from a row that itself carries over belongs to the first one
+    first: dict[int, int] = {}
+    for origin in sorted(origins):
+        root = next((r for r, rows in origins.items() if origin in rows and r != origin), origin)
+        first[origin] = first.get(root, root)
+    grouped: dict[int, set[int]] = {}
+    for origin, later in origins.items():
+        grouped.setdefault(first[origin], set()).update(later)
+    notes = []
+    for root, rows in sorted(grouped.items()):
+        if len(rows) < 2:
+            continue
+        cause = next((c for c in cells if c.row == root and c.kind == "shape" and not c.ok), None)
+        what = f"its shape {cause.given} should be {cause.correct}" + (f" ({cause.mistake})" if cause and
+                                                                        cause.mistake else "") if cause else ""
+        shown = ", ".join(map(str, sorted(rows)[:8])) + (" …" if len(rows) > 8 else "")
+        notes.append(f"root cause: row {root}" + (f": {what}" if what else "") + f"; rows {shown} carry that "
+                     "wrong shape over and are right for it")
+    return notes
+
+
+def _erratum(eng: Engine, kind: str, g: Given) -> str:
+    """A wrong total that is a published figure the spec records as a known erratum: cite it."""
+    if g.number is None or eng.report.network is None:
+        return ""
+    from cnncalc.spec.figures import parse_figure
+
+    for exp in eng.report.network.expect:
+        figure = getattr(exp, kind, None) if kind in ("params", "weights", "macs", "flops", "activations") else None
+        if exp.erratum is None or figure is None:
+            continue
+        value, half = (float(figure), 0.0) if isinstance(figure, int) else parse_figure(str(figure))
+        if abs(value - g.number[0]) <= max(half, g.number[1]) + 1e-9 * abs(value):
+            source = " ".join(exp.source.split())
+            source = source if len(source) <= 90 else source[:89] + "…"
+            return f"the published figure of {source}, a known erratum: {' '.join(exp.erratum.split())}"
+    return ""
+
+
 def _show_shape(shape: Shape, order: Order, given: str) -> str:
     """The correct shape in the table's order (or, when either is accepted, in the order closer to ``given``)."""
     dims = in_order(shape, closer(shape, dims_in(given)) if order == "either" else order)
@@ -228,14 +337,17 @@ def _mark(eng: Engine, unit: Unit, fig: Figures, g: Given, order: Order, row: in
         return base(correct=correct, ok=ok, derivation=fig.lines.get("shape", ""), mistake=mistake)
     value = fig.values.get(kind, 0)
     derivation = fig.lines.get(kind, "")
-    if ok and unit.role == "bare" and kind == "flops" and g.number is not None \
+    if ok and unit.role == "bare" and kind == "flops" and g.number is not None and eng.flops == "2macs+bias+act" \
             and not number_ok(value, g.number) and unit.node is not None:
         value = eng.rows[unit.node.name].flops  # the layer with its fused activation, as the spec writes it
         derivation = next(x.text() for x in eng.explained[unit.node.name].lines if x.label == "FLOPs")
     mistake = ""
     if not ok:
         mistake = diagnose(eng, unit, fig, g, order, carried)
-        if not mistake and unit.role == "total" and g.number is not None and column_sum is not None \
+        erratum = _erratum(eng, kind, g) if unit.role == "total" else ""
+        if erratum:
+            mistake = erratum
+        elif not mistake and unit.role == "total" and g.number is not None and column_sum is not None \
                 and number_ok(column_sum, g.number):
             mistake = (f"the sum of the column as written ({column_sum:,}): right for the rows above, which "
                        "carry their own mistakes")

@@ -1,4 +1,5 @@
-"""Reading a person's table: a CSV file or the first GitHub Markdown table in a file, its headers and columns.
+"""Reading a person's table: a CSV file, the first GitHub Markdown table in a file, or a framework's printed
+summary (Keras ``model.summary()``, 2.x and 3.x; torchsummary; torchinfo), its headers and columns.
 
 Columns are matched by header, tolerantly (``Activation shape``, ``# parameters``, ``MACs (M)``, ``GFLOPs``); a
 column of words is the row names. Nothing here knows the network: this is the text of the table only.
@@ -16,8 +17,10 @@ from cnncalc.errors import SpecError
 
 Kind = Literal["shape", "activations", "bytes", "params", "weights", "macs", "flops", "receptive_field"]
 
-#: What a cell may hold to say "not given".
-BLANK = {"", "-", "—", "–", "?", "n/a", "na", "none", "x"}
+#: What a cell may hold to say "not given" (``--`` and ``(recursive)`` are torchinfo's).
+BLANK = {"", "-", "--", "—", "–", "?", "n/a", "na", "none", "x", "(recursive)"}
+#: The largest table read (bytes): a homework table is a few kilobytes.
+MAX_TABLE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,11 @@ class Table:
     path: str
     headers: list[str]
     rows: list[tuple[int, list[str]]]
+    #: The framework whose printed summary this is (``keras``, ``torchsummary``, ``torchinfo``), or "" for a
+    #: table a person typed. A summary's row names are layer *kinds* with the framework's own numbering.
+    style: str = ""
+    #: Header notes that say how a figure was counted ("FLOPs counted as multiply-adds"), for the checker.
+    remarks: tuple[str, ...] = ()
 
     def fail(self, reason: str, row: int | None = None, hint: str | None = None) -> SpecError:
         """An error that names the table file, and the row (and its line) when there is one."""
@@ -93,19 +101,34 @@ def read_table(path: str | Path) -> Table:
     """The header and data rows of a CSV file or of the first Markdown table in a file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpecError(f"cannot read the table: {getattr(err, 'strerror', None) or err}", file=str(p)) from None
+        if p.stat().st_size > MAX_TABLE_BYTES:
+            raise SpecError(f"the table is larger than {MAX_TABLE_BYTES // 2**20} MiB", file=str(p))
+        data = p.read_bytes()
+    except OSError as err:
+        raise SpecError(f"cannot read the table: {err.strerror or err}", file=str(p)) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        bad = data[: err.start].count(b"\n") + 1
+        raise SpecError(f"is not UTF-8 text (byte 0x{data[err.start]:02x} cannot be read)", file=str(p), line=bad,
+                        hint="save the table as UTF-8 (most editors offer it under 'Save as' or 'Encoding')",
+                        ) from None
     lines = text.splitlines()
+    summary = _summary(str(p), lines) or _walkthrough(str(p), lines)
+    if summary is not None:
+        return _finish(summary)
     for i in range(1, len(lines)):
         if _SEPARATOR.match(lines[i]) and "|" in lines[i - 1] + lines[i]:
             headers = _md_cells(lines[i - 1])
             rows = []
+            end = len(lines)
             for j in range(i + 1, len(lines)):
                 if "|" not in lines[j] or not lines[j].strip():
+                    end = j
                     break
                 rows.append((j + 1, _md_cells(lines[j])))
-            return _finish(Table(str(p), headers, rows))
+            remarks = tuple(line.strip() for line in [*lines[: i - 1], *lines[end:]][:200] if line.strip())
+            return _finish(Table(str(p), headers, rows, remarks=remarks))
     content = [(n + 1, line) for n, line in enumerate(lines) if line.strip()]
     if not content:
         raise SpecError("the table is empty", file=str(p))
@@ -129,7 +152,7 @@ def read_table(path: str | Path) -> Table:
 
 def _finish(table: Table) -> Table:
     rows = [(n, cells) for n, cells in table.rows if any(c.strip() for c in cells)]
-    table = Table(table.path, table.headers, rows)
+    table = Table(table.path, table.headers, rows, table.style, table.remarks)
     if not table.rows:
         raise SpecError("the table has a header but no rows", file=table.path)
     width = len(table.headers)
@@ -138,6 +161,134 @@ def _finish(table: Table) -> Table:
             raise table.fail(f"{len(cells)} cells under {width} headers", i,
                              hint="quote cells that contain the delimiter, e.g. \"3,072\" or \"(28,28,8)\"")
     return table
+
+
+# --- framework summaries ----------------------------------------------------------------------------------------
+
+#: A printed shape with its batch dim first: ``(None, 28, 28, 8)`` (Keras), ``[-1, 8, 28, 28]`` (torchsummary),
+#: ``[1, 8, 28, 28]`` (torchinfo).
+_PRINTED_SHAPE = re.compile(r"[\(\[]\s*(?:None|-?\d+)(?:\s*,\s*(?:None|-?\d+))*\s*,?\s*[\)\]]")
+_RULE = re.compile(r"^[\s=_\-─━═┏┓┗┛┡┩┳┻╇┃│├┤┼└┘┌┐╭╮╰╯┬┴]*$")
+_BOX = re.compile(r"[│┃]")
+
+
+def _summary(path: str, lines: list[str]) -> Table | None:
+    """A Keras, torchsummary or torchinfo summary as a table: Layer (type) | Output Shape | Param #, and a
+    ``Total`` row from its ``Total params:`` line. None when ``lines`` hold no such summary.
+
+    The batch dim each framework prints first is dropped; a row's name is its kind followed by the framework's
+    own name in parentheses (``Conv2D (conv2d_1)``, ``Conv2d (#4)``), as frameworks number each kind (or every
+    module) on their own, never as the spec does.
+    """
+    head = next((i for i, line in enumerate(lines) if re.search(r"Layer \(type", line) and "Param" in line), None)
+    if head is None:
+        return None
+    header = lines[head]
+    style = "torchinfo" if "depth-idx" in header or any(re.search(r"[├└]─+\s*\w", line) for line in lines) \
+        else "keras" if _BOX.search(header) or "(None" in "".join(lines) else "torchsummary"
+    rows: list[tuple[int, list[str]]] = []
+    remarks: list[str] = []
+    for n in range(head + 1, len(lines)):
+        raw = lines[n]
+        line = _BOX.sub(" ", raw).strip()
+        if not line or _RULE.match(raw):
+            continue
+        total = re.match(r"(?i)(total|trainable|non-trainable) params:\s*([\d,]+)", line)
+        if total:
+            if total.group(1).lower() == "total":
+                rows.append((n + 1, ["Total", "", total.group(2)]))
+            else:
+                remarks.append(line)
+            continue
+        if re.match(r"(?i)(total mult-adds|input size|forward/backward|params size|estimated total|model:)", line):
+            remarks.append(line)
+            continue
+        shape = _PRINTED_SHAPE.search(line)
+        if shape is None:
+            if rows and rows[-1][1][0] != "Total":  # a Keras 2 name wrapped onto the next line: ``2D)``
+                rows[-1][1][0] = rows[-1][1][0] + line
+            continue
+        name = line[: shape.start()].strip()
+        if style == "torchinfo" and not re.match(r"^[│├└|\s]*[├└]", raw):
+            remarks.append(f"line {n + 1}: {name}, the model itself (not checked)")
+            continue
+        after = line[shape.end():].split()
+        params = after[0] if after else ""
+        dims = [d.strip() for d in shape.group(0)[1:-1].split(",") if d.strip()]
+        rows.append((n + 1, [name, "(" + ", ".join(dims[1:]) + ")" if len(dims) > 1 else "", params]))
+    if not rows:
+        return None
+    for _, cells in rows:
+        cells[0] = _kind_first(cells[0], style)
+    return Table(path, ["Layer (type)", "Output Shape", "Param #"], rows, style, tuple(remarks))
+
+
+#: A line of the cs231n "VGGNet in detail" walk-through: ``CONV3-64: [224x224x64]  memory:  224*224*64=3.2M
+#: weights: (3*3*3)*64 = 1,728`` (memory and weights in any order, either may be missing).
+_WALK = re.compile(r"^\s*([A-Za-z][\w\- ]*?)\s*:\s*\[([^\]]*)\](.*)$")
+_WALK_FIELD = re.compile(r"(?i)\b(memory|weights|params|parameters)\s*:\s*(.*?)(?=\s+\b(?:memory|weights|params|"
+                         r"parameters)\s*:|$)")
+_WALK_TOTAL = re.compile(r"(?i)^\s*total\s+(memory|params|parameters|weights)\s*:\s*([\d.,]+\s*[KMGkmg]?)")
+
+
+def _walkthrough(path: str, lines: list[str]) -> Table | None:
+    """cs231n's walk-through lines as a table: Layer | Output | Memory | Weights, and ``TOTAL memory:`` /
+    ``TOTAL params:`` lines as a Total row (memory counts values: ``24M * 4 bytes`` is 24M values)."""
+    rows: list[tuple[int, list[str]]] = []
+    total = ["Total", "", "", ""]
+    total_line = 0
+    for n, line in enumerate(lines, start=1):
+        tot = _WALK_TOTAL.match(line)
+        if tot:
+            column = 2 if tot.group(1).lower() == "memory" else 3
+            total[column] = tot.group(2).strip()
+            total_line = total_line or n
+            continue
+        m = _WALK.match(line)
+        if not m or not re.search(r"\d", m.group(2)):
+            continue
+        fields = {k.lower(): v.strip() for k, v in _WALK_FIELD.findall(m.group(3))}
+        if not fields:
+            continue
+        weights = fields.get("weights") or fields.get("params") or fields.get("parameters") or ""
+        rows.append((n, [m.group(1).strip(), "[" + m.group(2).strip() + "]", fields.get("memory", ""), weights]))
+    if len(rows) < 2:
+        return None
+    if total_line:
+        rows.append((total_line, total))
+    return Table(path, ["Layer", "Output", "Memory", "Weights"], rows, "cs231n")
+
+
+def _kind_first(name: str, style: str) -> str:
+    """``conv2d_1 (Conv2D)`` → ``Conv2D (conv2d_1)``, ``Conv2d-4`` → ``Conv2d (#4)``, ``├─Conv2d: 1-1`` →
+    ``Conv2d (1-1)``: the kind is what a row can be matched by."""
+    if name == "Total":
+        return name
+    name = re.sub(r"^[\s│├└─|]+", "", name)
+    keras = re.fullmatch(r"(\S+)\s*\((\w+)\)?\s*", name)
+    if style == "keras" and keras:
+        return f"{keras.group(2)} ({keras.group(1)})"
+    info = re.fullmatch(r"(\w+):\s*([\d-]+)", name)
+    if info:
+        return f"{info.group(1)} ({info.group(2)})"
+    numbered = re.fullmatch(r"(\w+)-(\d+)", name)
+    if numbered:
+        return f"{numbered.group(1)} (#{numbered.group(2)})"
+    return name
+
+
+def flops_note(texts: list[str]) -> str | None:
+    """The FLOPs convention a note states ("FLOPs counted as multiply-adds", "FLOPs = 2 × MACs"), or None."""
+    for text in texts:
+        low = text.lower()
+        if "flop" not in low:
+            continue
+        if re.search(r"2\s*[x×·*]?\s*(macs?|multiply|mult)|twice|two per|2 per", low):
+            return "2macs"
+        if re.search(r"flops?\b.{0,40}\b(as|=|are|mean|means|count)\b.{0,20}(multiply-adds?|mult-adds?|macs?|madds?)",
+                     low):
+            return "macs"
+    return None
 
 
 # --- headers ----------------------------------------------------------------------------------------------------
