@@ -82,6 +82,13 @@ def broadcast(shapes: list[Shape], kind: str) -> Shape:
     return tuple(out)
 
 
+def _stretched(shape: Shape, out: Shape) -> bool:
+    """Whether broadcasting stretched a literal 1 of ``shape`` to ``out``: decided without comparing whole shapes,
+    so a symbolic size (``cnncalc sizes``) records no condition here."""
+    return any(isinstance(d, int) and d == 1 and not (isinstance(o, int) and o == 1)
+               for d, o in zip(shape, out, strict=True))
+
+
 @register
 class Add(Merge):
     """Element-wise sum (residual connections), product (``mul``, gating), difference, quotient, maximum, minimum.
@@ -106,10 +113,10 @@ class Add(Merge):
                               summary=f"{self.type} {self.scalar:g}")
         _many(shapes, self.type)
         shape = broadcast(shapes, self.type)
-        if self.inplace and shape != shapes[0]:
+        if self.inplace and _stretched(shapes[0], shape):
             raise ShapeError(f"in-place {self.type} cannot write the broadcast shape {fmt_shape(shape)} into its "
                              f"first input {fmt_shape(shapes[0])} (torch refuses it too)")
-        broadcasted = any(s != shape for s in shapes)
+        broadcasted = any(_stretched(s, shape) for s in shapes)
         return Evaluation(shape, flops=prod(shape) * (len(shapes) - 1), stores=not self.inplace,
                           summary=f"{len(shapes)} inputs" + (" broadcast" if broadcasted else ""))
 
