@@ -157,6 +157,10 @@ class MatMul(Merge):
         return Evaluation(shape, macs=macs, flops=2 * macs, connections=macs, rf=GLOBAL,
                           summary=f"{a[-2]}x{a[-1]} · {b[-2]}x{b[-1]}")
 
+    def keeps(self) -> Keeps:
+        """matmul saves both inputs (each one's gradient needs the other)."""
+        return Keeps(saves=("inputs",))
+
 
 @register
 class Attention(Merge):
@@ -183,3 +187,8 @@ class Attention(Merge):
         macs = scores * (q[-1] + v[-1])
         return Evaluation((*lead, q[-2], v[-1]), macs=macs, flops=2 * macs + 4 * scores, connections=macs,
                           rf=GLOBAL, summary=f"L{q[-2]} S{k[-2]} E{q[-1]}")
+
+    def keeps(self) -> Keeps:
+        """The fused attention kernels (flash, memory-efficient, CPU flash) save query, key, value, the output and
+        the log-sum-exp of each query row (``small``)."""
+        return Keeps(saves=("inputs", "output", "small"))

@@ -122,6 +122,11 @@ class LayerNorm(Layer):
         return Evaluation(x, params=params, biases=size if affine and self.bias else 0,
                           flops=_fvcore_norm(x, affine), summary="over " + "x".join(map(str, norm)))
 
+    def keeps(self) -> Keeps:
+        """native_layer_norm saves input, mean, rstd (one pair per sample and position: counted as stats); the
+        permutes of layernorm2d are views."""
+        return Keeps(saves=("input", "stats"))
+
 
 @register
 class GroupNorm(Layer):
@@ -143,6 +148,10 @@ class GroupNorm(Layer):
             raise ShapeError(f"{c} channels do not divide into num_groups={self.num_groups}")
         return Evaluation(x, params=2 * c if self.affine else 0, biases=c if self.affine else 0,
                           flops=_fvcore_norm(x, self.affine), summary=f"g{self.num_groups}")
+
+    def keeps(self) -> Keeps:
+        """native_group_norm saves input, mean, rstd (one pair per sample and group: counted as stats)."""
+        return Keeps(saves=("input", "stats"))
 
 
 @register
@@ -173,6 +182,11 @@ class InstanceNorm(Layer):
                           buffers=2 * c + 1 if self.track_running_stats else 0,
                           flops=_fvcore_norm(x, self.affine), summary=f"eps={self.eps:g}")
 
+    def keeps(self) -> Keeps:
+        """instance_norm is batch_norm on an N·C-channel view: it saves the input, mean and inverse std (per sample
+        and channel: stats); with ``affine`` also the weight repeated per sample (N·C values, not counted)."""
+        return Keeps(saves=("input", "stats"))
+
 
 @register
 class LayerScale(Layer):
@@ -196,3 +210,7 @@ class LayerScale(Layer):
             raise ShapeError(f"dim={self.dim} is not a non-batch dim of an input of rank {rank} (batch included)")
         size = x[self.dim % rank - 1]
         return Evaluation(x, params=size, flops=prod(x), summary=f"γ×{size}")
+
+    def keeps(self) -> Keeps:
+        """x · γ saves the input (and γ, a parameter); the input gradient is a new tensor."""
+        return Keeps(saves=("input",))

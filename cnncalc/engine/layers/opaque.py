@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from cnncalc.engine.layers.base import GLOBAL, Evaluation, Merge, NonNegInt, PosInt
+from cnncalc.engine.layers.base import GLOBAL, Evaluation, Keeps, Merge, NonNegInt, PosInt
 from cnncalc.engine.layers.registry import register
 from cnncalc.model import Shape
 
@@ -40,3 +40,8 @@ class Opaque(Merge):
         """The measured shape and counts, whatever the inputs."""
         return Evaluation(tuple(self.output_shape), params=self.params, buffers=self.buffers, rf=GLOBAL,
                           summary=f"opaque {self.module}".strip(), warnings=(UNKNOWN,))
+
+    def keeps(self) -> Keeps:
+        """Approximate: what it saves is whatever the torch module it stands for saves, which cnncalc cannot know;
+        assumed to be its inputs, as most ops keep."""
+        return Keeps(saves=("inputs",))

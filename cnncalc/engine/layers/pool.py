@@ -128,6 +128,12 @@ class LpPool(_Pool):
         return Evaluation(ev.shape, flops=prod(ev.shape) * 2 * k, rf=ev.rf,
                           summary=f"p={self.norm_type:g} {ev.summary}", warnings=ev.warnings)
 
+    def keeps(self) -> Keeps:
+        """torch's lp_pool is several kernels: pow saves the input, avg_pool2d its input xᵖ, abs the pooled sum,
+        relu its result, mul the sign and the relu, pow(1/p) the scaled sum: the input and five temporaries. The
+        xᵖ copy has the input's size, counted at the output's (under when windows do not overlap)."""
+        return Keeps(saves=("input", "copy", "copy", "copy", "copy", "copy"))
+
 
 OutputSize = PosInt | Annotated[list[PosInt | None], Field(min_length=1, max_length=3)]
 

@@ -221,6 +221,13 @@ class StochasticDepth(Layer):
         """No work, no new memory at inference."""
         return Evaluation(x, stores=False, summary=f"p={self.p:g} {self.mode}")
 
+    def keeps(self) -> Keeps:
+        """In training x · mask / (1 − p) saves only the mask, one value per sample (``small``), and makes a new
+        output; at p = 0 it is the identity (nothing saved, the gradient passes through)."""
+        if self.p == 0.0:
+            return Keeps(saves=(), grad="view")
+        return Keeps(saves=("small",), train_output=True)
+
 
 def _axis(dim: int, x: Shape) -> int:
     """A torch dim (batch = dim 0, negative from the end) as an index into the non-batch shape ``x``."""
@@ -287,6 +294,11 @@ class Split(Layer):
                        for d in range(len(x) - 1))
         return Evaluation(tuple(shape), rf=rf, stores=False, summary=f"piece {self.index} of {len(sizes)}")
 
+    def keeps(self) -> Keeps:
+        """split keeps only sizes; a piece's gradient is a new input-sized tensor (zeros around it), the split
+        point's is the output gradient itself."""
+        return Keeps(saves=(), grad="view" if self.index is None else "new")
+
 
 @register
 class Permute(Layer):
@@ -321,6 +333,10 @@ class Permute(Layer):
         rf: RFStep = None if rotation else GLOBAL
         return Evaluation(shape, rf=rf, stores=False, summary=",".join(map(str, self.dims)))
 
+    def keeps(self) -> Keeps:
+        """permute keeps only the dims; its input gradient is a permuted view of the output gradient."""
+        return Keeps(saves=(), grad="view")
+
 
 @register
 class Reshape(Layer):
@@ -352,3 +368,7 @@ class Reshape(Layer):
         if prod(out) != total:
             raise ShapeError(f"cannot view {fmt_shape(x)} ({total} values) as {fmt_shape(out)} ({prod(out)} values)")
         return Evaluation(out, rf=None if out == x else GLOBAL, stores=False, summary="→" + fmt_shape(out))
+
+    def keeps(self) -> Keeps:
+        """reshape (a view) keeps only the sizes; its input gradient is a view of the output gradient."""
+        return Keeps(saves=(), grad="view")
