@@ -30,8 +30,10 @@ __all__ = [
 ]
 
 
-def from_torch(module: Any, input_shape: tuple[int, ...], *, name: str = "imported") -> dict[str, Any]:
-    """A spec dict for a ``torch.nn.Module`` traced with torch.fx (needs the ``torch`` extra)."""
+def from_torch(module: Any, input_shape: tuple[int, ...], *, name: str = "imported", train: bool = False,
+               strict: bool = False) -> dict[str, Any]:
+    """A spec dict for a ``torch.nn.Module`` traced with torch.fx in eval mode (``train=True``: training mode); ops
+    without a layer become measured ``opaque`` layers, or errors with ``strict=True`` (needs the ``torch`` extra)."""
     from cnncalc.torch.importer import from_torch as convert
 
-    return convert(module, input_shape, name=name)
+    return convert(module, input_shape, name=name, train=train, strict=strict)

@@ -401,3 +401,14 @@ FRAGMENTS = [
 def test_any_text_gives_a_network_or_a_notation_error(text: str, with_shape: bool) -> None:
     with contextlib.suppress(NotationError):
         parse(text, input_shape=(3, 8, 8) if with_shape else None)
+
+
+def test_todays_layers_without_required_fields_are_notation_items() -> None:
+    # Issue #9: a ConvNeXt-style stem and block tail in one line; mish is fusable (parameterless, shape-keeping).
+    report = cnncalc.analyze("3x32x32: conv4-16s4-mish layernorm2d layer_scale drop_path instancenorm gap")
+    types = [row.type for row in report.layers]
+    assert types == ["conv", "layernorm2d", "layer_scale", "drop_path", "instancenorm", "global_avgpool"]
+    # conv 4x4/4 to 16: (48 + 1)·16 = 784; layernorm2d γ, β of 16; layer scale 16.
+    assert report.totals.params == 784 + 32 + 16
+    with pytest.raises(NotationError):
+        cnncalc.load("3x32x32: conv3-16 groupnorm")  # num_groups is required: write it in YAML

@@ -30,6 +30,18 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "torch==2.13.0" in ci
 
 
+def test_the_torch_extra_accepts_a_range_of_versions() -> None:
+    # A single-version pin in an extra forces a downgrade on users (issue #9): the extra is a range holding CI's pin.
+    import tomllib
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    (requirement,) = extra["torch"]
+    assert "==" not in requirement and ">=" in requirement and "<" in requirement
+    from packaging.specifiers import SpecifierSet
+
+    assert "2.13.0" in SpecifierSet(requirement.removeprefix("torch"))
+
+
 def test_import_stays_light() -> None:
     code = (
         "import sys, cnncalc; cnncalc.analyze('vgg16');"

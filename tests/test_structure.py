@@ -124,7 +124,7 @@ def test_missing_projection_is_a_clear_merge_error() -> None:
     with pytest.raises(SpecError) as info:
         cnncalc.analyze(bottleneck_spec())
     message = info.value.render()
-    assert "layer 'layer1_1/sum' (add): cannot add unequal shapes 256x56x56 and 64x56x56" in message
+    assert "layer 'layer1_1/sum' (add): cannot add 256x56x56 and 64x56x56: dim 1 (C) has sizes 256 and 64" in message
     assert "'input' gives 64x56x56" in message
 
 

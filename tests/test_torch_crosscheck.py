@@ -161,6 +161,25 @@ LAYER_SPECS: dict[str, dict[str, Any]] = {
             {"type": "global_maxpool"},
             {"type": "linear", "out_features": 3, "flatten": True, "activation": "gelu", "trainable": False},
             {"type": "fc", "out_features": 2, "bias": False}]},
+    # Issue #9's layers: a squeeze-excitation gate, split pieces, a ConvNeXt channels-last section, norms, pooling.
+    "todays-cnns": {"input": [8, 9, 9], "layers": [
+        {"type": "global_avgpool", "name": "squeeze"}, _conv(8, 1), {"type": "hardsigmoid", "name": "gate"},
+        {"type": "mul", "inputs": ["input", "gate"], "name": "excite"},
+        {"type": "chunk", "chunks": 2, "name": "halves"}, {"type": "relu", "inputs": ["halves.1"]},
+        {"type": "maximum", "inputs": ["halves.0", "relu_1"]}, {"type": "sub", "scalar": 1.0},
+        {"type": "div", "inputs": ["excite", "excite"]}, {"type": "minimum", "inputs": ["div_1", "input"]},
+        {"type": "split", "split_size": [4, 5], "dim": 2, "index": 1},
+        {"type": "layernorm2d"}, {"type": "permute", "dims": [0, 2, 3, 1]}, {"type": "layernorm"},
+        {"type": "linear", "out_features": 6}, {"type": "layer_scale", "dim": -1},
+        {"type": "permute", "dims": [0, 3, 1, 2]}, {"type": "reshape", "shape": [3, 2, -1]},
+        {"type": "view", "shape": [6, 5, 9]}, {"type": "groupnorm", "num_groups": 3},
+        {"type": "instancenorm", "affine": True, "track_running_stats": True}, {"type": "mish"},
+        {"type": "drop_path", "p": 0.1}, {"type": "lppool2d", "kernel_size": 2},
+        {"type": "avgpool", "kernel_size": 2, "stride": 1, "dilation": 2, "padding": 1},
+        {"type": "opaque", "module": "Measured", "output_shape": [6, 3, 5], "params": 7, "buffers": 2},
+        {"type": "reshape", "shape": [2, 3, 15], "name": "heads"}, {"type": "permute", "dims": [0, 1, 3, 2]},
+        {"type": "matmul", "inputs": ["permute_3", "heads"], "name": "scores"},
+        {"type": "sdpa", "inputs": ["scores", "scores", "permute_3"]}]},
 }
 
 

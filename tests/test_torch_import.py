@@ -148,20 +148,37 @@ def test_resnet_import_keeps_the_graph() -> None:
     assert report.totals.macs == 1_814_073_344  # torchvision resnet18 _ops 1.814 GFLOPS (published.md §5)
 
 
-def test_unmappable_modules_are_listed() -> None:
+def test_unmappable_modules_are_opaque_or_listed_with_strict() -> None:
+    import torch
     from torch import nn
 
     class Odd(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.conv = nn.Conv2d(1, 2, 3)
-            self.norm = nn.GroupNorm(1, 2)
+            self.rnn = nn.GRU(6, 5, batch_first=True)  # no cnncalc layer: (3·5·6 + 3·5·5 + 2·3·5) = 195 params
+            self.fc = nn.Linear(5, 3)
 
         def forward(self, x: Any) -> Any:
-            return self.norm(self.conv(x)).cumsum(1)
+            y = self.conv(x).cumsum(1)  # 2x6x6
+            out, _ = self.rnn(y.flatten(1, 2))  # 12 steps of 6 → 12x5
+            return self.fc(out)
 
-    with pytest.raises(cnncalc.CnncalcError, match=r"no mapping for: norm \(GroupNorm\); cumsum"):
-        cnncalc.from_torch(Odd(), (1, 8, 8))
+    with pytest.raises(cnncalc.CnncalcError, match=r"no mapping for: cumsum \(cumsum\); rnn \(GRU\)"):
+        cnncalc.from_torch(Odd(), (1, 8, 8), strict=True)
+    module = Odd()
+    spec = cnncalc.from_torch(module, (1, 8, 8))
+    opaque = [layer for layer in spec["layers"] if layer["type"] == "opaque"]
+    assert [(o["name"], o["module"], o["params"]) for o in opaque] == [
+        ("cumsum", "cumsum", 0), ("rnn", "GRU", 195), ("getitem_1", "getitem", 0)]
+    assert "3 opaque node(s)" in spec["notes"] and "rnn (GRU)" in spec["notes"]
+    report = cnncalc.analyze(spec)
+    # The rest is analysed: conv 20 + GRU 195 (measured) + fc 18 = torch's own count.
+    assert report.totals.params == sum(p.numel() for p in module.parameters()) == 233
+    assert report.output_shape == tuple(module(torch.zeros(2, 1, 8, 8)).shape[1:])
+    rows = {r.name: r for r in report.layers}
+    assert rows["rnn"].warnings == ("opaque: MACs and FLOPs unknown (not counted in the totals)",)
+    assert report.totals.macs == 2 * 36 * 9 + 12 * 5 * 3  # conv and fc only: the GRU's are unknown
 
 
 def test_cli_import(cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -369,16 +386,38 @@ def test_shared_module_is_noted() -> None:
     assert "module 'conv' is called 2 times" in spec["notes"]
 
 
+def excite(y: Any) -> Any:
+    """Squeeze-excitation without its FCs: the map times its own channel means (a C×1×1 gate)."""
+    return y * y.mean((2, 3), keepdim=True)
+
+
+def swap_halves(m: Any, y: Any) -> Any:
+    """ShuffleNetV2's split, as model code writes it: ``a, b = y.chunk(2, dim=1)``."""
+    a, b = y.chunk(2, dim=1)
+    return m.torch.cat([b, a], 1)
+
+
 @pytest.mark.parametrize(
-    ("forward", "message"),
+    ("forward", "types"),
     [
-        (lambda m, x: m.conv(x) + 1, r"add \(add\): an operand that is not a tensor"),
-        (lambda m, x: m.conv(x) * m.conv(x).mean((2, 3), keepdim=True), r"mul \(mul\): broadcasting 4x6x6 and 4x1x1"),
-        (lambda m, x: m.conv(x) * m.scale, r"'scale', a tensor not computed from the input"),
+        (lambda m, x: m.conv(x) + 1, ["conv2d", "add"]),
+        (lambda m, x: 0.5 * m.conv(x), ["conv2d", "mul"]),
+        (lambda m, x: m.conv(x).sub_(2.0), ["conv2d", "sub"]),
+        # Squeeze-excitation's gate: a C×1×1 mean times the C×H×W map (broadcast).
+        (lambda m, x: excite(m.conv(x)), ["conv2d", "global_avgpool", "mul"]),
+        # Layer scale: a per-channel parameter used directly (ConvNeXt's self.layer_scale * x).
+        (lambda m, x: m.gamma * m.conv(x), ["conv2d", "layer_scale"]),
+        (lambda m, x: m.F.layer_norm(m.conv(x).permute(0, 2, 3, 1), (4,), m.w, m.b),
+         ["conv2d", "permute", "layernorm"]),
+        (lambda m, x: m.F.group_norm(m.conv(x), 2, m.w, m.b), ["conv2d", "groupnorm"]),
+        (lambda m, x: m.torch.cat([m.conv(x)], 1), ["conv2d"]),  # DenseNet's one-tensor cat: the identity
+        (lambda m, x: m.conv(x)[:, :3], ["conv2d", "split"]),  # a channel slice: piece 0 of 3|1
+        (lambda m, x: swap_halves(m, m.conv(x)), ["conv2d", "chunk", "chunk", "chunk", "concat"]),
     ],
-    ids=["scalar", "broadcast", "parameter"],
+    ids=["scalar", "reflected-scalar", "inplace-scalar", "broadcast", "parameter", "layer_norm", "group_norm",
+         "cat-one", "channel-slice", "chunk"],
 )
-def test_unmappable_arithmetic_is_listed(forward: Callable[[Any, Any], Any], message: str) -> None:
+def test_arithmetic_and_functions_map_to_layers(forward: Callable[[Any, Any], Any], types: list[str]) -> None:
     import torch
     from torch import nn
 
@@ -386,13 +425,25 @@ def test_unmappable_arithmetic_is_listed(forward: Callable[[Any, Any], Any], mes
         def __init__(self) -> None:
             super().__init__()
             self.conv = nn.Conv2d(3, 4, 3)
-            self.scale = nn.Parameter(torch.ones(1))
+            self.gamma = nn.Parameter(torch.full((4, 1, 1), 1e-6))
+            self.w = nn.Parameter(torch.ones(4))
+            self.b = nn.Parameter(torch.zeros(4))
+            self.torch, self.F = torch, torch.nn.functional
 
         def forward(self, x: Any) -> Any:
             return forward(self, x)
 
-    with pytest.raises(cnncalc.CnncalcError, match=message):
-        cnncalc.from_torch(Net(), (3, 8, 8))
+    net = Net()
+    spec = cnncalc.from_torch(net, (3, 8, 8), strict=True)
+    assert [layer["type"] for layer in spec["layers"]] == types
+    report = cnncalc.analyze(spec)
+    with torch.no_grad():
+        assert report.output_shape == tuple(forward(net, torch.zeros(2, 3, 8, 8)).shape[1:])
+    used = {"parameter": 4, "layer_norm": 8, "group_norm": 8}  # the parameters the forward reads beyond conv's 112
+    held = 112 + sum(n for key, n in used.items() if any(t in types for t in
+                                                         {"parameter": ["layer_scale"], "layer_norm": ["layernorm"],
+                                                          "group_norm": ["groupnorm"]}[key]))
+    assert report.totals.params == held
 
 
 def test_hooks_refuse_a_hidden_residual_addition() -> None:
@@ -479,7 +530,8 @@ def test_every_import_mapping_reads_its_torch_modules() -> None:
         nn.Softmax2d(), nn.Flatten(), nn.Dropout(), nn.AlphaDropout(), nn.Identity(), nn.ZeroPad2d(1),
         nn.ReflectionPad1d(1), nn.ReplicationPad2d(1), nn.CircularPad2d(1), nn.ChannelShuffle(2),
         nn.Upsample(scale_factor=2), nn.UpsamplingBilinear2d(scale_factor=2), nn.MaxUnpool2d(2), nn.PixelShuffle(2),
-        nn.PixelUnshuffle(2),
+        nn.PixelUnshuffle(2), nn.LPPool1d(2, 2), nn.LPPool2d(2, 2), nn.LPPool3d(2, 2), nn.LayerNorm(3),
+        nn.GroupNorm(1, 3), nn.InstanceNorm1d(3), nn.InstanceNorm2d(3), nn.InstanceNorm3d(3), nn.Mish(),
     ]
     declared = {resolve(nn, path): (cls, path) for cls, imp in IMPORTS.items() for path in imp.modules}
     assert all(isinstance(c, type) and issubclass(c, nn.Module) for c in declared), declared

@@ -52,6 +52,35 @@ GOLDEN = [
     pytest.param("lenet5", 61_706, 416_520, id="lenet5"),
     # cs231n two-layer net, init_two_layer_model(32*32*3, 50, 10): 3072·50+50 + 50·10+10 (derived).
     pytest.param("cs231n_two_layer", 154_160, 154_100, id="cs231n_two_layer"),
+    # Today's CNNs (issue #9): params = torchvision's weights meta num_params (and sum(p.numel()) of torchvision
+    # 0.29.1's model); MACs = fvcore 0.1.5's conv + linear count of that model at 3x224x224 (/work/tvdata/tools.json),
+    # which rounds to the meta's _ops (0.217, 0.057, 0.145, 4.456 GFLOPS).
+    pytest.param("mobilenet_v3_large", 5_483_032, 216_589_760, id="mobilenet_v3_large"),
+    pytest.param("mobilenet_v3_small", 2_542_856, 56_510_400, id="mobilenet_v3_small"),
+    pytest.param("shufflenet_v2", 2_278_604, 144_907_992, id="shufflenet_v2"),
+    pytest.param("convnext_tiny", 28_589_128, 4_455_531_264, id="convnext_tiny"),
+    # Same sources (torchvision meta num_params / _ops; torchvision 0.29.1's model measured): BN variants of VGG keep
+    # the plain networks' MACs (7.609, 11.308, 15.47, 19.632 GFLOPS); SqueezeNet 0.819 / 0.349; Wide ResNet-50-2
+    # 11.398; R3D-18 40.697 at 3x16x112x112.
+    pytest.param("vgg11_bn", 132_868_840, 7_609_090_048, id="vgg11_bn"),
+    pytest.param("vgg13_bn", 133_053_736, 11_308_466_176, id="vgg13_bn"),
+    pytest.param("vgg16_bn", 138_365_992, 15_470_264_320, id="vgg16_bn"),
+    pytest.param("vgg19_bn", 143_678_248, 19_632_062_464, id="vgg19_bn"),
+    pytest.param("squeezenet1_0", 1_248_424, 818_924_576, id="squeezenet1_0"),
+    pytest.param("squeezenet1_1", 1_235_496, 349_151_936, id="squeezenet1_1"),
+    pytest.param("wide_resnet50_2", 68_883_240, 11_398_021_120, id="wide_resnet50_2"),
+    pytest.param("r3d_18", 33_371_472, 40_696_553_472, id="r3d_18"),
+    # Same sources: EfficientNet-B0 0.386, MNASNet 1.0 0.314, RegNetX-400MF 0.414, RegNetY-400MF 0.402 GFLOPS.
+    pytest.param("efficientnet_b0", 5_288_548, 385_814_752, id="efficientnet_b0"),
+    pytest.param("mnasnet1_0", 4_383_312, 314_415_872, id="mnasnet1_0"),
+    pytest.param("regnet_x_400mf", 5_495_976, 413_812_608, id="regnet_x_400mf"),
+    pytest.param("regnet_y_400mf", 4_344_144, 401_842_848, id="regnet_y_400mf"),
+    # Segmentation at 3x520x520, without the aux classifier: torchvision 0.29.1's fcn_resnet50 and deeplabv3_resnet50
+    # (weights=None) measured, sum(p.numel()) and FlopCounterMode's convolution MACs.
+    pytest.param("fcn_resnet50", 32_957_013, 142_725_772_800, id="fcn_resnet50"),
+    pytest.param("deeplabv3_resnet50", 39_638_869, 168_731_205_888, id="deeplabv3_resnet50"),
+    # EfficientNetV2-S at 3x384x384: torchvision weights meta num_params and _ops 8.366; the 0.29.1 model measured.
+    pytest.param("efficientnet_v2_s", 21_458_488, 8_365_617_152, id="efficientnet_v2_s"),
 ]
 
 

@@ -28,6 +28,7 @@ from cnncalc.model import INPUT, Group, Node
 from cnncalc.spec.args import substitute
 from cnncalc.spec.loader import line_of
 from cnncalc.spec.messages import describe_validation_error
+from cnncalc.spec.pieces import piece
 
 #: A spec can never expand to more layers than this (``repeat: 10**9`` is an error, not a hang).
 MAX_LAYERS = 100_000
@@ -98,6 +99,7 @@ class Builder:
         self._stack: list[str] = []
         #: Every ``name:`` written anywhere, to tell "defined later" from "never defined" in errors.
         self.declared: set[str] = set()
+        self._by_name: dict[str, Node] = {}
 
     # -- errors and sizes
 
@@ -217,6 +219,8 @@ class Builder:
         found = scope.resolve(ref)
         if found is not None:
             return found
+        if (made := piece(ref, scope.resolve, self._by_name, self.nodes, self.full_names, line_of(entry, key))):
+            return made  # split1.0: a piece of a split (cnncalc.spec.pieces)
         import difflib
 
         if ref in self.declared:
@@ -265,6 +269,7 @@ class Builder:
         scope.local[name] = full
         self.full_names[full] = line_of(entry)
         self.nodes.append(Node(full, layer, inputs, line_of(entry), scope.groups, links))
+        self._by_name[full] = self.nodes[-1]
         if len(self.nodes) > MAX_LAYERS:
             raise self.fail(f"the layers expand to more than {MAX_LAYERS:,} layers", entry)
         return full

@@ -330,6 +330,8 @@ def lib() -> SimpleNamespace:
                     indices.pop(name, None)
             return values
 
-    return SimpleNamespace(torch=torch, nn=nn, F=func, **{c.__name__: c for c in (
+    from cnncalc.torch._modules_modern import modern_modules
+
+    return SimpleNamespace(torch=torch, nn=nn, F=func, **modern_modules(torch, nn, func), **{c.__name__: c for c in (
         Padded, PaddedPool, Cropped, SparseConv, Subsample, RBF, Maxout, BedOfNails, MaxUnpool, Crop, Pad, Concat,
         Sum, Product, InPlace, SpecModule)})

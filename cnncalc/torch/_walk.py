@@ -1,115 +1,44 @@
 """Walking a torch.fx graph: every call of a known module, function or method becomes a spec entry.
 
 What maps to which layer class is :mod:`cnncalc.torch.imports`'s (modules by class, functions by name); this module
-wires the entries (``inputs:`` wherever the data flow is not a plain chain) and binds the functions' arguments.
+wires the entries (``inputs:`` wherever the data flow is not a plain chain), turns what has no mapping into measured
+opaque nodes, and leaves the per-operation readers to :mod:`cnncalc.torch._ops` and :mod:`cnncalc.torch._calls`.
 """
 
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
 from typing import Any
 
-from cnncalc.engine.layers import layer_classes, reshape
 from cnncalc.errors import CnncalcError
-from cnncalc.torch.imports import FUNCTIONS, IMPORTS, Shape, as_flatten, module_layer, pad_entry, pair, softmax_dim
+from cnncalc.torch._calls import _PASS_THROUGH, Calls
+from cnncalc.torch._ops import Imported, in_place, is_tensor, shape_of
+from cnncalc.torch.imports import FUNCTIONS, module_layer
 
-#: Functions and tensor methods of the activation classes (``F.relu``, ``torch.sigmoid``, ``x.tanh_()``): each
-#: imports as the type of its own name.
-_ACTIVATIONS = frozenset(name for cls in layer_classes() if cls.family in ("act", "softmax")
-                         for name in IMPORTS[cls].functions)
-#: Tensor methods that return their input's values unchanged (for shapes and counts).
-_PASS_THROUGH = {"contiguous", "clone", "detach", "float", "double", "half", "bfloat16", "to", "type_as",
-                 "requires_grad_", "cpu", "cuda"}
-#: Positional parameters of the functions mapped below (after the input), to bind args and kwargs alike.
-_PARAMS = {
-    "max_pool": ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"),
-    "avg_pool": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"),
-    "adaptive": ("output_size", "return_indices"),
-    "interpolate": ("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias"),
-    "pad": ("pad", "mode", "value"),
-    "cat": ("dim",),
-    "flatten": ("start_dim", "end_dim"),
-    "softmax": ("dim",),
-    "log_softmax": ("dim",),
-    "leaky_relu": ("negative_slope", "inplace"),
-    "elu": ("alpha", "inplace"),
-    "dropout": ("p", "training", "inplace"),
-    "mean": ("dim", "keepdim"),
-    "pixel_shuffle": ("upscale_factor",),
-    "pixel_unshuffle": ("downscale_factor",),
-    "channel_shuffle": ("groups",),
-}
+#: Arithmetic names (operators, torch functions, tensor methods, reflected and in-place forms) → layer type.
+_ARITHMETIC = {"add": "add", "iadd": "add", "radd": "add", "mul": "mul", "imul": "mul", "rmul": "mul",
+               "sub": "sub", "isub": "sub", "rsub": "sub", "truediv": "div", "itruediv": "div", "rtruediv": "div",
+               "div": "div", "maximum": "maximum", "minimum": "minimum"}
 
 
-@dataclass
-class Imported:
-    """What a trace produced: the spec's layers, torch's output shape per layer name, and notes for the user."""
-
-    layers: list[dict[str, Any]] = field(default_factory=list)
-    shapes: dict[str, Shape] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    unmapped: list[str] = field(default_factory=list)
-    used: set[str] = field(default_factory=lambda: {"input"})
-    #: A module with parameters is called more than once (the spec counts them at each call).
-    shared: bool = False
-    #: Recorded with forward hooks (torch.fx could not trace the module).
-    hooks: bool = False
-    previous: str = "input"
-
-    def label(self, wanted: str) -> str:
-        label, k = wanted, 1
-        while label in self.used:
-            k += 1
-            label = f"{wanted}_{k}"
-        self.used.add(label)
-        return label
-
-    def add(self, entry: dict[str, Any], sources: list[str], shape: Shape, *, merge: bool = False) -> str:
-        """Append a layer fed by ``sources`` (``inputs:`` only where it is not the previous layer)."""
-        if merge or sources != [self.previous]:
-            entry["inputs"] = sources
-        self.layers.append(entry)
-        self.shapes[entry["name"]] = shape[1:]
-        self.previous = entry["name"]
-        return str(entry["name"])
-
-
-def is_tensor(value: Any, torch: Any) -> bool:
-    """Whether ``value`` is a tensor."""
-    return isinstance(value, torch.Tensor)
-
-
-def shape_of(value: Any) -> Shape:
-    """A tensor's shape as ints."""
-    return tuple(int(v) for v in value.shape)
-
-
-class Walk:
+class Walk(Calls):
     """One pass over the fx graph in order, turning nodes into spec entries."""
-
-    def __init__(self, traced: Any, values: dict[Any, Any], torch: Any, nn: Any) -> None:
+    def __init__(self, traced: Any, values: dict[Any, Any], torch: Any, nn: Any, *, strict: bool = False) -> None:
         self.traced, self.values, self.torch, self.nn = traced, values, torch, nn
+        #: Unmapped nodes are errors (``--strict``) instead of opaque layers.
+        self.strict = strict
+        self.owned: set[str] = set()  # parameters and buffers (get_attr targets) already counted by some layer
+        self.splits: dict[Any, dict[str, Any]] = {}  # fx node of a split/chunk → its spec entry
+        #: Tensors computed from parameters and constants alone (a class token expanded, a position bias).
+        self.constants: set[Any] = set()
+        #: In-place ops on a constant (``pos.add_(...)``): what reads the constant reads their inputs too.
+        self.mutations: dict[Any, list[Any]] = {}
         self.modules = dict(traced.named_modules())
         self.out = Imported()
         self.refs: dict[Any, str] = {}  # fx node → the spec name of the tensor it computes
         self.indices: dict[Any, str] = {}  # fx node → the max-pool whose indices it holds
         self.failed: set[Any] = set()  # unmapped nodes and what depends on them (listed once, at the root)
         self.calls: dict[str, int] = {}
-
-    def value(self, arg: Any) -> Any:
-        """An argument with every fx node replaced by its recorded value (sizes computed from shapes, say)."""
-        from torch import fx
-
-        if isinstance(arg, fx.Node):
-            return self.values.get(arg)
-        if isinstance(arg, tuple | list):
-            return type(arg)(self.value(a) for a in arg)
-        if isinstance(arg, slice):
-            return slice(self.value(arg.start), self.value(arg.stop), self.value(arg.step))
-        if isinstance(arg, dict):
-            return {k: self.value(v) for k, v in arg.items()}
-        return arg
 
     def walk(self) -> Imported:
         from torch import fx
@@ -127,31 +56,11 @@ class Walk:
                 continue
             if node.op == "get_attr":
                 continue  # parameters and constants: what uses them decides
-            if any(a in self.failed for a in node.all_input_nodes):
-                if self.known(node):
-                    self.failed.add(node)  # it would map: the failure upstream is the one to report
-                else:
-                    self.fail(node)
-                continue
-            result = self.values.get(node)
-            tensors = [a for a in node.all_input_nodes if is_tensor(self.values.get(a), self.torch)]
-            stray = [a for a in tensors if a not in self.refs and a not in self.indices]
-            is_data = is_tensor(result, self.torch) or (
-                isinstance(result, tuple) and bool(result) and is_tensor(result[0], self.torch))
-            if not is_data:
-                if node.op == "call_module":  # a module returning no tensor: nothing for a spec
-                    self.fail(node)
-                continue  # sizes and other Python values: they feed the arguments of other layers
-            if stray:
-                what = ", ".join(f"'{a.target if a.op == 'get_attr' else a.name}'" for a in stray)
-                self.fail(node, f"uses {what}, a tensor not computed from the input")
-                continue
-            done = self.map(node, tensors, fx)
-            if done is not True:
-                self.fail(node, done or "")
+            self.visit(node, fx)
         out = self.out
         if out.unmapped:
             raise CnncalcError("cnncalc has no mapping for: " + "; ".join(out.unmapped))
+        out.note_opaque()
         shared = {k: n for k, n in self.calls.items() if n > 1}
         for target, n in shared.items():
             count = sum(p.numel() for p in self.modules[target].parameters())
@@ -160,6 +69,42 @@ class Walk:
                 out.notes.append(f"module '{target}' is called {n} times: the spec counts its {count:,} parameters "
                                  "at every call, torch stores them once")
         return out
+
+    def visit(self, node: Any, fx: Any) -> None:
+        """One computing node: its layer, an opaque layer, a constant, or (strict) an unmapped entry."""
+        if any(a in self.failed for a in node.all_input_nodes):
+            if self.known(node):
+                self.failed.add(node)  # it would map: the failure upstream is the one to report
+            else:
+                self.fail(node)
+            return
+        result = self.values.get(node)
+        tensors = [a for a in node.all_input_nodes if is_tensor(self.values.get(a), self.torch)]
+        stray = [a for a in tensors if a not in self.refs and a not in self.indices]
+        is_data = is_tensor(result, self.torch) or (
+            isinstance(result, tuple) and bool(result) and is_tensor(result[0], self.torch))
+        if not is_data:
+            if node.op == "call_module":  # a module returning no tensor: nothing for a spec
+                self.fail(node)
+            return  # sizes and other Python values: they feed the arguments of other layers
+        if not self.strict and not any(a in self.refs or a in self.indices for a in node.all_input_nodes):
+            self.constants.add(node)  # computed from parameters and constants only: what uses it decides
+            if in_place(node) and node.args and node.args[0] in self.constants:  # pos.add_(tile(self.spatial))
+                self.mutations.setdefault(node.args[0], []).append(node)
+            return
+        consts = [a for a in stray if a.op == "get_attr" or a in self.constants]
+        if len(consts) != len(stray) or (consts and not any(a in self.refs for a in tensors)):
+            what = ", ".join(f"'{a.target if a.op == 'get_attr' else a.name}'" for a in stray)
+            self.fail(node, f"uses {what}, a tensor not computed from the input")
+            return
+        if consts:  # a parameter or buffer used directly (x * self.gamma, F.layer_norm(x, s, self.weight))
+            done = self.with_constants(node, [a for a in tensors if a not in consts], consts)
+            if done is not True:
+                self.fail(node, done or "")
+            return
+        done = self.map(node, tensors, fx)
+        if done is not True:
+            self.fail(node, done or "")
 
     def known(self, node: Any) -> bool:
         """Whether the node's module or function has a mapping at all (whatever its arguments)."""
@@ -171,12 +116,30 @@ class Walk:
             ("max_pool", "avg_pool", "adaptive_", "dropout"))
 
     def fail(self, node: Any, why: str = "") -> None:
+        if not self.strict and self.opaque(node, why):
+            return
         self.failed.add(node)
         if node.op == "call_module":
             text = f"{node.target} ({type(self.modules[node.target]).__name__})"
         else:
             text = f"{node.name} ({getattr(node.target, '__name__', node.target)})"
         self.out.unmapped.append(text + (f": {why}" if why else ""))
+
+    def opaque(self, node: Any, why: str) -> bool:
+        """Write a node without a mapping as an ``opaque`` layer (measured shape and counts); False if it computes no
+        tensor from the input."""
+        result = self.values.get(node)
+        first: Any = result[0] if isinstance(result, tuple | list) and result else result
+        sources = [a for a in node.all_input_nodes if a in self.refs]
+        if not is_tensor(first, self.torch) or not sources or len(first.shape) < 1:
+            return False
+        params, buffers = self.held(node)
+        what = self.what(node)
+        entry = {"type": "opaque", "module": what, "output_shape": list(shape_of(first)[1:]), "params": params,
+                 "buffers": buffers}
+        name = self.emit(node, entry, sources, merge=True, shape=shape_of(first))
+        self.out.opaque.append(f"{name} ({what})" + (f": {why}" if why else ""))
+        return True
 
     def output(self, result: Any) -> None:
         from torch import fx
@@ -189,16 +152,6 @@ class Walk:
         if isinstance(result, fx.Node) and result in self.refs and self.refs[result] != self.out.previous:
             name = self.out.label("output")
             self.out.add({"type": "identity", "name": name}, [self.refs[result]], shape_of(self.values[result]))
-
-    def emit(self, node: Any, entry: dict[str, Any], sources: list[Any], *, merge: bool = False,
-             shape: Shape | None = None) -> str:
-        wanted = str(node.target) if node.op == "call_module" else str(node.name)
-        entry = {"name": self.out.label(wanted), **entry}
-        result = self.values[node]
-        shape = shape or shape_of(result[0] if isinstance(result, tuple) else result)
-        name = self.out.add(entry, [self.refs[s] for s in sources], shape, merge=merge)
-        self.refs[node] = name
-        return name
 
     def map(self, node: Any, tensors: list[Any], fx: Any) -> bool | str:
         """Add the node's layer(s); False (or why, as text) when there is no mapping."""
@@ -234,20 +187,23 @@ class Walk:
         name = name.lstrip("_")
         args = [self.value(a) for a in node.args[1:]]
         kwargs = {k: self.value(v) for k, v in node.kwargs.items()}
-        if name in ("add", "add_", "iadd", "mul", "mul_", "imul"):
-            return self.merge(node, "add" if "add" in name else "mul", tensors, y, inplace=name.endswith("_") or
-                              name.startswith("i"))
+        kind = _ARITHMETIC.get(name.rstrip("_"))
+        if kind is not None:
+            return self.merge(node, kind, y, inplace=name.endswith("_") or name.startswith("i"))
         if name in ("cat", "concat", "concatenate"):
-            parts = node.args[0] if node.args else node.kwargs.get("tensors")
-            if not isinstance(parts, tuple | list) or any(p not in self.refs for p in parts):
-                return False
-            dim = self.bind("cat", args, kwargs).get("dim", 0)
-            self.emit(node, {"type": "concat", "dim": dim}, list(parts), merge=True)
-            return True
+            return self.concat(node, args, kwargs)
+        if name in ("matmul", "bmm", "scaled_dot_product_attention"):
+            return self.product(node, name, args, kwargs)
+        if name in ("split", "chunk") and main is not None and x is not None:
+            return self.split(node, name, main, x, args, kwargs)
+        if name in ("permute", "transpose", "swapaxes", "swapdims") and main is not None and x is not None:
+            return self.permute(node, name, main, x, args)
         if main is None or x is None:
             return False
         if name in _PASS_THROUGH or name == "identity":
             return self.alias(node, main)
+        if name in ("view", "reshape") and self.shuffle(node, main, x, y):
+            return True
         entry = self.function(name, x, y, args, kwargs)
         if entry is None:
             return False
@@ -263,125 +219,3 @@ class Walk:
         if isinstance(result, tuple) and name.startswith("max_pool"):
             self.indices[node] = self.refs[node]
         return True
-
-    def alias(self, node: Any, source: Any) -> bool:
-        if source is None:
-            return False
-        self.refs[node] = self.refs[source]
-        return True
-
-    def bind(self, key: str, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
-        return dict(zip(_PARAMS[key], args, strict=False)) | kwargs
-
-    def merge(self, node: Any, kind: str, tensors: list[Any], y: Shape, *, inplace: bool) -> bool | str:
-        """``a + b``, ``a * b`` on tensors of the output's shape; scalars and broadcasting have no cnncalc layer."""
-        operands = [a for a in node.args[:2] if a in self.refs]
-        if len(operands) != 2:
-            return "an operand that is not a tensor (a scalar)"
-        shapes = [shape_of(self.values[a])[1:] for a in operands]
-        if any(s != y[1:] for s in shapes):
-            return "broadcasting " + " and ".join("x".join(map(str, s)) for s in shapes)
-        self.emit(node, {"type": kind, **({"inplace": True} if inplace else {})}, operands, merge=True)
-        return True
-
-    def getitem(self, node: Any, source: Any) -> bool:
-        """``pool(x)[0]`` and ``[1]`` (values and indices), or ``x[:, :, a:b, c:d]`` as a crop."""
-        base, index = node.args[0], node.args[1]
-        if isinstance(self.values.get(base), tuple):
-            if index == 0 and base in self.refs:
-                return self.alias(node, base)
-            if index == 1 and base in self.indices:
-                self.indices[node] = self.indices[base]
-                return True
-            return False
-        if source is None:
-            return False
-        index = self.value(index)
-        x, y = shape_of(self.values[base]), shape_of(self.values[node])
-        if not isinstance(index, tuple):
-            index = (index,)
-        if Ellipsis in index:
-            at = index.index(Ellipsis)
-            index = (*index[:at], *[slice(None)] * (len(x) - len(index) + 1), *index[at + 1:])
-        index = (*index, *[slice(None)] * (len(x) - len(index)))
-        if len(index) != len(x) or any(not isinstance(s, slice) for s in index):
-            return False
-        bounds = [s.indices(w) for s, w in zip(index, x, strict=True)]
-        whole = all(b[:2] == (0, w) for b, w in zip(bounds[:2], x[:2], strict=True))
-        if not whole or any(step != 1 for _, _, step in bounds):
-            return False  # only spatial crops: the batch and channels stay whole
-        before = [start for start, _, _ in bounds[2:]]
-        after = [w - max(stop, start) for (start, stop, _), w in zip(bounds[2:], x[2:], strict=True)]
-        if not any(before) and not any(after):
-            return self.alias(node, source)
-        if len(y) != len(x):
-            return False
-        self.emit(node, {"type": "crop", "crop": {"before": before, "after": after}}, [source])
-        return True
-
-    def function(self, name: str, x: Shape, y: Shape, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        """A spec entry (or two) for a functional call or tensor method on ``x`` giving ``y``; None if unknown."""
-        kwargs = {k: v for k, v in kwargs.items() if k not in ("_stacklevel", "dtype")}
-        base = name.rstrip("_")
-        if base in _ACTIVATIONS:
-            kind = base
-            entry: dict[str, Any] = {"type": kind}
-            if kind in ("softmax", "log_softmax"):
-                entry["dim"] = softmax_dim(self.bind(kind, args, kwargs).get("dim"), len(x))
-            elif kind in ("leaky_relu", "elu"):
-                bound = self.bind(kind, args, kwargs)
-                key = "negative_slope" if kind == "leaky_relu" else "alpha"
-                if key in bound:
-                    entry[key] = float(bound[key])
-            elif kind == "gelu" and kwargs.get("approximate", "none") != "none":
-                entry["approximate"] = kwargs["approximate"]
-            if name.endswith("_") or kwargs.get("inplace") is True:
-                entry["inplace"] = True
-            return entry
-        if base in IMPORTS[reshape.Flatten].functions:
-            if base == "flatten" and len(y) == len(x):
-                return None if y != x else {"type": "identity"}
-            return as_flatten(x, y) if y != x else {"type": "identity"}
-        if base in IMPORTS[reshape.Dropout].functions:
-            return {"type": "dropout", "p": float(self.bind("dropout", args, kwargs).get("p", 0.5))}
-        for pool in ("max_pool", "avg_pool"):
-            if base.startswith(pool) and base[-2:] in ("1d", "2d", "3d"):
-                bound = self.bind(pool, args, kwargs)
-                entry = {"type": pool.replace("_", "") + base[-2:], "kernel_size": pair(bound["kernel_size"]),
-                         "stride": pair(bound.get("stride") or bound["kernel_size"]),
-                         "padding": pair(bound.get("padding", 0)), "ceil_mode": bool(bound.get("ceil_mode", False))}
-                if pool == "max_pool":
-                    entry["dilation"] = pair(bound.get("dilation", 1))
-                else:
-                    entry["count_include_pad"] = bool(bound.get("count_include_pad", True))
-                return entry
-        if base.startswith("adaptive_") and base[-2:] in ("1d", "2d", "3d"):
-            size = self.bind("adaptive", args, kwargs)["output_size"]
-            kind = "avg" if "avg" in base else "max"
-            return {"type": f"adaptive_{kind}pool{base[-2:]}",
-                    "output_size": list(size) if isinstance(size, tuple | list) else size}
-        if base in ("interpolate", "upsample"):
-            bound = self.bind("interpolate", args, kwargs)
-            mode = bound.get("mode", "nearest")
-            if mode not in ("nearest", "linear", "bilinear", "bicubic", "trilinear"):
-                return None
-            entry = {"type": "upsample", "mode": mode, "size": list(y[2:])}  # sizes as torch computed them
-            if bound.get("align_corners") is not None:
-                entry["align_corners"] = bool(bound["align_corners"])
-            return entry
-        if base == "pad":
-            bound = self.bind("pad", args, kwargs)
-            return pad_entry(list(bound["pad"]), bound.get("mode") or "constant", bound.get("value") or 0.0)
-        if base in ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle"):
-            (key, value), = self.bind(base, args, kwargs).items()
-            return {"type": base, key: int(value)}
-        if base == "mean":
-            bound = self.bind("mean", args, kwargs)
-            dims = bound.get("dim")
-            dims = [dims] if isinstance(dims, int) else list(dims or [])
-            spatial = set(range(2, len(x)))
-            if not spatial or {d % len(x) for d in dims} != spatial:
-                return None  # only the global average over every spatial dim has a layer
-            average: dict[str, Any] = {"type": "global_avgpool"}
-            return average if bound.get("keepdim") else [average, {"type": "flatten"}]
-        return None

@@ -38,6 +38,7 @@ from cnncalc.engine.layers import (
     linear,
     merge,
     norm,
+    opaque,
     pool,
     reshape,
     upsample,
@@ -133,6 +134,18 @@ def _pool(t: SimpleNamespace, layer: Any, x: Shape, keep: bool) -> Any:
     if isinstance(layer, pool.Subsample) and any(a or b for a, b in pads):
         native = None  # a sum over the padded window: pad explicitly (torch's avg_pool3d would check the unpadded size)
     padding = 0 if native is None else native
+    if isinstance(layer, pool.AvgPool) and set(d) != {1}:
+        if layer.ceil_mode:
+            raise CnncalcError(f"the torch bridge builds a dilated average pool only without ceil_mode "
+                               f"('{layer.type}')")
+        return t.DilatedAvgPool(x[0], k, s, d, pads, layer.count_include_pad)
+    if isinstance(layer, pool.LpPool):
+        if any(a or b for a, b in pads) or set(d) != {1}:
+            raise CnncalcError("torch's LPPool has no padding or dilation (ONNX's LpPool has): no torch module for "
+                               f"'{layer.type}' with them")
+        one = n == 1  # F.lp_pool1d multiplies by kernel_size: an int there
+        return getattr(t.nn, f"LPPool{n}d")(layer.norm_type, k[0] if one else k, s[0] if one else s,
+                                            ceil_mode=layer.ceil_mode)
     if isinstance(layer, pool.MaxPool):
         module = getattr(t.nn, f"MaxPool{n}d")(k, s, padding=padding, dilation=d, ceil_mode=layer.ceil_mode,
                                                return_indices=keep)
@@ -203,7 +216,28 @@ def _max_unpool(t: SimpleNamespace, layer: upsample.MaxUnpool, x: Shape, keep: b
 def _merge(t: SimpleNamespace, layer: Any, x: Shape, keep: bool) -> Any:
     if isinstance(layer, merge.Concat):
         return t.Concat(layer.dim)
-    return t.Product() if layer.type == "mul" else t.Sum()
+    return t.Arithmetic(layer.type, layer.scalar)
+
+
+def _layernorm(t: SimpleNamespace, layer: norm.LayerNorm, x: Shape, keep: bool) -> Any:
+    given = layer.normalized_shape
+    if layer.type == "layernorm2d":
+        shape: Any = [x[0]]
+    else:
+        shape = [x[-1]] if given is None else ([given] if isinstance(given, int) else list(given))
+    cls = t.LayerNorm2d if layer.type == "layernorm2d" else t.nn.LayerNorm
+    return cls(shape, eps=layer.eps, elementwise_affine=layer.elementwise_affine, bias=layer.bias)
+
+
+def _instancenorm(t: SimpleNamespace, layer: norm.InstanceNorm, x: Shape, keep: bool) -> Any:
+    return getattr(t.nn, f"InstanceNorm{len(x) - 1}d")(x[0], eps=layer.eps, momentum=layer.momentum,
+                                                        affine=layer.affine,
+                                                        track_running_stats=layer.track_running_stats)
+
+
+def _split(t: SimpleNamespace, layer: reshape.Split, x: Shape, keep: bool) -> Any:
+    rank = len(x) + 1
+    return t.Piece(layer.pieces(x), layer.dim % rank, layer.index)
 
 
 BUILDERS: dict[type[Layer], Builder] = {
@@ -239,6 +273,20 @@ BUILDERS: dict[type[Layer], Builder] = {
     upsample.PixelUnshuffle: lambda t, layer, x, keep: t.nn.PixelUnshuffle(layer.downscale_factor),
     merge.Concat: _merge,
     merge.Add: _merge,
+    merge.MatMul: lambda t, layer, x, keep: t.MatMul(),
+    merge.Attention: lambda t, layer, x, keep: t.Attention(),
+    pool.LpPool: _pool,
+    norm.LayerNorm: _layernorm,
+    norm.GroupNorm: lambda t, layer, x, keep: t.nn.GroupNorm(layer.num_groups, x[0], eps=layer.eps,
+                                                            affine=layer.affine),
+    norm.InstanceNorm: _instancenorm,
+    norm.LayerScale: lambda t, layer, x, keep: t.LayerScale(x[layer.dim % (len(x) + 1) - 1], layer.dim,
+                                                            len(x) + 1, layer.init),
+    reshape.StochasticDepth: lambda t, layer, x, keep: t.StochasticDepth(layer.p, layer.mode),
+    reshape.Split: _split,
+    reshape.Permute: lambda t, layer, x, keep: t.Permute(layer.dims),
+    reshape.Reshape: lambda t, layer, x, keep: t.Reshape(layer.shape),
+    opaque.Opaque: lambda t, layer, x, keep: t.Opaque(layer.output_shape, layer.params, layer.buffers),
 }
 
 

@@ -2,14 +2,16 @@
 
 ``torch.fx`` traces the module; every call of a known module, function or method becomes a layer, named after
 the module path (``layer1.0.conv1``) or the graph node (``add_1``), and wired with ``inputs:`` wherever the data
-flow is not a plain chain. One forward pass sizes everything: at batch 2, in eval mode, on fake tensors (no memory,
-no arithmetic; real zeros on the module's device only where fake tensors fail), and the module's train/eval
-flags are restored afterwards, so the module is not changed. The spec is then analysed and every layer's output
-shape compared with torch's: an import that cnncalc would size differently is an error, never a silent mismatch.
+flow is not a plain chain. One forward pass sizes everything: at batch 2, in eval mode (training mode on request),
+on fake tensors (no memory, no arithmetic; real zeros on the module's device only where fake tensors fail), and the
+module's train/eval flags and any running statistics are restored afterwards, so the module is not changed. The spec
+is then analysed and every layer's output shape compared with torch's: an import that cnncalc would size
+differently is an error, never a silent mismatch.
 
 When torch.fx cannot trace the module (data-dependent control flow), forward hooks on the leaf modules record
-them in execution order and the spec assumes they form a chain; the spec's ``notes`` say so. Anything that
-cannot be mapped is listed in a CnncalcError: nothing is silently dropped.
+them in execution order and the spec assumes they form a chain; the spec's ``notes`` say so. Anything without a
+mapping becomes an ``opaque`` layer (measured, MACs unknown) listed in the notes, or, with ``strict``, an error:
+nothing is silently dropped.
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ from typing import Any
 
 from cnncalc.errors import CnncalcError
 from cnncalc.torch._modules import torch_modules
-from cnncalc.torch._walk import Imported, Walk, is_tensor, shape_of
+from cnncalc.torch._ops import Imported, is_tensor, shape_of
+from cnncalc.torch._walk import Walk
 from cnncalc.torch.imports import Shape, as_flatten, module_layer
 
 
 def _run(module: Any, call: Any, input_shape: Shape, torch: Any) -> None:
-    """Call ``call(x)`` once on a batch-2 input: fake tensors first, real zeros where they fail; eval mode meanwhile."""
-    flags = {m: m.training for m in module.modules()}
-    module.eval()  # no batch statistics: nothing in the module is updated, and batch norm takes any batch
+    """Call ``call(x)`` once on a batch-2 input: fake tensors first, real zeros where they fail. The caller has set
+    the mode (eval unless ``--train``); buffers a training pass updates (running statistics) are put back."""
+    saved = [(b, b.detach().clone()) for m in module.modules() if m.training for b in m.buffers(recurse=False)]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -46,15 +49,38 @@ def _run(module: Any, call: Any, input_shape: Shape, torch: Any) -> None:
                 raise CnncalcError(f"the module does not run on a 2x{'x'.join(map(str, input_shape))} input "
                                    f"({type(err).__name__}: {err})") from None
     finally:
-        for m, training in flags.items():
-            m.training = training
+        with torch.no_grad():
+            for buffer, value in saved:
+                buffer.copy_(value)
+
+
+def _runs(module: Any, input_shape: Shape, torch: Any) -> bool:
+    """Whether the module itself runs on the input (so a failure is fx's, not the module's)."""
+    try:
+        _run(module, module, input_shape, torch)
+    except CnncalcError:
+        return False
+    return True
+
+
+def _thaw(value: Any) -> Any:
+    """fx's immutable lists and dicts (recursively) as plain ones."""
+    from torch.fx.immutable_collections import immutable_dict, immutable_list
+
+    if isinstance(value, immutable_list):
+        return [_thaw(v) for v in value]
+    if isinstance(value, immutable_dict):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_thaw(v) for v in value)
+    return value
 
 
 class _UntraceableError(Exception):
     """torch.fx could not trace the module; the message says why."""
 
 
-def _trace(module: Any, input_shape: Shape, torch: Any, nn: Any) -> Imported:
+def _trace(module: Any, input_shape: Shape, torch: Any, nn: Any, strict: bool) -> Imported:
     """Map every node of the fx graph; raises torch's own error when fx cannot trace the module."""
     from torch import fx
 
@@ -76,8 +102,20 @@ def _trace(module: Any, input_shape: Shape, torch: Any, nn: Any) -> Imported:
             values[n] = result = super().run_node(n)
             return result
 
-    _run(module, lambda x: Recorder(traced).run(x), input_shape, torch)
-    return Walk(traced, values, torch, nn).walk()
+        def fetch_args_kwargs_from_env(self, n: Any) -> Any:
+            # fx hands list arguments over as immutable_list; code that assigns into one (Video Swin's window
+            # sizes) runs in eager mode, so it gets a plain list here too.
+            args, kwargs = super().fetch_args_kwargs_from_env(n)
+            return _thaw(args), _thaw(kwargs)
+
+    try:
+        _run(module, lambda x: Recorder(traced).run(x), input_shape, torch)
+    except CnncalcError as err:  # the module runs, but its traced graph does not (a list fx froze, say)
+        if not _runs(module, input_shape, torch):
+            raise
+        raise _UntraceableError(f"its torch.fx graph does not run: {str(err).split('(', 1)[-1].rstrip(')')}") \
+            from None
+    return Walk(traced, values, torch, nn, strict=strict).walk()
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -99,8 +137,15 @@ def _leaves(module: Any, nn: Any) -> list[tuple[str, Any]]:
     return leaves
 
 
-def _hooks(module: Any, input_shape: Shape, torch: Any, nn: Any, reason: str) -> Imported:
-    """Leaf modules in execution order, checked to form a chain (what fx failed on is reported in the notes)."""
+def _opaque(m: Any, y: Shape) -> dict[str, Any]:
+    """A module without a mapping, as measured: output shape, parameters and buffers."""
+    return {"type": "opaque", "module": type(m).__name__, "output_shape": list(y[1:]),
+            "params": sum(p.numel() for p in m.parameters()), "buffers": sum(b.numel() for b in m.buffers())}
+
+
+def _record(module: Any, input_shape: Shape, torch: Any, nn: Any) -> tuple[list[Any], list[Any]]:
+    """One forward pass with a hook on every leaf: (name, module, [(shape, tensor)] in, output) per call, and the
+    module's result."""
     leaves = _leaves(module, nn)
     records: list[tuple[str, Any, list[tuple[Shape, Any]], Any]] = []
     handles = [m.register_forward_hook(
@@ -118,6 +163,12 @@ def _hooks(module: Any, input_shape: Shape, torch: Any, nn: Any, reason: str) ->
     finally:
         for handle in handles:
             handle.remove()
+    return records, final
+
+
+def _hooks(module: Any, input_shape: Shape, torch: Any, nn: Any, reason: str, strict: bool) -> Imported:
+    """Leaf modules in execution order, checked to form a chain (what fx failed on is reported in the notes)."""
+    records, final = _record(module, input_shape, torch, nn)
     out = Imported(notes=[f"torch.fx could not trace the module ({reason}), so the spec was recorded with forward "
                          "hooks, as a chain of its modules"], hooks=True)
     current: Shape = (2, *input_shape)
@@ -142,6 +193,9 @@ def _hooks(module: Any, input_shape: Shape, torch: Any, nn: Any, reason: str) ->
             out.notes.append(f"'{name}' takes the previous output reshaped: read as a flatten")
             out.add({"name": out.label(f"{name}.flatten"), **flat}, [out.previous], x)
         entry = module_layer(m, nn, x, y)
+        if entry is None and not strict:  # measured, not read: an opaque layer
+            entry = _opaque(m, y)
+            out.opaque.append(f"{name} ({type(m).__name__})")
         if entry is None:
             out.unmapped.append(f"{name} ({type(m).__name__})")
             current = y
@@ -157,6 +211,7 @@ def _hooks(module: Any, input_shape: Shape, torch: Any, nn: Any, reason: str) ->
         current, previous = y, first
     if out.unmapped:
         raise CnncalcError("cnncalc has no mapping for: " + "; ".join(out.unmapped))
+    out.note_opaque()
     result = final[0] if final else None
     result = result[0] if isinstance(result, tuple) else result
     if result is not previous:
@@ -168,12 +223,15 @@ def _hooks(module: Any, input_shape: Shape, torch: Any, nn: Any, reason: str) ->
 # The entry point
 
 
-def from_torch(module: Any, input_shape: tuple[int, ...], *, name: str = "imported") -> dict[str, Any]:
+def from_torch(module: Any, input_shape: tuple[int, ...], *, name: str = "imported", train: bool = False,
+               strict: bool = False) -> dict[str, Any]:
     """A cnncalc spec (a dict, ready for ``cnncalc.analyze`` or YAML) for ``module`` on a C×… input.
 
-    Raises CnncalcError listing every module or function without a cnncalc layer, or naming the first layer whose
-    output shape cnncalc would compute differently from torch. Caveats (shared modules counted at every call, the
-    hooks fallback) are in the spec's ``notes``.
+    The module is traced in eval mode (``train=True``: in training mode, as ``--train``) and left in the mode it was
+    in. A module or op without a cnncalc layer becomes an ``opaque`` layer, measured by torch (its output shape,
+    parameters and buffers; MACs unknown), listed in the spec's ``notes``; ``strict=True`` raises a CnncalcError
+    listing them instead. An import that cnncalc would size differently from torch is always an error. Other
+    caveats (shared modules counted at every call, the hooks fallback) are in the spec's ``notes``.
     """
     torch, nn, _ = torch_modules()
     if not isinstance(module, nn.Module):
@@ -184,12 +242,19 @@ def from_torch(module: Any, input_shape: tuple[int, ...], *, name: str = "import
         from collections import OrderedDict
 
         root = nn.Sequential(OrderedDict([(type(module).__name__.lower(), module)]))
+    flags = {m: m.training for m in root.modules()}
+    root.train(train)  # the mode decides what fx traces (googlenet's aux outputs exist only in training)
     try:
-        imported = _trace(root, shape, torch, nn)
-    except _UntraceableError as err:
-        imported = _hooks(root, shape, torch, nn, str(err))
+        try:
+            imported = _trace(root, shape, torch, nn, strict)
+        except _UntraceableError as err:
+            imported = _hooks(root, shape, torch, nn, str(err), strict)
+    finally:
+        for m, training in flags.items():
+            m.training = training
     how = " with forward hooks" if imported.hooks else ""
-    spec: dict[str, Any] = {"name": name, "description": f"imported from torch ({type(module).__name__}){how}",
+    mode = ", training mode" if train else ""
+    spec: dict[str, Any] = {"name": name, "description": f"imported from torch ({type(module).__name__}){how}{mode}",
                             "input": list(shape), "layers": imported.layers}
     if not imported.layers:
         raise CnncalcError(f"{type(module).__name__} has no layers cnncalc could import")

@@ -17,7 +17,18 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
-from cnncalc.engine.layers import activation, conv, conv_transpose, linear, merge, norm, pool, reshape, upsample
+from cnncalc.engine.layers import (
+    activation,
+    conv,
+    conv_transpose,
+    linear,
+    merge,
+    norm,
+    opaque,
+    pool,
+    reshape,
+    upsample,
+)
 from cnncalc.engine.layers.base import Layer
 
 Shape = tuple[int, ...]
@@ -117,6 +128,28 @@ def _adaptive(kind: str, m: Any, nn: Any, x: Shape | None, y: Shape | None) -> E
     return {"type": kind, "output_size": list(size) if isinstance(size, tuple | list) else size}
 
 
+def _lppool(kind: str, m: Any, nn: Any, x: Shape | None, y: Shape | None) -> Entry:
+    return {"type": kind, "norm_type": float(m.norm_type), "kernel_size": pair(m.kernel_size),
+            "stride": pair(m.stride if m.stride is not None else m.kernel_size), "ceil_mode": m.ceil_mode}
+
+
+def _layernorm(m: Any, nn: Any, x: Shape | None, y: Shape | None) -> Entry:
+    """``nn.LayerNorm`` over the trailing dims; a subclass that normalises the channels of a channels-first map
+    (ConvNeXt's LayerNorm2d permutes in its forward) is told by the shape it was called on."""
+    shape = [int(v) for v in m.normalized_shape]
+    entry: Entry = {"type": "layernorm", "normalized_shape": shape if len(shape) > 1 else shape[0], "eps": m.eps,
+                    "elementwise_affine": m.elementwise_affine, "bias": getattr(m, "bias", None) is not None
+                    or not m.elementwise_affine}
+    if x is not None and len(x) > 2 and list(x[len(x) - len(shape):]) != shape and [x[1]] == shape:
+        entry["type"] = "layernorm2d"
+    return entry
+
+
+def _instancenorm(kind: str, m: Any, nn: Any, x: Shape | None, y: Shape | None) -> Entry:
+    return {"type": kind, "eps": m.eps, "momentum": m.momentum, "affine": m.affine,
+            "track_running_stats": m.track_running_stats}
+
+
 def _softmax(m: Any, nn: Any, x: Shape | None, y: Shape | None) -> Entry:
     if isinstance(m, nn.Softmax2d):
         return {"type": "softmax", "dim": -3}
@@ -143,6 +176,13 @@ def _fields(kind: str, **fields: str) -> Reader:
     return lambda m, nn, x, y: {"type": kind, **{k: getattr(m, attr) for k, attr in fields.items()}}
 
 
+def _act(kind: str, **fields: str) -> Reader:
+    """An activation's reader: its fields, and ``inplace: true`` when the module works in place (memory counts it)."""
+    read = _fields(kind, **fields)
+    return lambda m, nn, x, y: {**(read(m, nn, x, y) or {}),
+                                **({"inplace": True} if getattr(m, "inplace", False) else {})}
+
+
 def _per_dim(reader: Callable[..., Entry], kind: str, names: tuple[str, ...]) -> dict[str, Reader]:
     """One reader per ``{name}{1,2,3}d`` torch class, giving type ``{kind}{1,2,3}d``."""
     return {f"{name}{n}d": functools.partial(reader, f"{kind}{n}d") for name in names for n in (1, 2, 3)}
@@ -151,7 +191,8 @@ def _per_dim(reader: Callable[..., Entry], kind: str, names: tuple[str, ...]) ->
 #: The ``activation`` class's types and their torch.nn modules (the bridge builds these; importing, a module reads as
 #: the first type naming it, so SiLU imports as silu, not its alias swish).
 ACTIVATION_MODULES = {"relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "tanh": "Tanh", "silu": "SiLU",
-                      "swish": "SiLU", "selu": "SELU", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid"}
+                      "swish": "SiLU", "selu": "SELU", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid",
+                      "mish": "Mish"}
 _SIMPLE: dict[str, str] = {}
 for _name, _module in ACTIVATION_MODULES.items():
     _SIMPLE.setdefault(_module, _name)
@@ -174,10 +215,10 @@ IMPORTS: dict[type[Layer], Import] = {
                             **_per_dim(_batchnorm, "batchnorm", ("BatchNorm",))}),
     norm.LocalResponseNorm: Import({"LocalResponseNorm": _fields("lrn", size="size", alpha="alpha", beta="beta",
                                                                   k="k")}),
-    activation.Activation: Import({module: _fields(name) for module, name in _SIMPLE.items()}, (*_SIMPLE.values(),)),
-    activation.LeakyReLU: Import({"LeakyReLU": _fields("leaky_relu", negative_slope="negative_slope")},
+    activation.Activation: Import({module: _act(name) for module, name in _SIMPLE.items()}, (*_SIMPLE.values(),)),
+    activation.LeakyReLU: Import({"LeakyReLU": _act("leaky_relu", negative_slope="negative_slope")},
                                  ("leaky_relu",)),
-    activation.ELU: Import({"ELU": _fields("elu", alpha="alpha")}, ("elu",)),
+    activation.ELU: Import({"ELU": _act("elu", alpha="alpha")}, ("elu",)),
     activation.GELU: Import({"GELU": _fields("gelu", approximate="approximate")}, ("gelu",)),
     activation.PReLU: Import({"PReLU": _fields("prelu", num_parameters="num_parameters")}),
     activation.Softmax: Import({"Softmax": _softmax, "LogSoftmax": _softmax, "Softmax2d": _softmax},
@@ -207,7 +248,22 @@ IMPORTS: dict[type[Layer], Import] = {
                                                                downscale_factor="downscale_factor")},
                                     ("pixel_unshuffle",)),
     merge.Concat: Import(functions=("cat", "concat", "concatenate")),
-    merge.Add: Import(functions=("add", "iadd", "mul", "imul")),
+    merge.Add: Import(functions=("add", "iadd", "mul", "imul", "sub", "isub", "truediv", "itruediv", "div",
+                                 "maximum", "minimum")),
+    merge.MatMul: Import(functions=("matmul", "bmm")),
+    merge.Attention: Import(functions=("scaled_dot_product_attention",)),
+    pool.LpPool: Import(_per_dim(_lppool, "lppool", ("LPPool",)), ("lp_pool1d", "lp_pool2d", "lp_pool3d")),
+    norm.LayerNorm: Import({"LayerNorm": _layernorm}, ("layer_norm",)),
+    norm.GroupNorm: Import({"GroupNorm": lambda m, nn, x, y: {"type": "groupnorm", "num_groups": m.num_groups,
+                                                              "eps": m.eps, "affine": m.affine}}, ("group_norm",)),
+    norm.InstanceNorm: Import(_per_dim(_instancenorm, "instancenorm", ("InstanceNorm",)), ("instance_norm",)),
+    norm.LayerScale: Import(none="torch has no layer-scale module: the import reads a parameter used as an operand "
+                                 "(x * self.gamma) as one"),
+    reshape.StochasticDepth: Import(functions=("stochastic_depth", "drop_path")),
+    reshape.Split: Import(functions=("split", "chunk")),
+    reshape.Permute: Import(functions=("permute", "transpose", "swapaxes", "swapdims")),
+    reshape.Reshape: Import(functions=("view", "reshape", "unflatten")),  # where a flatten does not fit
+    opaque.Opaque: Import(none="what the import makes of a module or op without a mapping (measured, not read)"),
 }
 
 #: Every function or method name some layer class imports from.

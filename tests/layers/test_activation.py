@@ -27,6 +27,8 @@ def act(x: tuple[int, ...], **fields: Any) -> Evaluation:
 COST = {
     "relu": 1, "relu6": 2, "leaky_relu": 2, "prelu": 2, "elu": 4, "selu": 5, "sigmoid": 4, "tanh": 5, "silu": 5,
     "swish": 5, "hardswish": 4, "hardsigmoid": 3, "gelu": 5, "softmax": 3, "log_softmax": 3,
+    # mish(x) = x · tanh(softplus(x)) (Misra 2019): softplus 3 (exp, add, log), tanh 5 (as above), a multiply.
+    "mish": 9,
 }
 
 

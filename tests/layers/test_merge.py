@@ -1,8 +1,9 @@
 """Merges (cnncalc/layers/merge.py): concatenation (torch.cat) and element-wise sum and product.
 
 torch.cat(tensors, dim) needs every dim but ``dim`` equal and adds the sizes along it; ``dim`` counts the batch as
-dim 0, so the default 1 is the channels. Addition and product need equal shapes here (no broadcasting) and cost
-n − 1 operations per output for n inputs. No merge has parameters. Expected numbers are worked by hand.
+dim 0, so the default 1 is the channels. Element-wise arithmetic costs n − 1 operations per output for n inputs,
+broadcasting as torch (``torch.broadcast_shapes``, non-batch dims only).
+No merge has parameters. Expected numbers are worked by hand.
 """
 
 from __future__ import annotations
@@ -134,20 +135,64 @@ def test_inplace_add_stores_nothing_new() -> None:
     ("kind", "shapes", "message"),
     [
         # A stride-2 block without its projection: 64x56x56 + 128x28x28.
-        pytest.param("add", [(64, 56, 56), (128, 28, 28)], "cannot add unequal shapes 64x56x56 and 128x28x28",
+        pytest.param("add", [(64, 56, 56), (128, 28, 28)],
+                     "cannot add 64x56x56 and 128x28x28: dim 1 (C) has sizes 64 and 128, which do not broadcast",
                      id="add:resnet-missing-projection"),
-        pytest.param("add", [(64, 56, 56), (64, 56, 55)], "cannot add unequal shapes 64x56x56 and 64x56x55",
+        pytest.param("add", [(64, 56, 56), (64, 56, 55)],
+                     "cannot add 64x56x56 and 64x56x55: dim 3 (W) has sizes 56 and 55, which do not broadcast",
                      id="add:one-pixel-off"),
-        # No broadcasting: SE's 64x1x1 gate must be written at full size.
-        pytest.param("mul", [(64, 56, 56), (64, 1, 1)], "cannot mul unequal shapes 64x56x56 and 64x1x1",
-                     id="mul:no-broadcast"),
+        # torch.broadcast_shapes((2, 64, 1, 1), (2, 32, 56, 56)) fails on dim 1: a gate of the wrong width.
+        pytest.param("mul", [(64, 1, 1), (32, 56, 56)],
+                     "cannot mul 64x1x1 and 32x56x56: dim 1 (C) has sizes 64 and 32, which do not broadcast",
+                     id="mul:wrong-gate"),
+        # The batch is never broadcast: a 56x56 map without channels has another rank.
+        pytest.param("add", [(64, 56, 56), (56, 56)], "cannot add 64x56x56 and 56x56: different ranks",
+                     id="add:rank"),
+        # torch: "output with shape [2, 64, 1, 1] doesn't match the broadcast shape [2, 64, 56, 56]".
+        pytest.param("mul", [(64, 1, 1), (64, 56, 56)], "in-place mul cannot write the broadcast shape 64x56x56",
+                     id="mul:inplace-into-gate"),
         pytest.param("add", [(8, 4, 4)], "add needs at least two inputs, got 1", id="add:one-input"),
     ],
 )
 def test_elementwise_errors(kind: str, shapes: list[tuple[int, ...]], message: str) -> None:
     with pytest.raises(ShapeError) as info:
-        merge(shapes, type=kind)
+        merge(shapes, type=kind, **({"inplace": True} if "in-place" in message else {}))
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "shapes", "expected"),
+    [
+        # Squeeze-excitation (Hu et al. 2018, Fig. 2): the C×1×1 gate scales each channel of the C×H×W map.
+        pytest.param("mul", [(16, 8, 8), (16, 1, 1)], (16, 8, 8), id="se:16x8x8*16x1x1"),
+        pytest.param("mul", [(16, 1, 1), (16, 8, 8)], (16, 8, 8), id="se:gate-first"),
+        # A spatial map shared by every channel (CBAM's spatial attention, Woo et al. 2018): C×H×W · 1×H×W.
+        pytest.param("mul", [(32, 7, 7), (1, 7, 7)], (32, 7, 7), id="cbam:1xHxW"),
+        pytest.param("add", [(1, 7, 1), (4, 1, 5)], (4, 7, 5), id="both-sides"),
+        pytest.param("sub", [(8, 4, 4), (8, 4, 4)], (8, 4, 4), id="sub"),
+        pytest.param("div", [(8, 4, 4), (1, 1, 1)], (8, 4, 4), id="div"),
+        pytest.param("maximum", [(8, 4, 4), (8, 1, 4)], (8, 4, 4), id="maximum"),
+        pytest.param("minimum", [(8,), (1,)], (8,), id="minimum-vectors"),
+    ],
+)
+def test_broadcasting(kind: str, shapes: list[tuple[int, ...]], expected: tuple[int, ...]) -> None:
+    ev = merge(shapes, type=kind)
+    assert ev.shape == expected
+    assert ev.flops == prod(expected)  # one operation per output value (two inputs)
+    assert ev.summary == "2 inputs" + (" broadcast" if any(s != expected for s in shapes) else "")
+
+
+def test_inplace_gate_keeps_the_map() -> None:
+    # torchvision's SqueezeExcitation returns scale * input (new memory); x.mul_(gate) writes into the map.
+    assert merge([(16, 8, 8), (16, 1, 1)], type="mul", inplace=True).stores is False
+
+
+def test_scalar_operand() -> None:
+    # x * 0.2 (a Python scalar): one multiply per element of the one input.
+    ev = merge([(8, 4, 4)], type="mul", scalar=0.2)
+    assert (ev.shape, ev.flops, ev.summary) == ((8, 4, 4), 128, "mul 0.2")
+    with pytest.raises(ShapeError, match="takes one input, got 2"):
+        merge([(8, 4, 4)] * 2, type="add", scalar=1.0)
 
 
 @given(n=st.integers(2, 6), c=st.integers(1, 16), h=st.integers(1, 16), w=st.integers(1, 16))
@@ -195,3 +240,27 @@ def test_merge_error_in_a_network_names_each_path() -> None:
     text = str(info.value)
     assert "cannot concatenate 3x8x8 and 4x6x6 along dim 1" in text
     assert "'input' gives 3x8x8" in text and "'a' gives 4x6x6" in text
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Matrix products: matmul and scaled dot-product attention.
+
+
+def test_matmul_macs_are_b_m_n_k() -> None:
+    # Self-attention scores of 4 heads over 49 tokens of 32 dims: (4, 49, 32) @ (4, 32, 49) → 4·49·49·32 MACs.
+    ev = merge([(4, 49, 32), (4, 32, 49)], type="matmul")
+    assert (ev.shape, ev.macs, ev.flops) == ((4, 49, 49), 4 * 49 * 49 * 32, 2 * 4 * 49 * 49 * 32)
+    # Leading dims broadcast as torch.matmul: (1, 5, 3) @ (6, 3, 2) → (6, 5, 2).
+    assert merge([(1, 5, 3), (6, 3, 2)], type="bmm").shape == (6, 5, 2)
+    with pytest.raises(ShapeError, match="the first's last dim 32 is not the second's next-to-last 49"):
+        merge([(4, 49, 32), (4, 49, 32)], type="matmul")
+
+
+def test_attention_macs() -> None:
+    # torch.nn.functional.scaled_dot_product_attention: q·kᵀ (L·S·E) then the weights times v (L·S·Ev).
+    ev = merge([(8, 49, 16), (8, 64, 16), (8, 64, 24)], type="sdpa")
+    assert ev.shape == (8, 49, 24)
+    assert ev.macs == 8 * 49 * 64 * (16 + 24)
+    assert ev.flops == 2 * ev.macs + 4 * 8 * 49 * 64
+    with pytest.raises(ShapeError, match="do not fit"):
+        merge([(8, 49, 16), (8, 64, 8), (8, 64, 24)], type="scaled_dot_product_attention")

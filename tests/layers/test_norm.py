@@ -114,3 +114,102 @@ def test_batchnorm_counts(shape: list[int]) -> None:
     assert ev.shape == x
     assert (ev.params, ev.buffers) == (2 * c, 2 * c + 1)  # independent of the spatial size
     assert ev.flops == 2 * prod(x)
+
+
+# --- layer, group and instance norm, layer scale ---------------------------------------------------------------------
+
+
+def test_convnext_tiny_stem_layernorm2d() -> None:
+    # ConvNeXt-T (Liu et al. 2022, Fig. 2 / torchvision's LayerNorm2d(96)): γ and β over the 96 channels.
+    ev = norm((96, 56, 56), type="layernorm2d")
+    assert (ev.shape, ev.params, ev.biases, ev.buffers) == ((96, 56, 56), 192, 96, 0)
+    # fvcore's norm_flop_counter: 5 per element with an affine transform.
+    assert ev.flops == 5 * 96 * 56 * 56
+
+
+def test_layernorm_over_the_last_dims() -> None:
+    # torch.nn.LayerNorm([10, 10]) on (20, 5, 10, 10) (torch docs): γ and β of 10x10 each.
+    assert norm((5, 10, 10), type="layernorm", normalized_shape=[10, 10]).params == 200
+    # Default: the last dim (a channels-last section after a permute).
+    assert norm((56, 56, 96), type="layernorm").params == 192
+    ev = norm((56, 56, 96), type="layernorm", elementwise_affine=False)
+    assert (ev.params, ev.flops) == (0, 4 * 56 * 56 * 96)
+    assert norm((7, 96), type="layer_norm", bias=False).params == 96  # torch ≥ 2.1: LayerNorm(..., bias=False)
+
+
+def test_groupnorm() -> None:
+    # Wu & He (2018): GN with 32 groups; torch.nn.GroupNorm(32, 256) holds weight and bias of 256 each, no buffers.
+    ev = norm((256, 14, 14), type="groupnorm", num_groups=32)
+    assert (ev.params, ev.buffers, ev.flops) == (512, 0, 5 * 256 * 14 * 14)
+    assert norm((256, 14, 14), type="group_norm", num_groups=32, affine=False).params == 0
+
+
+def test_instancenorm_defaults_as_torch() -> None:
+    # torch.nn.InstanceNorm2d(64): affine=False and track_running_stats=False by default, so nothing is held.
+    ev = norm((64, 32, 32), type="instancenorm2d")
+    assert (ev.params, ev.buffers, ev.flops) == (0, 0, 4 * 64 * 32 * 32)
+    # With both flags: γ, β (128) and running mean, var, num_batches_tracked (129), as BatchNorm.
+    ev = norm((64, 32, 32), type="instancenorm2d", affine=True, track_running_stats=True)
+    assert (ev.params, ev.buffers) == (128, 129)
+
+
+def test_layer_scale() -> None:
+    # ConvNeXt's γ: one per channel (torchvision: nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)).
+    ev = norm((96, 56, 56), type="layer_scale")
+    assert (ev.params, ev.flops) == (96, 96 * 56 * 56)
+    assert norm((56, 56, 96), type="layer_scale", dim=-1).params == 96  # channels last (timm's LayerScale)
+
+
+@pytest.mark.parametrize(
+    ("x", "fields", "message"),
+    [
+        # torch: "Given normalized_shape=[96], expected input with shape [*, 96], but got input of size[2, 96, 7, 7]".
+        pytest.param((96, 7, 7), {"type": "layernorm", "normalized_shape": 96}, "is not the last dims",
+                     id="layernorm-channels-first"),
+        pytest.param((96, 7, 7), {"type": "layernorm2d", "normalized_shape": 64}, "has 96 channels",
+                     id="layernorm2d-width"),
+        # torch: "num_channels must be divisible by num_groups".
+        pytest.param((30, 7, 7), {"type": "groupnorm", "num_groups": 4}, "do not divide into num_groups=4",
+                     id="groupnorm-groups"),
+        pytest.param((30,), {"type": "instancenorm"}, "spatial dims", id="instancenorm-vector"),
+        pytest.param((30, 7, 7), {"type": "layer_scale", "dim": 0}, "not a non-batch dim", id="layer-scale-batch"),
+    ],
+)
+def test_modern_norm_errors(x: tuple[int, ...], fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ShapeError, match=message):
+        norm(x, **fields)
+
+
+# --- against torch ---------------------------------------------------------------------------------------------------
+
+
+def crosscheck(spec: dict[str, Any]) -> Any:
+    """cnncalc's numbers against a torch module built from the spec, run on the CPU (shapes, params, buffers)."""
+    import cnncalc
+    from cnncalc.torch.crosscheck import crosscheck as run
+
+    result = run(cnncalc.analyze(spec, batch=2))
+    assert result.rejected is None, result.rejected
+    assert not result.mismatches, [(r.name, r.shape, r.params, r.buffers) for r in result.mismatches]
+    return result
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("layer", [
+    {"type": "layernorm2d"}, {"type": "layernorm2d", "elementwise_affine": False},
+    {"type": "groupnorm", "num_groups": 4}, {"type": "groupnorm", "num_groups": 2, "affine": False},
+    {"type": "instancenorm2d"}, {"type": "instancenorm2d", "affine": True, "track_running_stats": True},
+    {"type": "layer_scale"},
+], ids=lambda f: "-".join(str(v) for v in f.values()))
+def test_against_torch_channels_first(layer: dict[str, Any]) -> None:
+    crosscheck({"input": [8, 6, 5], "layers": [layer]})
+
+
+@pytest.mark.torch
+def test_against_torch_channels_last() -> None:
+    # ConvNeXt's block: permute → LayerNorm → Linear → layer scale over the last dim → permute back.
+    crosscheck({"input": [8, 6, 5], "layers": [
+        {"type": "permute", "dims": [0, 2, 3, 1]}, {"type": "layernorm"}, {"type": "linear", "out_features": 12},
+        {"type": "layernorm", "normalized_shape": [5, 12], "bias": False},
+        {"type": "layer_scale", "dim": -1}, {"type": "permute", "dims": [0, 3, 1, 2]},
+        {"type": "instancenorm", "affine": True, "inputs": ["input"], "name": "in1"}]})

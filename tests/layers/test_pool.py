@@ -243,3 +243,65 @@ def test_trainable_subsampling(x: tuple[int, ...], params: int, connections: int
     assert ev.shape == (x[0], x[1] // 2, x[2] // 2)
     assert (ev.params, ev.biases, ev.connections) == (params, x[0], connections)
     assert ev.macs == prod(ev.shape)  # one coefficient multiply per output
+
+
+# --- Lp pooling and dilated average pooling (ONNX) -------------------------------------------------------------------
+
+
+def test_lppool_as_torch() -> None:
+    # torch.nn.LPPool2d(2, 3, stride=2) (torch docs) on 16x50x32: ⌊(50 − 3)/2⌋ + 1 = 24, ⌊(32 − 3)/2⌋ + 1 = 15.
+    ev = pool((16, 50, 32), type="lppool2d", norm_type=2, kernel_size=3, stride=2)
+    assert ev.shape == (16, 24, 15)
+    assert ev.flops == 16 * 24 * 15 * 2 * 9  # 9 powers, 8 additions, 1 root per output
+    assert ev.params == ev.macs == 0
+
+
+def test_onnx_lppool_and_averagepool_take_dilation() -> None:
+    # ONNX AveragePool (opset 19) dilations: effective window d·(k − 1) + 1 = 5 for k 3, d 2; on 8: 8 − 5 + 1 = 4.
+    assert pool((4, 8, 8), type="avgpool", kernel_size=3, stride=1, dilation=2).shape == (4, 4, 4)
+    assert pool((4, 8, 8), type="lppool", kernel_size=3, stride=1, dilation=2, padding=1).shape == (4, 6, 6)
+
+
+@pytest.mark.parametrize(("kind", "fields", "message"), [
+    pytest.param("avgpool2d", {"dilation": 2}, "PyTorch's AvgPool2d has no dilation", id="avgpool2d-dilation"),
+    pytest.param("lppool2d", {"dilation": 2}, "PyTorch's LPPool2d has no dilation", id="lppool2d-dilation"),
+    pytest.param("lppool1d", {"padding": 1}, "PyTorch's LPPool1d has no padding", id="lppool1d-padding"),
+])
+def test_pytorch_names_refuse_onnx_fields(kind: str, fields: dict[str, Any], message: str) -> None:
+    x = (4, 8) if kind.endswith("1d") else (4, 8, 8)
+    with pytest.raises(ShapeError, match=message):
+        pool(x, type=kind, kernel_size=3, **fields)
+
+
+def crosscheck(spec: dict[str, Any]) -> Any:
+    """cnncalc's numbers against a torch module built from the spec, run on the CPU (shapes, params, buffers)."""
+    import cnncalc
+    from cnncalc.torch.crosscheck import crosscheck as run
+
+    result = run(cnncalc.analyze(spec, batch=2))
+    assert result.rejected is None, result.rejected
+    assert not result.mismatches, [(r.name, r.shape, r.params, r.buffers) for r in result.mismatches]
+    return result
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("layer", [
+    {"type": "lppool1d", "norm_type": 2, "kernel_size": 3, "stride": 2},
+    {"type": "lppool2d", "norm_type": 1, "kernel_size": 3, "stride": 2, "ceil_mode": True},
+    {"type": "lppool3d", "norm_type": 3, "kernel_size": 2},
+    {"type": "avgpool", "kernel_size": 3, "stride": 2, "dilation": 2, "padding": 1, "count_include_pad": False},
+], ids=lambda f: f["type"] + str(f.get("dilation", "")))
+def test_against_torch(layer: dict[str, Any]) -> None:
+    n = int(layer["type"][-2]) if layer["type"][-1] == "d" else 2
+    crosscheck({"input": [3, *[9] * n], "layers": [layer]})
+
+
+@pytest.mark.torch
+def test_dilated_average_is_the_average_of_the_dilated_window() -> None:
+    # ONNX AveragePool with dilations 2 on a 1x1x5 ramp 0..4, kernel 2, stride 1: windows {0,2}, {1,3}, {2,4}.
+    from cnncalc.torch._modules import lib
+
+    t = lib()
+    module = t.DilatedAvgPool(1, [2], [1], [2], [(0, 0)], True)
+    out = module(t.torch.arange(5.0).reshape(1, 1, 5))
+    assert out.flatten().tolist() == [1.0, 2.0, 3.0]

@@ -4,7 +4,8 @@ The per-element costs are a convention (a transcendental function counts as one 
 relu 1 (max), relu6 2, leaky_relu 2 (compare, multiply), prelu 2, elu 4 (compare, exp, subtract, multiply),
 selu 5 (elu and a scale), sigmoid 4 (negate, exp, add, divide), tanh 5 (two exps, subtract, add, divide),
 silu/swish 5 (sigmoid and a multiply), hardswish 4, hardsigmoid 3, gelu 5 (divide, erf, add, two multiplies;
-the tanh approximation is counted the same), softmax and log_softmax 3 (exp, add, divide or subtract).
+the tanh approximation is counted the same), mish 9 (softplus: exp, add, log; tanh 5; a multiply),
+softmax and log_softmax 3 (exp, add, divide or subtract).
 Maxout reduces the channels by ``pieces`` with pieces − 1 comparisons per output.
 """
 
@@ -22,11 +23,11 @@ from cnncalc.model import Shape
 class Activation(ElementwiseCost):
     """Parameterless elementwise activations."""
 
-    type: Literal["relu", "relu6", "sigmoid", "tanh", "silu", "swish", "selu", "hardswish", "hardsigmoid"]
+    type: Literal["relu", "relu6", "sigmoid", "tanh", "silu", "swish", "selu", "hardswish", "hardsigmoid", "mish"]
 
     flops_per_element: ClassVar[dict[str, int]] = {
         "relu": 1, "relu6": 2, "sigmoid": 4, "tanh": 5, "silu": 5, "swish": 5, "selu": 5, "hardswish": 4,
-        "hardsigmoid": 3,
+        "hardsigmoid": 3, "mish": 9,
     }
 
     def keeps(self) -> Keeps:

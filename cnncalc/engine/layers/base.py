@@ -105,7 +105,10 @@ class Keeps:
     ``saves`` names the tensors autograd holds until the layer's backward runs: ``input`` (the first input's
     storage), ``inputs`` (every input's), ``output``, ``indices`` (int64, one per output value: max pooling),
     ``mask`` (one byte per output value: dropout), ``stats`` (two fp32 values per channel: batch norm's mean and
-    inverse std), ``copy`` (a temporary of the output's size and dtype: ops torch builds from several kernels).
+    inverse std; layer, group and instance norm's pair, per sample and position or group, is counted the same),
+    ``small`` (one fp32 tensor far smaller than the output, counted as no memory: stochastic depth's per-sample
+    mask, attention's log-sum-exp per query row), ``copy`` (a temporary of the output's size and dtype: ops torch
+    builds from several kernels).
     ``grad`` says whether the input gradient is a new tensor or a view of the output gradient (reshapes, adds,
     concatenation). ``train_output`` is a new output in training where inference stores none (dropout).
     ``workspace`` lists what the inference pass allocates and frees inside the op (max-pool indices).
@@ -136,7 +139,8 @@ class Layer(BaseModel):
     #: True for shape-keeping, parameterless layers that ``activation:`` may fuse into a conv or linear layer.
     fusable: ClassVar[bool] = False
     #: The layer's role for front ends (homework rows, conventions, tables): conv, pool, fc, norm, act, softmax,
-    #: dropout, flatten, identity, reshape, upsample, merge, maxout. Front ends ask this, never the type name.
+    #: dropout, flatten, identity, reshape, upsample, merge, maxout, opaque (an imported node cnncalc measured but
+    #: cannot compute). Front ends ask this, never the type name.
     family: ClassVar[str] = ""
     #: True for layers a course table usually leaves out or folds into the row before (activations, dropout,
     #: normalisation, flatten): the homework checker aligns rows without them.

@@ -1,14 +1,16 @@
-"""Merges: concatenation (Inception, DenseNet, U-Net) and element-wise addition or product (ResNet, SE blocks).
+"""Merges: concatenation (Inception, DenseNet, U-Net), element-wise arithmetic (ResNet, squeeze-excitation), and
+the matrix products of hybrid CNNs' attention (matmul, scaled dot-product attention).
 
-No parameters. FLOPs: addition and product cost (n − 1) per output value for n inputs; concatenation copies (0).
-Concatenation needs every dim but ``dim`` equal; addition and product need equal shapes (no broadcasting).
+No parameters. FLOPs: element-wise arithmetic costs (n − 1) per output value for n inputs (one per value for a
+Python scalar operand); concatenation copies (0). Concatenation needs every dim but ``dim`` equal; element-wise
+arithmetic broadcasts as torch does over the non-batch dims (a C×1×1 gate times a C×H×W map), never over the batch.
 """
 
 
 from math import prod
 from typing import ClassVar, Literal
 
-from cnncalc.engine.layers.base import Evaluation, Keeps, Merge
+from cnncalc.engine.layers.base import GLOBAL, Evaluation, Keeps, Merge
 from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
@@ -55,23 +57,138 @@ class Concat(Merge):
         return Keeps(saves=(), grad="view")
 
 
+def _dim_name(axis: int, spatial: int) -> str:
+    """``dim 1 (C)``: a non-batch dim as torch numbers it (batch = dim 0), with its usual letter."""
+    letters = ("C", *{1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(spatial, ()))
+    return f"dim {axis + 1}" + (f" ({letters[axis]})" if len(letters) == spatial + 1 else "")
+
+
+def broadcast(shapes: list[Shape], kind: str) -> Shape:
+    """torch's broadcasting over the non-batch dims: equal ranks (the batch is dim 0 of every operand), and per
+    dim equal sizes or 1. A clear error names both shapes and the first dim that does not broadcast."""
+    rank = len(shapes[0])
+    for other in shapes[1:]:
+        if len(other) != rank:
+            raise ShapeError(f"cannot {kind} {fmt_shape(shapes[0])} and {fmt_shape(other)}: different ranks "
+                             "(cnncalc broadcasts dims of size 1, never the batch or missing dims)")
+    out = []
+    for axis, sizes in enumerate(zip(*shapes, strict=True)):
+        # A size broadcasts only when it is a literal 1; a symbolic size (cnncalc sizes) must equal the others.
+        big = [s for s in sizes if not (isinstance(s, int) and s == 1)]
+        if any(b != big[0] for b in big[1:]):
+            raise ShapeError(f"cannot {kind} {' and '.join(map(fmt_shape, shapes))}: {_dim_name(axis, rank - 1)} "
+                             f"has sizes {' and '.join(map(str, sizes))}, which do not broadcast (equal or 1)")
+        out.append(big[0] if big else 1)
+    return tuple(out)
+
+
+def _stretched(shape: Shape, out: Shape) -> bool:
+    """Whether broadcasting stretched a literal 1 of ``shape`` to ``out``: decided without comparing whole shapes,
+    so a symbolic size (``cnncalc sizes``) records no condition here."""
+    return any(isinstance(d, int) and d == 1 and not (isinstance(o, int) and o == 1)
+               for d, o in zip(shape, out, strict=True))
+
+
 @register
 class Add(Merge):
-    """Element-wise sum (residual connections) or product (``mul``, gating)."""
+    """Element-wise sum (residual connections), product (``mul``, gating), difference, quotient, maximum, minimum.
+
+    Inputs broadcast as torch does (``x * gate`` with a C×1×1 gate); ``scalar:`` makes it a one-input layer with a
+    Python number as the other operand (``x * 0.2``, ``x + 1``). ``inplace`` (``x.mul_(gate)``, ``+=``) stores no
+    new output; torch allows it only when the output has the first input's shape.
+    """
 
     family: ClassVar[str] = "merge"
 
-    type: Literal["add", "sum", "mul"]
+    type: Literal["add", "sum", "mul", "sub", "div", "maximum", "minimum"]
     inplace: bool = False
+    scalar: float | None = None
 
     def merge(self, shapes: list[Shape]) -> Evaluation:
-        """Equal shapes only; (n − 1) operations per output value."""
+        """Broadcast shape; (n − 1) operations per output value (one per value with a scalar)."""
+        if self.scalar is not None:
+            if len(shapes) != 1:
+                raise ShapeError(f"{self.type} with scalar: {self.scalar:g} takes one input, got {len(shapes)}")
+            return Evaluation(shapes[0], flops=prod(shapes[0]), stores=not self.inplace,
+                              summary=f"{self.type} {self.scalar:g}")
         _many(shapes, self.type)
-        if any(s != shapes[0] for s in shapes[1:]):
-            raise ShapeError(f"cannot {self.type} unequal shapes {' and '.join(map(fmt_shape, shapes))}")
-        return Evaluation(shapes[0], flops=prod(shapes[0]) * (len(shapes) - 1), stores=not self.inplace,
-                          summary=f"{len(shapes)} inputs")
+        shape = broadcast(shapes, self.type)
+        if self.inplace and _stretched(shapes[0], shape):
+            raise ShapeError(f"in-place {self.type} cannot write the broadcast shape {fmt_shape(shape)} into its "
+                             f"first input {fmt_shape(shapes[0])} (torch refuses it too)")
+        broadcasted = any(_stretched(s, shape) for s in shapes)
+        return Evaluation(shape, flops=prod(shape) * (len(shapes) - 1), stores=not self.inplace,
+                          summary=f"{len(shapes)} inputs" + (" broadcast" if broadcasted else ""))
 
     def keeps(self) -> Keeps:
-        """add keeps nothing and passes its gradient on; mul keeps every input."""
-        return Keeps(saves=(), grad="view") if self.type != "mul" else Keeps(saves=("inputs",))
+        """add/sub keep nothing and pass their gradient on; with a Python scalar nothing is kept either; mul, div,
+        maximum and minimum keep every input."""
+        if self.type in ("add", "sum", "sub"):
+            return Keeps(saves=(), grad="view")
+        return Keeps(saves=()) if self.scalar is not None else Keeps(saves=("inputs",))
+
+
+@register
+class MatMul(Merge):
+    """``torch.matmul`` / ``bmm`` / ``@`` of two inputs (hybrid CNNs' attention): (…, m, k) · (…, k, n) → (…, m, n).
+
+    The leading non-batch dims broadcast as torch's; MACs are b·m·n·k (b the product of the leading dims), FLOPs
+    twice that. Both inputs need at least two non-batch dims.
+    """
+
+    family: ClassVar[str] = "merge"
+
+    type: Literal["matmul", "bmm"]
+
+    def merge(self, shapes: list[Shape]) -> Evaluation:
+        """The product's shape and b·m·n·k MACs."""
+        if len(shapes) != 2:
+            raise ShapeError(f"{self.type} takes two inputs, got {len(shapes)}")
+        a, b = shapes
+        if len(a) < 2 or len(b) < 2:
+            raise ShapeError(f"{self.type} needs two dims after the batch on each input, got {fmt_shape(a)} and "
+                             f"{fmt_shape(b)}")
+        if a[-1] != b[-2]:
+            raise ShapeError(f"cannot {self.type} {fmt_shape(a)} and {fmt_shape(b)}: the first's last dim {a[-1]} "
+                             f"is not the second's next-to-last {b[-2]}")
+        lead = broadcast([a[:-2], b[:-2]], self.type) if a[:-2] != b[:-2] else a[:-2]
+        shape = (*lead, a[-2], b[-1])
+        macs = prod(shape) * a[-1]
+        return Evaluation(shape, macs=macs, flops=2 * macs, connections=macs, rf=GLOBAL,
+                          summary=f"{a[-2]}x{a[-1]} · {b[-2]}x{b[-1]}")
+
+    def keeps(self) -> Keeps:
+        """matmul saves both inputs (each one's gradient needs the other)."""
+        return Keeps(saves=("inputs",))
+
+
+@register
+class Attention(Merge):
+    """``F.scaled_dot_product_attention(q, k, v)``: q (…, L, E), k (…, S, E), v (…, S, Ev) → (…, L, Ev).
+
+    MACs: the scores q·kᵀ (b·L·S·E) and their weighted sum of v (b·L·S·Ev); FLOPs twice those plus 4 per score
+    (scale, exp, sum, divide).
+    """
+
+    family: ClassVar[str] = "merge"
+
+    type: Literal["scaled_dot_product_attention", "sdpa"]
+
+    def merge(self, shapes: list[Shape]) -> Evaluation:
+        """Query, key, value shapes in; the query's rows of value-sized outputs out."""
+        if len(shapes) != 3:
+            raise ShapeError(f"{self.type} takes query, key and value, got {len(shapes)} inputs")
+        q, k, v = shapes
+        if min(len(q), len(k), len(v)) < 2 or q[-1] != k[-1] or k[-2] != v[-2]:
+            raise ShapeError(f"query {fmt_shape(q)}, key {fmt_shape(k)} and value {fmt_shape(v)} do not fit: "
+                             "need (…, L, E), (…, S, E), (…, S, Ev)")
+        lead = broadcast([q[:-2], k[:-2], v[:-2]], self.type) if not q[:-2] == k[:-2] == v[:-2] else q[:-2]
+        scores = prod(lead) * q[-2] * k[-2]
+        macs = scores * (q[-1] + v[-1])
+        return Evaluation((*lead, q[-2], v[-1]), macs=macs, flops=2 * macs + 4 * scores, connections=macs,
+                          rf=GLOBAL, summary=f"L{q[-2]} S{k[-2]} E{q[-1]}")
+
+    def keeps(self) -> Keeps:
+        """The fused attention kernels (flash, memory-efficient, CPU flash) save query, key, value, the output and
+        the log-sum-exp of each query row (``small``)."""
+        return Keeps(saves=("inputs", "output", "small"))

@@ -1,7 +1,11 @@
-"""Pooling (``torch.nn.MaxPool*``, ``AvgPool*``, ``AdaptiveMax/AvgPool*``) and global pooling.
+"""Pooling (``torch.nn.MaxPool*``, ``AvgPool*``, ``LPPool*``, ``AdaptiveMax/AvgPool*``) and global pooling.
 
 No parameters and no MACs. FLOPs: max pooling makes K−1 comparisons per output, average pooling K−1 additions and
-one division (K per output), K being the window's elements. Adaptive pooling counts each window exactly.
+one division (K per output), power-average (Lp) pooling K powers, K − 1 additions and one root (2K per output), K
+being the window's elements. Adaptive pooling counts each window exactly.
+
+Dilated average and Lp pooling exist in ONNX (AveragePool and LpPool ``dilations``), not in PyTorch: the plain
+``avgpool``/``lppool`` types take ``dilation``, torch's own names (``avgpool2d``, ``lppool2d``…) refuse it.
 """
 
 
@@ -70,22 +74,65 @@ class AvgPool(_Pool):
 
     type: Literal["avgpool", "avgpool1d", "avgpool2d", "avgpool3d"]
     count_include_pad: bool = True
+    #: ONNX AveragePool's ``dilations`` (opset 19); PyTorch's AvgPool has none, so ``avgpool1d/2d/3d`` refuse it.
+    dilation: IntOrTuple = 1
 
     dims_of_type: ClassVar[dict[str, int]] = {"avgpool1d": 1, "avgpool2d": 2, "avgpool3d": 3}
 
     def evaluate(self, x: Shape) -> Evaluation:
-        """Sliding window without dilation; additions and a division as FLOPs."""
+        """Sliding window (dilated only with ONNX semantics); additions and a division as FLOPs."""
+        torch_only(self.type, self.dilation, "AvgPool")
         kernel = per_dim(self.kernel_size, len(x) - 1, "kernel_size")
         if len(x) == 4 and any(w < kk for w, kk in zip(x[1:], kernel, strict=True)):
             # torch's avg_pool3d (unlike 1-D and 2-D) checks the unpadded input against the kernel.
             raise ShapeError(f"3-D average pooling needs an input at least as large as the kernel {list(kernel)} "
                              "before padding (PyTorch's avg_pool3d rejects it)")
-        ev, k = self._slide(x, 1)
+        ev, k = self._slide(x, self.dilation)
         return Evaluation(ev.shape, flops=prod(ev.shape) * k, rf=ev.rf, summary=ev.summary, warnings=ev.warnings)
 
     def keeps(self) -> Keeps:
         """avg_pool backward reads the input."""
         return Keeps(saves=("input",))
+
+
+def torch_only(kind: str, dilation: IntOrTuple, torch_class: str) -> None:
+    """Refuse dilation on a type named after a PyTorch class that has none (ONNX's operator has it)."""
+    if kind[-2:] in ("1d", "2d", "3d") and dilation not in (1, [1], [1, 1], [1, 1, 1]):
+        raise ShapeError(f"PyTorch's {torch_class}{kind[-2:]} has no dilation; ONNX's operator has: write type "
+                         f"'{kind[:-2]}' for ONNX semantics")
+
+
+@register
+class LpPool(_Pool):
+    """Power-average pooling: (Σ xᵖ)^(1/p) over each window (``torch.nn.LPPool1d/2d/3d``, ONNX LpPool).
+
+    torch's LPPool has no padding and no dilation (``lppool1d/2d/3d`` refuse them); ONNX's LpPool has both
+    (``lppool``). FLOPs: K powers, K − 1 additions and one root per output (2K).
+    """
+
+    family: ClassVar[str] = "pool"
+
+    type: Literal["lppool", "lppool1d", "lppool2d", "lppool3d"]
+    norm_type: float = 2.0
+    dilation: IntOrTuple = 1
+
+    dims_of_type: ClassVar[dict[str, int]] = {"lppool1d": 1, "lppool2d": 2, "lppool3d": 3}
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Average pooling's window without the division; 2K FLOPs per output."""
+        torch_only(self.type, self.dilation, "LPPool")
+        if self.type != "lppool" and self.padding != 0:
+            raise ShapeError(f"PyTorch's LPPool{self.type[-2:]} has no padding; ONNX's LpPool has: write type "
+                             "'lppool' for ONNX semantics")
+        ev, k = self._slide(x, self.dilation)
+        return Evaluation(ev.shape, flops=prod(ev.shape) * 2 * k, rf=ev.rf,
+                          summary=f"p={self.norm_type:g} {ev.summary}", warnings=ev.warnings)
+
+    def keeps(self) -> Keeps:
+        """torch's lp_pool is several kernels: pow saves the input, avg_pool2d its input xᵖ, abs the pooled sum,
+        relu its result, mul the sign and the relu, pow(1/p) the scaled sum: the input and five temporaries. The
+        xᵖ copy has the input's size, counted at the output's (under when windows do not overlap)."""
+        return Keeps(saves=("input", "copy", "copy", "copy", "copy", "copy"))
 
 
 OutputSize = PosInt | Annotated[list[PosInt | None], Field(min_length=1, max_length=3)]

@@ -1,7 +1,8 @@
-"""Layers that move or pass data without arithmetic: flatten, dropout, identity, crop, pad, channel shuffle.
+"""Layers that move or pass data without arithmetic: flatten, dropout, stochastic depth, identity, crop, pad, channel
+shuffle, split, permute.
 
-Flatten, crop (views), dropout (the identity at inference) and identity store no new output, so they add nothing
-to activation memory; pad and channel shuffle make a new tensor. None has FLOPs.
+Flatten, crop, split and permute (views), dropout and stochastic depth (the identity at inference) and identity store
+no new output, so they add nothing to activation memory; pad and channel shuffle make a new tensor. None has FLOPs.
 """
 
 
@@ -10,16 +11,18 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from cnncalc.engine.dims import fmt_pads, per_dim, resolve_padding
+from cnncalc.engine.dims import ceildiv, fmt_pads, per_dim, resolve_padding
 from cnncalc.engine.layers.base import (
     GLOBAL,
     Evaluation,
     Keeps,
     Layer,
     Linked,
+    NonNegInt,
     Padding,
     PadSides,
     PosInt,
+    RFStep,
     Window,
 )
 from cnncalc.engine.layers.registry import register
@@ -200,3 +203,172 @@ class ChannelShuffle(Layer):
     def keeps(self) -> Keeps:
         """A permuted copy: nothing kept."""
         return Keeps(saves=())
+
+
+@register
+class StochasticDepth(Layer):
+    """Stochastic depth / drop path (Huang et al. 2016; torchvision's ``StochasticDepth``, timm's ``DropPath``):
+    drops a residual branch per sample (``row``) or per batch in training; the identity at inference."""
+
+    family: ClassVar[str] = "dropout"
+    quiet: ClassVar[bool] = True
+
+    type: Literal["stochastic_depth", "drop_path"]
+    p: Annotated[float, Field(ge=0, le=1)] = 0.0
+    mode: Literal["row", "batch"] = "row"
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """No work, no new memory at inference."""
+        return Evaluation(x, stores=False, summary=f"p={self.p:g} {self.mode}")
+
+    def keeps(self) -> Keeps:
+        """In training x · mask / (1 − p) saves only the mask, one value per sample (``small``), and makes a new
+        output; at p = 0 it is the identity (nothing saved, the gradient passes through)."""
+        if self.p == 0.0:
+            return Keeps(saves=(), grad="view")
+        return Keeps(saves=("small",), train_output=True)
+
+
+def _axis(dim: int, x: Shape) -> int:
+    """A torch dim (batch = dim 0, negative from the end) as an index into the non-batch shape ``x``."""
+    rank = len(x) + 1
+    if not -rank <= dim < rank or dim % rank == 0:
+        raise ShapeError(f"dim={dim} is not a non-batch dim of an input of rank {rank} (batch included)")
+    return dim % rank - 1
+
+
+def split_sizes(size: int, split_size: int | list[int] | None, chunks: int | None) -> list[int]:
+    """The pieces' sizes along the split dim, as ``torch.split`` (a size, or sections) and ``torch.chunk`` make them.
+
+    ``torch.chunk(n)`` takes pieces of ⌈size/n⌉ and may return fewer than n; ``torch.split(k)`` ends with a shorter
+    piece when k does not divide the size.
+    """
+    if (split_size is None) == (chunks is None):
+        raise ShapeError("give exactly one of split_size (a size or a list of sections) and chunks")
+    if isinstance(split_size, list):
+        if sum(split_size) != size:
+            raise ShapeError(f"sections {split_size} add up to {sum(split_size)}, not the dim's size {size}")
+        return list(split_size)
+    step = split_size if split_size is not None else ceildiv(size, chunks or 1)
+    return [min(step, size - start) for start in range(0, size, step)]
+
+
+@register
+class Split(Layer):
+    """``torch.split`` / ``torch.chunk`` along ``dim`` (torch-indexed, default 1: the channels).
+
+    The node itself passes its input on (the split point); each piece is addressable as ``name.k`` in ``inputs:``
+    (``inputs: [split1.0]``), which adds a node ``split1.0`` of the same layer with ``index: k``. Pieces are views:
+    no new memory, no FLOPs. A piece cut along a spatial dim moves the receptive field's centre as a crop does.
+    """
+
+    family: ClassVar[str] = "reshape"
+    quiet: ClassVar[bool] = True
+
+    type: Literal["split", "chunk"]
+    split_size: PosInt | Annotated[list[PosInt], Field(min_length=1)] | None = None
+    chunks: PosInt | None = None
+    dim: int = 1
+    #: Which piece this node is; None for the split point itself.
+    index: NonNegInt | None = None
+
+    def pieces(self, x: Shape) -> list[int]:
+        """Sizes of the pieces along ``dim``."""
+        return split_sizes(x[_axis(self.dim, x)], self.split_size, self.chunks)
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """The whole input (a split point) or piece ``index``."""
+        axis = _axis(self.dim, x)
+        sizes = self.pieces(x)
+        if self.index is None:
+            return Evaluation(x, stores=False, summary="|".join(map(str, sizes)))
+        if self.index >= len(sizes):
+            raise ShapeError(f"piece {self.index} does not exist: {fmt_shape(x)} splits into {len(sizes)} pieces "
+                             f"({'|'.join(map(str, sizes))}) along dim {self.dim}")
+        shape = list(x)
+        shape[axis] = sizes[self.index]
+        rf = None
+        if axis > 0:  # a spatial piece starts at an offset, as a crop
+            start = sum(sizes[: self.index])
+            rf = tuple(Window(1, 1, -start if d == axis - 1 else 0, -start if d == axis - 1 else 0)
+                       for d in range(len(x) - 1))
+        return Evaluation(tuple(shape), rf=rf, stores=False, summary=f"piece {self.index} of {len(sizes)}")
+
+    def keeps(self) -> Keeps:
+        """split keeps only sizes; a piece's gradient is a new input-sized tensor (zeros around it), the split
+        point's is the output gradient itself."""
+        return Keeps(saves=(), grad="view" if self.index is None else "new")
+
+
+@register
+class Permute(Layer):
+    """``x.permute(dims)`` (torch-indexed, the batch stays dim 0): a view, e.g. ConvNeXt's channels-last section.
+
+    Receptive fields belong to positions, and a permute moves none. A permute that rotates the non-batch dims (channels
+    last, C×H×W → H×W×C, and back) passes the fields through unchanged, and the RF column keeps listing them in
+    channels-first order (H, W); any other order (swapping H and W, say) stops tracking them (shown as —). Inside a
+    channels-last section only position-wise layers keep the field: a linear layer there mixes the last dim, which
+    cnncalc's channels-first rule takes as spatial, so after it the field reads as global.
+    """
+
+    family: ClassVar[str] = "reshape"
+    quiet: ClassVar[bool] = True
+
+    type: Literal["permute"]
+    dims: Annotated[list[int], Field(min_length=2)]
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Dims reordered; the batch must stay first."""
+        rank = len(x) + 1
+        order = [d % rank if -rank <= d < rank else -1 for d in self.dims]
+        if sorted(order) != list(range(rank)):
+            raise ShapeError(f"dims={self.dims} is not a permutation of the {rank} dims of {fmt_shape(x)} "
+                             "(batch included, as torch)")
+        if order[0] != 0:
+            raise ShapeError(f"dims={self.dims} moves the batch dim; cnncalc keeps it first")
+        full = (1, *x)
+        shape = tuple(full[d] for d in order[1:])
+        dims = list(range(1, rank))
+        rotation = any(order[1:] == dims[k:] + dims[:k] for k in range(len(dims)))
+        rf: RFStep = None if rotation else GLOBAL
+        return Evaluation(shape, rf=rf, stores=False, summary=",".join(map(str, self.dims)))
+
+    def keeps(self) -> Keeps:
+        """permute keeps only the dims; its input gradient is a permuted view of the output gradient."""
+        return Keeps(saves=(), grad="view")
+
+
+@register
+class Reshape(Layer):
+    """``x.view(N, *shape)`` / ``x.reshape``: any shape with the same number of values (one ``-1`` is inferred); a view.
+
+    A reshape that only merges trailing dims is a ``flatten``; this is the general case (the ``view → transpose →
+    view`` of a channel shuffle, heads of an attention block). Receptive fields are not tracked through a reshape
+    that changes the shape.
+    """
+
+    family: ClassVar[str] = "reshape"
+    quiet: ClassVar[bool] = True
+
+    type: Literal["reshape", "view"]
+    shape: Annotated[list[int], Field(min_length=1)]
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """The batch stays; the other values are laid out in ``shape``."""
+        total = prod(x)
+        known = prod(v for v in self.shape if v != -1)
+        if self.shape.count(-1) > 1 or any(v < 1 and v != -1 for v in self.shape):
+            raise ShapeError(f"shape {self.shape} may hold positive sizes and one -1")
+        if -1 in self.shape:
+            if known == 0 or total % known:
+                raise ShapeError(f"cannot view {fmt_shape(x)} ({total} values) as {self.shape}")
+            out = tuple(total // known if v == -1 else v for v in self.shape)
+        else:
+            out = tuple(self.shape)
+        if prod(out) != total:
+            raise ShapeError(f"cannot view {fmt_shape(x)} ({total} values) as {fmt_shape(out)} ({prod(out)} values)")
+        return Evaluation(out, rf=None if out == x else GLOBAL, stores=False, summary="→" + fmt_shape(out))
+
+    def keeps(self) -> Keeps:
+        """reshape (a view) keeps only the sizes; its input gradient is a view of the output gradient."""
+        return Keeps(saves=(), grad="view")
