@@ -14,6 +14,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -99,3 +100,20 @@ def browser() -> str:
     if path is None:
         pytest.fail("CNNCALC_REQUIRE_BROWSER=1 but no Chromium found (apt-get install chromium)")
     return path
+
+
+@pytest.fixture
+def agrees_with_torch() -> Callable[[dict[str, Any]], Any]:
+    """Assert that a spec's shapes, parameters and buffers equal those of the torch module built from it (on the
+    CPU, batch 2), and return the comparison."""
+
+    def check(spec: dict[str, Any]) -> Any:
+        import cnncalc
+        from cnncalc.torch.crosscheck import crosscheck as run
+
+        result = run(cnncalc.analyze(spec, batch=2))
+        assert result.rejected is None, result.rejected
+        assert not result.mismatches, [(r.name, r.shape, r.params, r.buffers) for r in result.mismatches]
+        return result
+
+    return check

@@ -6,6 +6,7 @@ num_batches_tracked (2·C + 1 buffers). FLOPs at inference: 2 per element; LRN 2
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from math import prod
 from typing import Any
 
@@ -16,6 +17,9 @@ from hypothesis import strategies as st
 from cnncalc.engine.layers import REGISTRY
 from cnncalc.engine.layers.base import Evaluation
 from cnncalc.errors import ShapeError
+
+#: The ``agrees_with_torch`` fixture (tests/conftest.py).
+Check = Callable[[dict[str, Any]], Any]
 
 
 def norm(x: tuple[int, ...], **fields: Any) -> Evaluation:
@@ -183,17 +187,6 @@ def test_modern_norm_errors(x: tuple[int, ...], fields: dict[str, Any], message:
 # --- against torch ---------------------------------------------------------------------------------------------------
 
 
-def crosscheck(spec: dict[str, Any]) -> Any:
-    """cnncalc's numbers against a torch module built from the spec, run on the CPU (shapes, params, buffers)."""
-    import cnncalc
-    from cnncalc.torch.crosscheck import crosscheck as run
-
-    result = run(cnncalc.analyze(spec, batch=2))
-    assert result.rejected is None, result.rejected
-    assert not result.mismatches, [(r.name, r.shape, r.params, r.buffers) for r in result.mismatches]
-    return result
-
-
 @pytest.mark.torch
 @pytest.mark.parametrize("layer", [
     {"type": "layernorm2d"}, {"type": "layernorm2d", "elementwise_affine": False},
@@ -201,14 +194,14 @@ def crosscheck(spec: dict[str, Any]) -> Any:
     {"type": "instancenorm2d"}, {"type": "instancenorm2d", "affine": True, "track_running_stats": True},
     {"type": "layer_scale"},
 ], ids=lambda f: "-".join(str(v) for v in f.values()))
-def test_against_torch_channels_first(layer: dict[str, Any]) -> None:
-    crosscheck({"input": [8, 6, 5], "layers": [layer]})
+def test_against_torch_channels_first(agrees_with_torch: Check, layer: dict[str, Any]) -> None:
+    agrees_with_torch({"input": [8, 6, 5], "layers": [layer]})
 
 
 @pytest.mark.torch
-def test_against_torch_channels_last() -> None:
+def test_against_torch_channels_last(agrees_with_torch: Check) -> None:
     # ConvNeXt's block: permute → LayerNorm → Linear → layer scale over the last dim → permute back.
-    crosscheck({"input": [8, 6, 5], "layers": [
+    agrees_with_torch({"input": [8, 6, 5], "layers": [
         {"type": "permute", "dims": [0, 2, 3, 1]}, {"type": "layernorm"}, {"type": "linear", "out_features": 12},
         {"type": "layernorm", "normalized_shape": [5, 12], "bias": False},
         {"type": "layer_scale", "dim": -1}, {"type": "permute", "dims": [0, 3, 1, 2]},

@@ -6,6 +6,7 @@ and a division), adaptive pooling counted per window. Numbers are worked in the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from math import prod
 from typing import Any
 
@@ -17,6 +18,9 @@ from cnncalc.engine.layers import REGISTRY
 from cnncalc.engine.layers.base import GLOBAL, Evaluation, Window
 from cnncalc.engine.layers.pool import adaptive_windows
 from cnncalc.errors import ShapeError
+
+#: The ``agrees_with_torch`` fixture (tests/conftest.py).
+Check = Callable[[dict[str, Any]], Any]
 
 
 def pool(x: tuple[int, ...], **fields: Any) -> Evaluation:
@@ -273,17 +277,6 @@ def test_pytorch_names_refuse_onnx_fields(kind: str, fields: dict[str, Any], mes
         pool(x, type=kind, kernel_size=3, **fields)
 
 
-def crosscheck(spec: dict[str, Any]) -> Any:
-    """cnncalc's numbers against a torch module built from the spec, run on the CPU (shapes, params, buffers)."""
-    import cnncalc
-    from cnncalc.torch.crosscheck import crosscheck as run
-
-    result = run(cnncalc.analyze(spec, batch=2))
-    assert result.rejected is None, result.rejected
-    assert not result.mismatches, [(r.name, r.shape, r.params, r.buffers) for r in result.mismatches]
-    return result
-
-
 @pytest.mark.torch
 @pytest.mark.parametrize("layer", [
     {"type": "lppool1d", "norm_type": 2, "kernel_size": 3, "stride": 2},
@@ -291,9 +284,9 @@ def crosscheck(spec: dict[str, Any]) -> Any:
     {"type": "lppool3d", "norm_type": 3, "kernel_size": 2},
     {"type": "avgpool", "kernel_size": 3, "stride": 2, "dilation": 2, "padding": 1, "count_include_pad": False},
 ], ids=lambda f: f["type"] + str(f.get("dilation", "")))
-def test_against_torch(layer: dict[str, Any]) -> None:
+def test_against_torch(agrees_with_torch: Check, layer: dict[str, Any]) -> None:
     n = int(layer["type"][-2]) if layer["type"][-1] == "d" else 2
-    crosscheck({"input": [3, *[9] * n], "layers": [layer]})
+    agrees_with_torch({"input": [3, *[9] * n], "layers": [layer]})
 
 
 @pytest.mark.torch

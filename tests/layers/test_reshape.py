@@ -7,6 +7,7 @@ Flatten's dims are torch-indexed with the batch as dim 0, like torch.nn.Flatten(
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from math import prod
 from typing import Any
 
@@ -19,6 +20,9 @@ import cnncalc
 from cnncalc.engine.layers import REGISTRY
 from cnncalc.engine.layers.base import GLOBAL, Evaluation, Window
 from cnncalc.errors import ShapeError, SpecError
+
+#: The ``agrees_with_torch`` fixture (tests/conftest.py).
+Check = Callable[[dict[str, Any]], Any]
 
 
 def layer(x: tuple[int, ...], **fields: Any) -> Evaluation:
@@ -187,20 +191,9 @@ def test_stochastic_depth_is_the_identity_at_inference() -> None:
     assert layer((8,), type="drop_path", p=0.2, mode="batch").summary == "p=0.2 batch"
 
 
-def crosscheck(spec: dict[str, Any]) -> Any:
-    """cnncalc's numbers against a torch module built from the spec, run on the CPU (shapes, params, buffers)."""
-    import cnncalc
-    from cnncalc.torch.crosscheck import crosscheck as run
-
-    result = run(cnncalc.analyze(spec, batch=2))
-    assert result.rejected is None, result.rejected
-    assert not result.mismatches, [(r.name, r.shape, r.params, r.buffers) for r in result.mismatches]
-    return result
-
-
 @pytest.mark.torch
-def test_against_torch() -> None:
-    crosscheck({"input": [12, 6, 5], "layers": [
+def test_against_torch(agrees_with_torch: Check) -> None:
+    agrees_with_torch({"input": [12, 6, 5], "layers": [
         {"type": "chunk", "chunks": 3, "name": "c"}, {"type": "relu", "inputs": ["c.2"]},
         {"type": "split", "split_size": [2, 4], "dim": -2, "name": "s"},
         {"type": "concat", "inputs": ["s.1", "s.0"], "dim": 2}, {"type": "add", "inputs": ["concat_1", "c.0"]},
