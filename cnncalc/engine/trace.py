@@ -121,10 +121,6 @@ class Traced(int):
         return int.__hash__(self)
 
 
-def _text(x: Any) -> str:
-    return x.expr if isinstance(x, Traced) else str(x)
-
-
 def settle(value: Any) -> Any:
     """Mark a traced result as explained: later expressions use its number (``55``), not its formula again."""
     if not isinstance(value, Traced):

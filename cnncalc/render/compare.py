@@ -10,7 +10,7 @@ import io
 import json as _json
 from collections.abc import Callable
 
-from cnncalc.engine.compare import DELTA_FIELDS, METRICS, Comparison, LayerChange, LayerDiff, Summary
+from cnncalc.engine.compare import DELTA_FIELDS, METRICS, Comparison, LayerChange, LayerDiff
 from cnncalc.render.text import Layout, field_text, human, human_bytes, shape_text
 
 #: Column headers of the side-by-side table, per metric.
@@ -218,8 +218,3 @@ DIFF_RENDERERS: dict[str, Callable[[LayerDiff, Layout], str]] = {
     "csv": diff_csv,
     "markdown": diff_markdown,
 }
-
-
-def summary_line(s: Summary) -> str:
-    """``vgg16: 138.4M params, 15.47G MACs`` (for chart labels and titles)."""
-    return f"{s.model}: {human(s.params)} params, {human(s.macs)} MACs"
