@@ -74,7 +74,7 @@ def run(spec: Any, view: View, settings: tuple[str, ...] = (), counting: _Counti
                         hint=f"--layout hwc read --input {view.input_text} as height x width x channels, i.e. "
                              f"{'x'.join(map(str, shape))} channels first; without --layout hwc it is read channels "
                              "first") from None
-    if getattr(analysis, "symbols", ()):
+    if not analysis.numeric:
         _numeric_only(view, counting)
     if counting is not None and (counting.compare or counting.convention is not None):
         _count(analysis, view, counting)

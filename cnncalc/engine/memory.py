@@ -84,7 +84,7 @@ def analyze_memory(report: Analysis, *, train: bool = False, optimizer: Optimize
     ``batch`` overrides the report's batch (shapes are per sample, so nothing needs analysing again: ``fit``
     searches batches this way).
     """
-    if not isinstance(report.batch, int) or any(not isinstance(d, int) for d in report.input):
+    if not report.numeric:
         raise SpecError("memory needs a numeric input shape and batch (symbolic sizes have no single peak)")
     if batch is not None and batch != report.batch:
         if batch < 1:
@@ -126,7 +126,7 @@ def inference_peak(report: Report) -> Inference | None:
     """
     if not isinstance(report, Analysis) or report.network is None or not report.layers:
         return None
-    if not isinstance(report.batch, int) or any(not isinstance(d, int) for d in report.input):
+    if not report.numeric:
         return None
     return analyze_memory(report).inference
 

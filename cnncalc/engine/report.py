@@ -213,6 +213,11 @@ class Report:
     blocks: tuple[BlockRow, ...] = field(default=())
 
     @property
+    def numeric(self) -> bool:
+        """True when the input and batch are numbers (a symbolic analysis has closed forms instead)."""
+        return isinstance(self.batch, int) and all(isinstance(d, int) for d in self.input)
+
+    @property
     def output_shape(self) -> tuple[int, ...]:
         """The last layer's output shape (per sample)."""
         return self.layers[-1].output_shape if self.layers else self.input
