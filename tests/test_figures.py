@@ -42,16 +42,21 @@ def test_integer_expressions_allow_only_integer_arithmetic(text: str) -> None:
 @pytest.mark.parametrize(
     ("expr", "value"),
     [("width * 4", 256), ("width // 3 % 5", 1), ("-width + 1", -63), ("stride == 1 and not project", True),
-     ("1 < stride <= 2", False), ("stride > 1 or project", False)],
+     ("1 < stride <= 2", False), ("stride > 1 or project", False),
+     # round() is Python's, as in torchvision's int(round(se_ratio * width_in)): 0.25·42 = 10.5 rounds to the
+     # even 10, 0.25·44 = 11 stays, 0.25·46 = 11.5 rounds to 12; an int comes out.
+     ("round(0.25 * 42)", 10), ("round(0.25 * 46)", 12), ("round(0.25 * width)", 16)],
 )
 def test_the_evaluator_on_block_arguments(expr: str, value: object) -> None:
-    assert evaluate(expr, {"width": 64, "stride": 1, "project": False}) == value
+    got = evaluate(expr, {"width": 64, "stride": 1, "project": False})
+    assert got == value and type(got) is type(value)
 
 
 @pytest.mark.parametrize(
     ("expr", "reason"),
     [("width ** 2", "operation"), ("__import__('os')", "operation"), ("width.real", "operation"),
-     ("(lambda: 1)()", "operation"), ("depth + 1", "name"), ("1 +", "syntax"), ("'a' + 'b'", "operation")],
+     ("(lambda: 1)()", "operation"), ("depth + 1", "name"), ("1 +", "syntax"), ("'a' + 'b'", "operation"),
+     ("round(width, 2)", "operation"), ("abs(width)", "operation"), ("round(x=width)", "operation")],
 )
 def test_the_evaluator_refuses_everything_else(expr: str, reason: str) -> None:
     with pytest.raises(ExpressionError) as err:

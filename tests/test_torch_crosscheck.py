@@ -60,6 +60,7 @@ def test_zoo_network_agrees_with_torch(name: str) -> None:
 @pytest.mark.parametrize(("name", "args"), [
     ("googlenet", {"aux": True}), ("googlenet_torchvision", {"aux": True}), ("inception_v3", {"aux": False}),
     ("bottleneck_1x1", {"bottleneck": True}),
+    ("regnet_x_400mf", {}), ("regnet_x_1_6gf", {}),  # presets: RegNetX is the regnet spec with se=0
 ])
 def test_zoo_arguments_agree_with_torch(name: str, args: dict[str, Any]) -> None:
     assert_agrees(check(name, device="meta", batch=1, args=args))

@@ -70,11 +70,11 @@ GOLDEN = [
     pytest.param("squeezenet1_1", 1_235_496, 349_151_936, id="squeezenet1_1"),
     pytest.param("wide_resnet50_2", 68_883_240, 11_398_021_120, id="wide_resnet50_2"),
     pytest.param("r3d_18", 33_371_472, 40_696_553_472, id="r3d_18"),
-    # Same sources: EfficientNet-B0 0.386, MNASNet 1.0 0.314, RegNetX-400MF 0.414, RegNetY-400MF 0.402 GFLOPS.
+    # Same sources: EfficientNet-B0 0.386, MNASNet 1.0 0.314 GFLOPS; the RegNet spec's defaults are RegNetY-400MF's
+    # (0.402 GFLOPS); its other members are presets, below.
     pytest.param("efficientnet_b0", 5_288_548, 385_814_752, id="efficientnet_b0"),
     pytest.param("mnasnet1_0", 4_383_312, 314_415_872, id="mnasnet1_0"),
-    pytest.param("regnet_x_400mf", 5_495_976, 413_812_608, id="regnet_x_400mf"),
-    pytest.param("regnet_y_400mf", 4_344_144, 401_842_848, id="regnet_y_400mf"),
+    pytest.param("regnet", 4_344_144, 401_842_848, id="regnet"),
     # Segmentation at 3x520x520, without the aux classifier: torchvision 0.29.1's fcn_resnet50 and deeplabv3_resnet50
     # (weights=None) measured, sum(p.numel()) and FlopCounterMode's convolution MACs.
     pytest.param("fcn_resnet50", 32_957_013, 142_725_772_800, id="fcn_resnet50"),
@@ -89,6 +89,66 @@ def test_golden_totals(name: str, params: int, macs: int) -> None:
     report = analyze(name)
     assert report.totals.params == params
     assert report.totals.macs == macs
+
+
+# RegNetX and RegNetY are one spec (specs/regnet.yaml; X is --set se=0) and torchvision's names are presets of it.
+# Params: torchvision's RegNet_*_Weights meta num_params; MACs: torchvision 0.29.1's model (weights=None) under torch
+# FlopCounterMode, convolution and matrix-product MACs at 3x224x224 (benchmarks/README.md's import table), which
+# round to the meta's _ops: 0.414, 0.8, 1.603 (X) and 0.402, 0.834, 1.612 (Y) GFLOPS.
+REGNETS = [
+    pytest.param("regnet_x_400mf", 5_495_976, 413_812_608, id="regnet_x_400mf"),
+    pytest.param("regnet_x_800mf", 7_259_656, 799_699_712, id="regnet_x_800mf"),
+    pytest.param("regnet_x_1_6gf", 9_190_136, 1_602_849_792, id="regnet_x_1_6gf"),
+    pytest.param("regnet_y_400mf", 4_344_144, 401_842_848, id="regnet_y_400mf"),
+    pytest.param("regnet_y_800mf", 6_432_512, 833_856_256, id="regnet_y_800mf"),
+    pytest.param("regnet_y_1_6gf", 11_202_430, 1_612_076_160, id="regnet_y_1_6gf"),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "macs"), REGNETS)
+def test_regnet_presets(name: str, params: int, macs: int) -> None:
+    report = cnncalc.analyze(name)  # a preset, by the name users type
+    assert report.model == name
+    assert (report.totals.params, report.totals.macs) == (params, macs)
+
+
+def test_regnet_x_is_y_without_squeeze_excitation() -> None:
+    # torchvision's BottleneckTransform adds SqueezeExcitation only `if se_ratio`: RegNetX-400MF is the spec with
+    # se=0 and X-400MF's widths, depths and group widths (torchvision regnet_x_400mf: 5,495,976 params), and no
+    # layer of it is a squeeze-excitation one.
+    x = cnncalc.analyze("regnet", args={"se": 0, "w1": 32, "w2": 64, "w3": 160, "w4": 400, "d2": 2, "d3": 7,
+                                        "d4": 12, "g1": 16, "g2": 16, "g3": 16, "g4": 16})
+    assert x.totals.params == 5_495_976
+    assert not [row.name for row in x.layers if "/se_" in row.name]
+    # RegNetY-400MF's first block: SE width int(round(0.25 * 32)) = 8 (the stem's 32 channels go in), then
+    # round(0.25 * 48) = 12 inside stage 1 (torchvision regnet.py, width_se_out).
+    y = cnncalc.analyze("regnet")
+    se1 = {row.name: row.output_shape[0] for row in y.layers if row.name.endswith("se_fc1")}
+    assert se1["trunk_block1_0/add/b1/se_fc1"] == 8
+    assert se1["trunk_block2_0/add/b1/se_fc1"] == 12
+
+
+def test_every_preset_is_verified_by_its_spec() -> None:
+    # Each preset's --set values are one of its spec's expect entries (so `cnncalc verify` checks every preset
+    # against its published figures), and no preset hides a spec file of the same name.
+    from cnncalc.spec import zoo
+
+    import yaml
+
+    assert zoo.presets(), "the zoo has presets"
+    for name, preset in zoo.presets().items():
+        assert name not in zoo.names()
+        defaults = yaml.safe_load(zoo.path(preset.spec).read_text(encoding="utf-8"))["args"]
+        entries = [{**defaults, **e.args} for e in cnncalc.load(preset.spec).expect]
+        assert {**defaults, **preset.args} in entries, name
+
+
+def test_a_preset_takes_further_set_values() -> None:
+    # --set on a preset overrides its own values: RegNetX-400MF with the Y ratio is no torchvision model, but its
+    # parameters grow by the SE convolutions only (params of a preset ≠ the preset with se=0.25).
+    plain = cnncalc.analyze("regnet_x_400mf")
+    with_se = cnncalc.analyze("regnet_x_400mf", args={"se": 0.25})
+    assert with_se.totals.params > plain.totals.params == 5_495_976
 
 
 def test_every_zoo_network_has_a_golden_total() -> None:

@@ -158,10 +158,14 @@ class SourceVerdicts:
 def verify(spec: object) -> tuple[Report, list[SourceVerdicts]]:
     """Run every ``expect:`` entry of a spec (a path, zoo name, dict or Network) against fresh analyses.
 
-    Entries that set ``args`` are checked against the network built with those arguments.
+    Entries that set ``args`` are checked against the network built with those arguments. A preset (a zoo name
+    for a spec with ``--set`` values) verifies its spec: every figure of the family, its own among them.
     """
     from cnncalc.engine.graph import analyze
+    from cnncalc.spec import zoo
 
+    if isinstance(spec, str) and (preset := zoo.preset(spec)) is not None:
+        spec = preset.spec
     report = analyze(spec)  # type: ignore[arg-type]
     net = report.network
     assert net is not None

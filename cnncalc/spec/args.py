@@ -12,7 +12,7 @@ from cnncalc.spec.figures import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_VALUE, Exp
 
 
 def _evaluate(expr: str, args: dict[str, Any]) -> Any:
-    """Integer arithmetic, comparisons and and/or/not on block arguments (spec.figures' evaluator), worded for specs."""
+    """Arithmetic, round(), comparisons and and/or/not on block arguments (spec.figures' evaluator), worded for specs."""
     if len(expr) > MAX_EXPRESSION_CHARS:
         raise SpecError(f"a block expression is limited to {MAX_EXPRESSION_CHARS} characters")
     try:
@@ -38,7 +38,7 @@ def _evaluate(expr: str, args: dict[str, Any]) -> Any:
         if err.reason == "syntax":
             raise SpecError(f"cannot read the expression '${{{expr}}}'") from None
         raise SpecError(
-            f"'${{{expr}}}' may only use + - * // %, comparisons, and/or/not on block arguments and numbers"
+            f"'${{{expr}}}' may only use + - * // %, round(), comparisons, and/or/not on block arguments and numbers"
         ) from None
     except ZeroDivisionError:
         raise SpecError(f"'${{{expr}}}' divides by zero") from None

@@ -118,7 +118,10 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 
 
 def evaluate(expr: str, names: Mapping[str, Any] | None = None) -> Any:
-    """Numbers, ``names``, + - * // %, comparisons and and/or/not; nothing else (no eval).
+    """Numbers, ``names``, + - * // %, ``round(x)``, comparisons and and/or/not; nothing else (no eval).
+
+    ``round`` is Python's (halves to even, an int), so a width written ``round(0.25 * w)`` is the one a model's
+    ``int(round(se_ratio * w))`` computes (torchvision's RegNet squeeze-excitation).
 
     Operands must be numbers (int, float, bool): a string, list or mapping bound to a name is an ``ExpressionError``
     of reason ``type`` naming it, never Python's ``"8" * 2 == "88"``; any intermediate value beyond
@@ -156,6 +159,9 @@ def evaluate(expr: str, names: Mapping[str, Any] | None = None) -> Any:
         if isinstance(node, ast.BoolOp):
             values = [walk(v) for v in node.values]
             return all(values) if isinstance(node.op, ast.And) else any(values)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "round"
+                and len(node.args) == 1 and not node.keywords):
+            return number(round(number(walk(node.args[0]), "the argument of round")), "the result")
         if isinstance(node, ast.Compare) and all(type(op).__name__ in _COMPARE for op in node.ops):
             left, ok = walk(node.left), True
             for op, right_node in zip(node.ops, node.comparators, strict=True):

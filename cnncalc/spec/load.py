@@ -13,7 +13,7 @@ from cnncalc.model import Network
 
 
 def load(spec: str | Path | Mapping[str, Any] | Network, *, args: Mapping[str, Any] | None = None) -> Network:
-    """A network from a zoo name, a spec file path, a one-line notation string, a dict, or a Network.
+    """A network from a zoo name (a preset too), a spec file path, a one-line notation string, a dict, or a Network.
 
     ``args`` sets the spec's network-level arguments (e.g. ``{"aux": True}`` for GoogLeNet's auxiliary heads).
     """
@@ -34,6 +34,12 @@ def load(spec: str | Path | Mapping[str, Any] | Network, *, args: Mapping[str, A
         return load_file(path, values)
     from cnncalc.spec import zoo
 
+    found = zoo.preset(text)
+    if found is not None:  # a spec with --set values: the user's own values win
+        from dataclasses import replace
+
+        net = load_file(zoo.path(found.spec), {**found.args, **(values or {})})
+        return replace(net, name=found.name, description=found.description or net.description)
     return load_file(zoo.path(text), values)
 
 
