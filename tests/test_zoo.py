@@ -131,9 +131,9 @@ def test_regnet_x_is_y_without_squeeze_excitation() -> None:
 def test_every_preset_is_verified_by_its_spec() -> None:
     # Each preset's --set values are one of its spec's expect entries (so `cnncalc verify` checks every preset
     # against its published figures), and no preset hides a spec file of the same name.
-    from cnncalc.spec import zoo
-
     import yaml
+
+    from cnncalc.spec import zoo
 
     assert zoo.presets(), "the zoo has presets"
     for name, preset in zoo.presets().items():

@@ -12,7 +12,7 @@ from cnncalc.spec.figures import MAX_EXPRESSION_CHARS, MAX_EXPRESSION_VALUE, Exp
 
 
 def _evaluate(expr: str, args: dict[str, Any]) -> Any:
-    """Arithmetic, round(), comparisons and and/or/not on block arguments (spec.figures' evaluator), worded for specs."""
+    """Arithmetic, round(), comparisons and and/or/not on block arguments (spec.figures' evaluator), for specs."""
     if len(expr) > MAX_EXPRESSION_CHARS:
         raise SpecError(f"a block expression is limited to {MAX_EXPRESSION_CHARS} characters")
     try:
