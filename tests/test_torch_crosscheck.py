@@ -66,6 +66,16 @@ def test_zoo_arguments_agree_with_torch(name: str, args: dict[str, Any]) -> None
     assert_agrees(check(name, device="meta", batch=1, args=args))
 
 
+@pytest.mark.parametrize("name", ["fcn_resnet50", "deeplabv3_resnet50"])
+def test_segmentation_nets_at_another_input_size(name: str) -> None:
+    # Their logits come back at the input's size (size_like: input), 21x480x640, as torch's own F.interpolate gives.
+    from cnncalc.torch.crosscheck import crosscheck
+
+    report = cnncalc.analyze(name, input_shape=(3, 480, 640))
+    assert_agrees(crosscheck(report, device="meta"))
+    assert report.output_shape == (21, 480, 640)
+
+
 @pytest.mark.parametrize("name", ["lenet5", "lenet5_1998", "cs231n_two_layer", "autoencoder", "espcn"])
 def test_small_zoo_networks_on_the_cpu(name: str) -> None:
     assert_agrees(check(name, device="cpu", batch=3))

@@ -262,9 +262,11 @@ class Builder:
         name = local or scope.auto(kind)
         if "branches" in entry:
             inputs = self.branches(entry, inputs, scope, name)
-        links = tuple(
-            (f, self.resolve(getattr(layer, f), entry, f, scope)) for f in layer.links if getattr(layer, f) is not None
-        )
+        try:  # a link (crop's to, max-unpool's indices, upsample's size_like) names an earlier node, as inputs do
+            links = tuple((f, self.resolve(getattr(layer, f), entry, f, scope))
+                          for f in layer.links if getattr(layer, f) is not None)
+        except SpecError as err:
+            raise err.located(layer=label) from None
         full = scope.prefix + name
         scope.local[name] = full
         self.full_names[full] = line_of(entry)

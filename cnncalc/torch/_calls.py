@@ -70,6 +70,31 @@ class Calls(Ops):
         self.emit(node, {"type": "crop", "crop": {"before": before, "after": after}}, [source])
         return True
 
+    def size_like(self, node: Any, y: Shape, entry: Any) -> Any:
+        """An upsample ``entry`` with ``size_like: t`` for ``F.interpolate(…, size=t.shape[-2:])`` (also
+        ``t.shape[2:]``, ``t.size()[2:]``), so the spec is right at every input size; any other entry unchanged."""
+        if isinstance(entry, dict) and entry.get("type") == "upsample" and (like := self._size_source(node, y)):
+            del entry["size"]
+            entry["size_like"] = like
+        return entry
+
+    def _size_source(self, node: Any, y: Shape) -> str | None:
+        import operator
+
+        size = node.kwargs.get("size", node.args[1] if len(node.args) > 1 else None)
+        if getattr(size, "target", None) is not operator.getitem or len(size.args) != 2:
+            return None
+        dims, cut = size.args
+        whole, op, target = getattr(dims, "args", ())[:1], getattr(dims, "op", None), getattr(dims, "target", None)
+        is_shape = (op == "call_function" and target is getattr and dims.args[1:] == ("shape",)) or (
+            op == "call_method" and target == "size" and len(dims.args) == 1 and not dims.kwargs)
+        if not is_shape or not whole or whole[0] not in self.refs or not isinstance(cut, slice):
+            return None
+        source = shape_of(self.values[whole[0]])
+        if len(source) != len(y) or tuple(range(len(y)))[cut] != tuple(range(2, len(y))):
+            return None  # only the spatial dims, all of them
+        return self.refs[whole[0]]
+
     def function(self, name: str, x: Shape, y: Shape, args: list[Any], kwargs: dict[str, Any]) -> Any:
         """A spec entry (or two) for a functional call or tensor method on ``x`` giving ``y``; None if unknown."""
         kwargs = {k: v for k, v in kwargs.items() if k not in ("_stacklevel", "dtype")}

@@ -250,6 +250,16 @@ def lib() -> SimpleNamespace:
             keep = [slice(None), slice(None)] + [slice(a, w - b) for (a, b), w in zip(cuts, sizes, strict=True)]
             return x[tuple(keep)]
 
+    class InterpolateLike(base):  # type: ignore[misc]
+        """``F.interpolate(x, size=like.shape[2:])``: to another tensor's spatial size (a spec's ``size_like``)."""
+
+        def __init__(self, mode: str, align_corners: bool | None) -> None:
+            super().__init__()
+            self.mode, self.align_corners = mode, align_corners
+
+        def forward(self, x: Any, like: Any) -> Any:
+            return func.interpolate(x, size=tuple(like.shape[2:]), mode=self.mode, align_corners=self.align_corners)
+
     class Pad(base):  # type: ignore[misc]
         """``F.pad`` with a mode (constant, reflect, replicate, circular)."""
 
@@ -333,5 +343,5 @@ def lib() -> SimpleNamespace:
     from cnncalc.torch._modules_modern import modern_modules
 
     return SimpleNamespace(torch=torch, nn=nn, F=func, **modern_modules(torch, nn, func), **{c.__name__: c for c in (
-        Padded, PaddedPool, Cropped, SparseConv, Subsample, RBF, Maxout, BedOfNails, MaxUnpool, Crop, Pad, Concat,
-        Sum, Product, InPlace, SpecModule)})
+        Padded, PaddedPool, Cropped, SparseConv, Subsample, RBF, Maxout, BedOfNails, MaxUnpool, Crop, InterpolateLike,
+        Pad, Concat, Sum, Product, InPlace, SpecModule)})

@@ -204,7 +204,7 @@ class Walk(Calls):
             return self.alias(node, main)
         if name in ("view", "reshape") and self.shuffle(node, main, x, y):
             return True
-        entry = self.function(name, x, y, args, kwargs)
+        entry = self.size_like(node, y, self.function(name, x, y, args, kwargs))
         if entry is None:
             return False
         entries = entry if isinstance(entry, list) else [entry]

@@ -199,6 +199,8 @@ def _pad(t: SimpleNamespace, layer: reshape.Pad, x: Shape, keep: bool) -> Any:
 
 def _upsample(t: SimpleNamespace, layer: upsample.Upsample, x: Shape, keep: bool) -> Any:
     mode = layer.resolved_mode
+    if layer.size_like is not None:  # called with the linked node's tensor: F.interpolate(x, size=like.shape[2:])
+        return t.InterpolateLike(mode, layer.align_corners)
     size: Any = layer.size if not isinstance(layer.size, list) else tuple(each(layer.size, len(x) - 1))
     scale: Any = layer.scale_factor
     if isinstance(scale, list):

@@ -111,8 +111,10 @@ def test_aliases_imply_the_mode(kind: str, mode: str, flops: int) -> None:
         pytest.param((3, 5, 5), {"align_corners": False}, "align_corners only applies",
                      id="align_corners=false-nearest"),
         # torch: "only one of size or scale_factor should be defined" / "either size or scale_factor should be defined"
-        pytest.param((3, 5, 5), {"size": 4}, "give exactly one of size and scale_factor", id="size-and-scale"),
-        pytest.param((3, 5, 5), {"scale_factor": None}, "give exactly one of size and scale_factor", id="neither"),
+        pytest.param((3, 5, 5), {"size": 4}, "give exactly one of size, scale_factor and size_like",
+                     id="size-and-scale"),
+        pytest.param((3, 5, 5), {"scale_factor": None}, "give exactly one of size, scale_factor and size_like",
+                     id="neither"),
         pytest.param((3, 5, 5), {"scale_factor": 0.1}, "shrinks 3x5x5 below one pixel", id="scale-0.1:floor0.5=0"),
         pytest.param((3, 5, 5), {"scale_factor": [1, 2, 3]}, "has 3 values for 2 spatial dims", id="scale-rank"),
         pytest.param((3, 5, 5), {"scale_factor": None, "size": [4, 4, 4]}, "size [4, 4, 4] has 3 values",
@@ -150,6 +152,148 @@ def test_receptive_field_after_x4_upsampling_is_a_whole_number_of_pixels() -> No
     row = net((1, 8, 8), {"type": "upsample", "scale_factor": 4},
               {"type": "conv2d", "name": "c", "out_channels": 1, "kernel_size": 3}).layer("c")
     assert row.receptive_field == (2, 2)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# To another node's size: size_like (torchvision's segmentation heads, F.interpolate(x, size=input.shape[-2:])).
+
+#: FCN in small: two stride-2 convs (37x45 → 19x23 → 10x12), logits upsampled to c1's size and then the input's.
+FCN_LIKE: dict[str, Any] = {"input": [3, 37, 45], "layers": [
+    {"type": "conv2d", "name": "c1", "out_channels": 8, "kernel_size": 3, "stride": 2, "padding": 1},
+    {"type": "conv2d", "name": "c2", "out_channels": 5, "kernel_size": 3, "stride": 2, "padding": 2, "dilation": 2},
+    {"type": "upsample", "name": "mid", "size_like": "c1"},
+    {"type": "upsample", "name": "out", "size_like": "input", "mode": "bilinear", "align_corners": False},
+]}
+
+
+@pytest.mark.parametrize(("h", "w"), [(37, 45), (480, 640), (1, 1), (64, 7)])
+def test_size_like_takes_the_named_nodes_spatial_size(h: int, w: int) -> None:
+    # c1: ⌊(H + 2 − 3)/2⌋ + 1 = ⌈H/2⌉; the channels stay the upsampled tensor's (5), only H and W are taken.
+    report = cnncalc.analyze(FCN_LIKE, input_shape=(3, h, w))
+    c1 = ((h + 1) // 2, (w + 1) // 2)
+    assert report.layer("mid").output_shape == (5, *c1)
+    assert report.layer("out").output_shape == (5, h, w)
+    # bilinear: 4 multiplies + 3 additions per output value (the module docstring), 5·H·W outputs.
+    assert report.layer("out").flops == 5 * h * w * 7
+    assert report.layer("out").summary == f"bilinear →{h}x{w} (as input)"
+
+
+def test_size_like_under_symbolic_sizes() -> None:
+    # The output is the input's H and W exactly: figures are closed forms, valid at every size, and the receptive
+    # field (a size-dependent ratio) is no longer tracked after the layer, with a note saying so.
+    sym = cnncalc.analyze(FCN_LIKE, input_shape=(3, "H", "W"))
+    assert [str(d) for d in sym.layer("out").output_shape] == ["5", "H", "W"]
+    assert not sym.conditions
+    assert any(note.startswith("out: receptive fields depend on the input size") for note in sym.notes)
+    for h, w in ((37, 45), (100, 3)):
+        assert sym.at({"H": h, "W": w}).totals == cnncalc.analyze(FCN_LIKE, input_shape=(3, h, w)).totals
+
+
+def _spec_file(tmp_path: Any, *layers: str) -> str:
+    path = tmp_path / "net.yaml"
+    path.write_text("input: [3, 16, 16]\nlayers:\n" + "".join(f"  - {x}\n" for x in layers), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        pytest.param(["{type: conv2d, name: c1, out_channels: 4, kernel_size: 3}",
+                      "{type: upsample, name: up, size_like: c11}"],
+                     "net.yaml:4: layer 'up' (upsample): size_like names 'c11', which is not an earlier layer "
+                     "(did you mean 'c1'?)", id="unknown"),
+        pytest.param(["{type: upsample, name: up, size_like: later}", "{type: relu, name: later}"],
+                     "net.yaml:3: layer 'up' (upsample): 'later' is not an earlier layer visible here; size_like "
+                     "may only name layers defined before it",
+                     id="later"),
+        pytest.param(["{type: flatten, name: flat}", "{type: upsample, name: up, inputs: [input], size_like: flat}"],
+                     "net.yaml:4: layer 'up' (upsample): size_like names 'flat', whose output 768 has 0 spatial "
+                     "dim(s); the input 3x16x16 has 2", id="rank"),
+        pytest.param(["{type: upsample, name: up, size_like: input, size: 4}"],
+                     "net.yaml:3: layer 'up' (upsample): give exactly one of size, scale_factor and size_like",
+                     id="both"),
+    ],
+)
+def test_size_like_errors_name_file_line_and_layer(tmp_path: Any, layers: list[str], message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        cnncalc.analyze(_spec_file(tmp_path, *layers))
+    assert message in str(info.value)
+
+
+class _FCNLike:
+    """torchvision's FCN.forward in small, written as model code writes it (a torch.nn.Module, built on demand)."""
+
+    @staticmethod
+    def build() -> Any:
+        import torch
+        from torch import nn
+        from torch.nn import functional
+
+        class Net(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.c1 = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+                self.c2 = nn.Conv2d(8, 5, 3, stride=2, padding=2, dilation=2)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                input_shape = x.shape[-2:]
+                f = self.c1(x)
+                y = functional.interpolate(self.c2(f), size=f.size()[2:])
+                return functional.interpolate(y, size=input_shape, mode="bilinear", align_corners=False)
+
+        return Net().eval()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("h", "w"), [(37, 45), (480, 640), (33, 50)])
+def test_size_like_gives_torchs_shapes(h: int, w: int) -> None:
+    import torch
+    from torch.nn import functional
+
+    net = _FCNLike.build()
+    with torch.no_grad():
+        x = torch.zeros(1, 3, h, w)
+        f = net.c1(x)
+        mid = functional.interpolate(net.c2(f), size=f.shape[-2:])  # forward's first interpolation, step by step
+        out = net(x)
+    report = cnncalc.analyze(FCN_LIKE, input_shape=(3, h, w))
+    assert report.layer("mid").output_shape == tuple(mid.shape[1:])
+    assert report.layer("out").output_shape == tuple(out.shape[1:])
+
+
+@pytest.mark.torch
+def test_size_like_through_the_torch_bridge(agrees_with_torch: Any) -> None:
+    agrees_with_torch(FCN_LIKE)
+    agrees_with_torch({**FCN_LIKE, "input": [3, 480, 640]})
+
+
+@pytest.mark.torch
+def test_the_importer_writes_size_like_for_a_size_from_another_tensor() -> None:
+    # F.interpolate(y, size=f.size()[2:]) and size=x.shape[-2:] become size_like: c1 / input, so the imported spec
+    # is right at any input size, not just the traced one.
+    spec = cnncalc.from_torch(_FCNLike.build(), (3, 37, 45), strict=True)
+    ups = [e for e in spec["layers"] if e["type"] == "upsample"]
+    assert [(e.get("size_like"), e.get("size")) for e in ups] == [("c1", None), ("input", None)]
+    import torch
+
+    with torch.no_grad():
+        out = _FCNLike.build()(torch.zeros(1, 3, 480, 640))
+    assert cnncalc.analyze(spec, input_shape=(3, 480, 640)).output_shape == tuple(out.shape[1:])
+
+
+@pytest.mark.torch
+def test_the_importer_keeps_other_computed_sizes_as_numbers() -> None:
+    # size=(2·H, W + 1) is computed from the shape, but not a tensor's spatial size: the traced numbers are written.
+    from torch import nn
+    from torch.nn import functional
+
+    class Grow(nn.Module):
+        def forward(self, x: Any) -> Any:
+            return functional.interpolate(x, size=(x.shape[2] * 2, x.shape[3] + 1))
+
+    spec = cnncalc.from_torch(Grow(), (3, 5, 7), strict=True)
+    assert [(e.get("size_like"), e.get("size")) for e in spec["layers"] if e["type"] == "upsample"] == [
+        (None, [10, 8])]
 
 
 # --------------------------------------------------------------------------------------------------------------

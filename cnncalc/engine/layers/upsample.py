@@ -48,15 +48,21 @@ def _interpolation_window(ratio: Fraction, neighbours: int, align_corners: bool)
 
 @register
 class Upsample(Layer):
-    """``torch.nn.Upsample``: by ``scale_factor`` (output ⌊W·s⌋) or to ``size``; modes as torch."""
+    """``torch.nn.Upsample`` / ``F.interpolate``: by ``scale_factor`` (output ⌊W·s⌋), to ``size``, or to the spatial
+    size of another node, ``size_like: NAME`` (``input`` or any earlier layer): torchvision's segmentation heads'
+    ``F.interpolate(x, size=input.shape[-2:])``, right at every input size. Modes as torch.
+    """
 
     family: ClassVar[str] = "upsample"
 
     type: Literal["upsample", "upsample_nearest", "upsample_bilinear", "interpolate"]
     scale_factor: Scale | None = None
     size: Sizes | None = None
+    size_like: str | None = None
     mode: Literal["nearest", "linear", "bilinear", "bicubic", "trilinear"] = "nearest"
     align_corners: bool | None = None
+
+    links: ClassVar[tuple[str, ...]] = ("size_like",)
 
     @property
     def resolved_mode(self) -> str:
@@ -65,19 +71,42 @@ class Upsample(Layer):
 
     def evaluate(self, x: Shape) -> Evaluation:
         """Target sizes, interpolation FLOPs and fractional-jump receptive field."""
+        return self._resize(x, None)
+
+    def evaluate_linked(self, x: Shape, linked: dict[str, Linked]) -> Evaluation:
+        """To the spatial size of the node ``size_like`` names (its channels stay the input's)."""
+        return self._resize(x, linked.get("size_like"))
+
+    def _target(self, x: Shape, n: int, like: Linked | None) -> tuple[int, ...] | None:
+        """The output's spatial sizes when given (``size`` or ``size_like``), None for ``scale_factor``."""
+        if sum(v is not None for v in (self.size, self.scale_factor, self.size_like)) != 1:
+            raise ShapeError("give exactly one of size, scale_factor and size_like (a layer name)")
+        if self.size_like is not None:
+            if like is None:
+                raise ShapeError(f"size_like needs the layer it names ('{self.size_like}')")
+            if len(like.output_shape) != len(x):
+                raise ShapeError(
+                    f"size_like names '{like.name}', whose output {fmt_shape(like.output_shape)} has "
+                    f"{len(like.output_shape) - 1} spatial dim(s); the input {fmt_shape(x)} has {n}"
+                )
+            return tuple(like.output_shape[1:])
+        return None if self.size is None else per_dim(self.size, n, "size")
+
+    def _resize(self, x: Shape, like: Linked | None) -> Evaluation:
         n = self.check_dims(x, min_spatial=1)
         mode = self.resolved_mode
         want = _MODE_DIMS.get(mode)
         if want is not None and n != want:
             raise ShapeError(f"mode '{mode}' interpolates {want} spatial dim(s); the input {fmt_shape(x)} has {n}")
-        if (self.size is None) == (self.scale_factor is None):
-            raise ShapeError("give exactly one of size and scale_factor")
+        target = self._target(x, n, like)
         if self.align_corners is not None and mode == "nearest":
             raise ShapeError("align_corners only applies to the linear and cubic modes")
         sizes = x[1:]
-        if self.size is not None:
-            out = per_dim(self.size, n, "size")
-            scales: tuple[float, ...] = tuple(o / w for o, w in zip(out, sizes, strict=True))
+        if target is not None:
+            out = target
+            scales: tuple[float, ...] = ()
+            if all(isinstance(v, int) for v in (*out, *sizes)):
+                scales = tuple(o / w for o, w in zip(out, sizes, strict=True))
         else:
             scales = tuple(self.scale_factor for _ in range(n)) if isinstance(self.scale_factor, float | int) \
                 else tuple(self.scale_factor or ())
@@ -91,15 +120,19 @@ class Upsample(Layer):
         neighbours = _NEIGHBOURS[mode]
         per_output = 0 if mode == "nearest" else 31 if mode == "bicubic" else 2 ** (n + 1) - 1
         shape = (x[0], *out)
-        rf = []
-        for w, o, sc in zip(sizes, out, scales, strict=True):
+        rf: list[Window] = []
+        if not scales:  # a size-dependent ratio (symbolic sizes): the window is o/w, not a number
+            rf = [Window(w, o, 0, 0) for w, o in zip(sizes, out, strict=True)]
+        for w, o, sc in zip(sizes, out, scales, strict=False):
             if neighbours == 1:
                 rf.append(Window.copy(Fraction(sc).limit_denominator(1000)))
             elif self.align_corners and o > 1:
                 rf.append(_interpolation_window(Fraction(o - 1, max(w - 1, 1)), neighbours, True))
             else:
                 rf.append(_interpolation_window(Fraction(sc).limit_denominator(1000), neighbours, False))
-        label = "x".join(f"{sc:g}" for sc in scales) if self.size is None else "→" + "x".join(map(str, out))
+        label = "x".join(f"{sc:g}" for sc in scales) if target is None else "→" + "x".join(map(str, out))
+        if like is not None:
+            label += f" (as {like.name})"
         return Evaluation(shape, flops=prod(shape) * per_output, rf=tuple(rf), summary=f"{mode} {label}")
 
     def keeps(self) -> Keeps:
