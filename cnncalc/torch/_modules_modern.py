@@ -21,13 +21,27 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
     class Arithmetic(base):  # type: ignore[misc]
         """Element-wise arithmetic of the inputs with torch's broadcasting, or of one input and a Python scalar."""
 
-        def __init__(self, op: str, scalar: float | None) -> None:
+        def __init__(self, op: str, scalar: float | None, operand: list[int] | None = None, params: int = 0,
+                     buffers: int = 0) -> None:
             super().__init__()
             self.op = {"add": torch.add, "sum": torch.add, "mul": torch.mul, "sub": torch.sub, "div": torch.div,
                        "maximum": torch.maximum, "minimum": torch.minimum}[op]
             self.scalar = scalar
+            self.operand: Any = None
+            if operand is not None:  # a learned tensor, or a constant computed from params/buffers of other sizes
+                learned = params == prod(operand) and not buffers
+                value = torch.zeros(1, *operand)
+                if learned:
+                    self.operand = nn.Parameter(value)
+                else:
+                    self.register_buffer("operand", value, persistent=False)
+                    self.table = nn.Parameter(torch.zeros(params)) if params else None
+                    if buffers:
+                        self.register_buffer("held", torch.zeros(buffers))
 
         def forward(self, *xs: Any) -> Any:
+            if self.operand is not None:
+                return self.op(xs[0], self.operand)
             if self.scalar is not None:
                 other = torch.tensor(self.scalar, dtype=xs[0].dtype, device=xs[0].device)
                 return self.op(xs[0], other)
@@ -130,6 +144,42 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
             seen = self.conv(ones, weight[:1], stride=self.stride, dilation=self.dilation)
             return total / seen
 
+    class Select(base):  # type: ignore[misc]
+        def __init__(self, dim: int, index: int) -> None:
+            super().__init__()
+            self.dim, self.index = dim, index
+
+        def forward(self, x: Any) -> Any:
+            return x.select(self.dim, self.index)
+
+    class Slice(base):  # type: ignore[misc]
+        def __init__(self, dim: int, start: int, stop: int | None, step: int) -> None:
+            super().__init__()
+            self.dim, self.part = dim, slice(start, stop, step)
+
+        def forward(self, x: Any) -> Any:
+            return x[(slice(None),) * (self.dim % x.dim()) + (self.part,)]
+
+    class Roll(base):  # type: ignore[misc]
+        def __init__(self, shifts: list[int], dims: list[int]) -> None:
+            super().__init__()
+            self.shifts, self.dims = shifts, dims
+
+        def forward(self, x: Any) -> Any:
+            return torch.roll(x, self.shifts, self.dims)
+
+    class Token(base):  # type: ignore[misc]
+        """Learned tokens, expanded over the batch and concatenated along ``dim`` (ViT's class token)."""
+
+        def __init__(self, shape: list[int], dim: int, at_end: bool) -> None:
+            super().__init__()
+            self.token = nn.Parameter(torch.zeros(1, *shape))
+            self.dim, self.at_end = dim, at_end
+
+        def forward(self, x: Any) -> Any:
+            tokens = self.token.expand(x.shape[0], *self.token.shape[1:])
+            return torch.cat([x, tokens] if self.at_end else [tokens, x], dim=self.dim)
+
     class Opaque(base):  # type: ignore[misc]
         """An imported node cnncalc cannot compute: zeros of the measured shape, holding as many parameter and buffer
         values as torch measured (so the cross-check's counts compare); the original module is the real check."""
@@ -145,4 +195,4 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
             return xs[0].new_zeros(xs[0].shape[0], *self.shape)
 
     return {c.__name__: c for c in (Arithmetic, MatMul, Attention, Piece, Reshape, Permute, LayerNorm2d, LayerScale,
-                                    StochasticDepth, DilatedAvgPool, Opaque)}
+                                    StochasticDepth, DilatedAvgPool, Select, Slice, Roll, Token, Opaque)}

@@ -105,6 +105,9 @@ class Ops:
     splits: dict[Any, dict[str, Any]]
     constants: set[Any]
     mutations: dict[Any, list[Any]]
+    #: Permutes that move the batch (``qkv.permute(2, 0, 3, 1, 4)``) → (source node, dims), written only as the
+    #: picks ``q, k, v = qkv[0], qkv[1], qkv[2]`` that take it back out.
+    moved: dict[Any, tuple[Any, list[int]]]
 
     def value(self, arg: Any) -> Any:
         """An argument with every fx node replaced by its recorded value (sizes computed from shapes, say)."""
@@ -193,6 +196,8 @@ class Ops:
         main = tensors[0] if tensors and tensors[0] in self.refs else None
         if main is None:
             return "a parameter or buffer combined with no tensor from the input"
+        if not is_tensor(self.values[node], self.torch):
+            return ""  # a tuple (multi_head_attention_forward's output and weights): nothing here maps it
         x, y = shape_of(self.values[main]), shape_of(self.values[node])
         values = [self.values[c] for c in consts]
         if name in ("mul", "imul", "rmul") and len(consts) == 1 and x == y and len(tensors) == 1:
@@ -207,6 +212,8 @@ class Ops:
                 return True
         if name in ("conv1d", "conv2d", "conv3d"):
             return self.functional_conv(node, name, main, x)
+        if name == "linear":
+            return self.functional_linear(node, main)
         if name in ("layer_norm", "group_norm"):
             args = [self.value(a) for a in node.args[1:]]
             kwargs = {k: self.value(v) for k, v in node.kwargs.items()}
@@ -247,6 +254,20 @@ class Ops:
                          "stride": pair(bound.get("stride", 1)), "dilation": pair(bound.get("dilation", 1)),
                          "padding": padding if isinstance(padding, str) else pair(padding),
                          "groups": int(bound.get("groups", 1)), "bias": bias is not None}, [main])
+        return True
+
+    def functional_linear(self, node: Any, main: Any) -> bool | str:
+        """``F.linear(x, self.weight, self.bias)`` with learned weights (Swin's attention projections): a linear
+        layer on the last dim."""
+        names = ("weight", "bias")
+        bound = dict(zip(names, [self.value(a) for a in node.args[1:]], strict=False))
+        bound |= {k: self.value(v) for k, v in node.kwargs.items()}
+        weight, bias = bound.get("weight"), bound.get("bias")
+        parameter = self.torch.nn.Parameter
+        if not isinstance(weight, parameter) or (bias is not None and not isinstance(bias, parameter)):
+            return "a linear map whose weights are not parameters"
+        self.held(node)
+        self.emit(node, {"type": "linear", "out_features": int(weight.shape[0]), "bias": bias is not None}, [main])
         return True
 
     def merge(self, node: Any, kind: str, y: Shape, *, inplace: bool) -> bool | str:
@@ -346,8 +367,9 @@ class Ops:
             order[a], order[b] = order[b], order[a]
             dims = order
         dims = [int(d) % rank for d in dims]
-        if dims[0] != 0:
-            return "a permute that moves the batch dim"
+        if dims[0] != 0:  # qkv.permute(2, 0, 3, 1, 4): only a pick along the new first dim puts the batch back
+            self.moved[node] = (main, dims)
+            return True
         if dims == list(range(rank)):
             return self.alias(node, main)
         self.emit(node, {"type": "permute", "dims": dims}, [main])

@@ -12,6 +12,7 @@ from typing import Any
 
 from cnncalc.errors import CnncalcError
 from cnncalc.torch._calls import _PASS_THROUGH, Calls
+from cnncalc.torch._held import FACTORIES
 from cnncalc.torch._ops import Imported, in_place, is_tensor, shape_of
 from cnncalc.torch.imports import FUNCTIONS, module_layer
 
@@ -33,6 +34,7 @@ class Walk(Calls):
         self.constants: set[Any] = set()
         #: In-place ops on a constant (``pos.add_(...)``): what reads the constant reads their inputs too.
         self.mutations: dict[Any, list[Any]] = {}
+        self.moved: dict[Any, tuple[Any, list[int]]] = {}
         self.modules = dict(traced.named_modules())
         self.out = Imported()
         self.refs: dict[Any, str] = {}  # fx node → the spec name of the tensor it computes
@@ -80,14 +82,15 @@ class Walk(Calls):
             return
         result = self.values.get(node)
         tensors = [a for a in node.all_input_nodes if is_tensor(self.values.get(a), self.torch)]
-        stray = [a for a in tensors if a not in self.refs and a not in self.indices]
+        stray = [a for a in tensors if a not in self.refs and a not in self.indices and a not in self.moved]
         is_data = is_tensor(result, self.torch) or (
             isinstance(result, tuple) and bool(result) and is_tensor(result[0], self.torch))
         if not is_data:
             if node.op == "call_module":  # a module returning no tensor: nothing for a spec
                 self.fail(node)
             return  # sizes and other Python values: they feed the arguments of other layers
-        if not self.strict and not any(a in self.refs or a in self.indices for a in node.all_input_nodes):
+        computed = any(a in self.refs or a in self.indices or a in self.moved for a in node.all_input_nodes)
+        if not self.strict and (not computed or self.what(node).strip("_") in FACTORIES):
             self.constants.add(node)  # computed from parameters and constants only: what uses it decides
             if in_place(node) and node.args and node.args[0] in self.constants:  # pos.add_(tile(self.spatial))
                 self.mutations.setdefault(node.args[0], []).append(node)
@@ -198,6 +201,8 @@ class Walk(Calls):
             return self.split(node, name, main, x, args, kwargs)
         if name in ("permute", "transpose", "swapaxes", "swapdims") and main is not None and x is not None:
             return self.permute(node, name, main, x, args)
+        if name == "roll" and main is not None:
+            return self.roll(node, main, args, kwargs)
         if main is None or x is None:
             return False
         if name in _PASS_THROUGH or name == "identity":

@@ -27,6 +27,7 @@ from cnncalc.engine.layers import (
     opaque,
     pool,
     reshape,
+    tensor,
     upsample,
 )
 from cnncalc.engine.layers.base import Layer
@@ -263,6 +264,10 @@ IMPORTS: dict[type[Layer], Import] = {
     reshape.Split: Import(functions=("split", "chunk")),
     reshape.Permute: Import(functions=("permute", "transpose", "swapaxes", "swapdims")),
     reshape.Reshape: Import(functions=("view", "reshape", "unflatten")),  # where a flatten does not fit
+    tensor.Select: Import(functions=("select", "getitem")),  # x[:, 0]
+    tensor.Slice: Import(functions=("getitem", "narrow")),  # x[..., 0::2, :]
+    tensor.Roll: Import(functions=("roll",)),
+    tensor.Token: Import(functions=("cat",)),  # torch.cat([self.cls_token.expand(n, -1, -1), x], dim=1)
     opaque.Opaque: Import(none="what the import makes of a module or op without a mapping (measured, not read)"),
 }
 

@@ -10,7 +10,7 @@ arithmetic broadcasts as torch does over the non-batch dims (a C×1×1 gate time
 from math import prod
 from typing import ClassVar, Literal
 
-from cnncalc.engine.layers.base import GLOBAL, Evaluation, Keeps, Merge
+from cnncalc.engine.layers.base import GLOBAL, Evaluation, Keeps, Merge, NonNegInt, PosInt
 from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
@@ -94,8 +94,13 @@ class Add(Merge):
     """Element-wise sum (residual connections), product (``mul``, gating), difference, quotient, maximum, minimum.
 
     Inputs broadcast as torch does (``x * gate`` with a C×1×1 gate); ``scalar:`` makes it a one-input layer with a
-    Python number as the other operand (``x * 0.2``, ``x + 1``). ``inplace`` (``x.mul_(gate)``, ``+=``) stores no
-    new output; torch allows it only when the output has the first input's shape.
+    Python number as the other operand (``x * 0.2``, ``x + 1``). ``operand:`` makes it a one-input layer with a
+    tensor the layer holds as the other operand, shaped like the input without the batch (1s broadcast): ViT's
+    learned position embedding ``x + self.pos_embedding`` is ``{type: add, operand: [197, 768]}``, its parameters
+    the operand's size. A held tensor computed from a smaller table (Swin's relative-position bias, gathered from
+    a parameter table by a buffer of indices) gives its real counts as ``operand_params``/``operand_buffers``.
+    ``inplace`` (``x.mul_(gate)``, ``+=``) stores no new output; torch allows it only when the output has the first
+    input's shape.
     """
 
     family: ClassVar[str] = "merge"
@@ -103,9 +108,31 @@ class Add(Merge):
     type: Literal["add", "sum", "mul", "sub", "div", "maximum", "minimum"]
     inplace: bool = False
     scalar: float | None = None
+    operand: list[PosInt] | None = None
+    operand_params: NonNegInt | None = None
+    operand_buffers: NonNegInt | None = None
+
+    def held(self) -> tuple[int, int]:
+        """The operand's parameters and buffers: by default a learned tensor of its size."""
+        if self.operand is None:
+            return 0, 0
+        if self.operand_params is None and self.operand_buffers is None:
+            return prod(self.operand), 0
+        return self.operand_params or 0, self.operand_buffers or 0
 
     def merge(self, shapes: list[Shape]) -> Evaluation:
-        """Broadcast shape; (n − 1) operations per output value (one per value with a scalar)."""
+        """Broadcast shape; (n − 1) operations per output value (one per value with a scalar or an operand)."""
+        if self.operand is not None:
+            if len(shapes) != 1 or self.scalar is not None:
+                raise ShapeError(f"{self.type} with an operand takes one input and no scalar, got {len(shapes)} "
+                                 "input(s)")
+            shape = broadcast([shapes[0], tuple(self.operand)], self.type)
+            if self.inplace and _stretched(shapes[0], shape):
+                raise ShapeError(f"in-place {self.type} cannot write the broadcast shape {fmt_shape(shape)} into its "
+                                 f"input {fmt_shape(shapes[0])} (torch refuses it too)")
+            params, buffers = self.held()
+            return Evaluation(shape, params=params, buffers=buffers, flops=prod(shape), stores=not self.inplace,
+                              summary=f"{self.type} a held {fmt_shape(tuple(self.operand))}")
         if self.scalar is not None:
             if len(shapes) != 1:
                 raise ShapeError(f"{self.type} with scalar: {self.scalar:g} takes one input, got {len(shapes)}")
