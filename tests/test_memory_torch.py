@@ -76,6 +76,8 @@ CASES: list[tuple[dict[str, Any], tuple[int, ...]]] = [
     ({"type": "roll", "shifts": [-3, 2], "dims": [2, 3]}, (4, 6, 6)),
     ({"type": "token", "count": 2}, (4, 6, 6)),
     ({"type": "token", "dim": 2, "at": "end"}, (4, 6, 6)),
+    ({"type": "normalize", "dim": -1}, (4, 6, 6)),
+    ({"type": "pad", "padding": [[0, 0], [0, 1], [2, 0]]}, (4, 6, 6)),
 ]
 #: Classes whose rule is knowingly approximate (documented in their keeps()): RBF's square keeps the broadcast
 #: difference (out × in per sample), which the vocabulary does not name; max-unpooling needs a linked pool; an opaque
@@ -145,7 +147,8 @@ def _kept(fields: dict[str, Any], shape: tuple[int, ...]) -> tuple[Counter[str],
             kind = "indices"
         elif t.dtype == torch.bool:
             kind = "mask"
-        elif t.numel() * out.shape[1] <= out.numel():  # at most one value per output position: statistics
+        elif t.untyped_storage().nbytes() // t.element_size() * out.shape[1] <= out.numel():
+            # at most one value per output position (in storage: an expanded view of one is still small): stats
             kind = "small"
         else:
             kind = "copy"

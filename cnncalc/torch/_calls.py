@@ -127,6 +127,10 @@ class Calls(Held):
             if bound.get("align_corners") is not None:
                 entry["align_corners"] = bool(bound["align_corners"])
             return entry
+        if base == "normalize":
+            bound = dict(zip(("p", "dim", "eps"), args, strict=False)) | kwargs
+            return {"type": "normalize", "p": float(bound.get("p", 2.0)), "dim": int(bound.get("dim", 1)),
+                    "eps": float(bound.get("eps", 1e-12))}
         if base == "pad":
             return self.pad(x, self.bind("pad", args, kwargs))
         if base in ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle"):

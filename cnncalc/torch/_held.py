@@ -53,14 +53,34 @@ class Held(Ops):
         if len(shape) > len(x) or (len(shape) == len(x) and shape[0] != 1):
             return "a held operand that varies over the batch"
         operand = [1] * (len(x) - 1 - len(shape)) + list(shape[-(len(x) - 1):] if len(shape) == len(x) else shape)
+        macs = self.constant_macs(node)
         params, buffers = self.held(node)
         entry: dict[str, Any] = {"type": kind, "operand": operand}
         if (params, buffers) != (prod(operand), 0):
             entry |= {"operand_params": params, "operand_buffers": buffers}
+        if macs:
+            entry["operand_macs"] = macs
         if name.startswith("i") or (node.op == "call_method" and name.endswith("_")):
             entry["inplace"] = True
         self.emit(node, entry, [main])
         return True
+
+    def constant_macs(self, node: Any) -> int:
+        """The multiply-adds of the modules that compute a held operand (not yet counted by another layer), by
+        cnncalc's own rule for each module's layer, its first dim taken as the batch."""
+        from cnncalc.engine.layers import REGISTRY
+        from cnncalc.torch.imports import module_layer
+
+        macs = 0
+        for a in self.attributes(node):
+            if a.op != "call_module" or a.target in self.owned or not a.args or a.args[0] not in self.values:
+                continue
+            x, y = shape_of(self.values[a.args[0]]), shape_of(self.values[a])
+            entry = module_layer(self.modules[a.target], self.nn, x, y)
+            if entry is not None and len(x) > 1:
+                layer = REGISTRY[entry["type"]].model_validate(entry)
+                macs += x[0] * int(layer.evaluate(x[1:]).macs)
+        return macs
 
     def token(self, node: Any, main: Any, x: tuple[int, ...], const: Any) -> bool | str:
         """``torch.cat([self.cls_token.expand(n, -1, -1), x], dim=1)``: learned tokens along the sequence."""
@@ -133,15 +153,19 @@ class Held(Ops):
 
     def pad(self, x: tuple[int, ...], bound: dict[str, Any]) -> dict[str, Any] | None:
         """``F.pad``: its amounts per dim, a zero pad (Swin's pad to whole windows, where they fit) the identity, and
-        zero amounts on leading dims dropped so that the pairs cover the trailing spatial dims; None when a channels-
-        last pad cannot be written as one."""
+        zero amounts on leading dims dropped so that the pairs cover the trailing spatial dims, or every non-batch dim
+        where the pad reaches the first (channels last); None beyond that."""
         entry = pad_entry(list(bound["pad"]), bound.get("mode") or "constant", bound.get("value") or 0.0)
         pairs = entry["padding"]
         if not any(v for side in pairs for v in side):
             return {"type": "identity"}
         while len(pairs) > len(x) - 2 and pairs[0] == [0, 0]:
             pairs.pop(0)
-        return entry if len(pairs) == len(x) - 2 else None
+        if len(pairs) > len(x) - 1:
+            return None  # a pad of the batch
+        if len(pairs) < len(x) - 2:
+            pairs[:0] = [[0, 0]] * (len(x) - 2 - len(pairs))  # torch pads the last dims: the others by nothing
+        return entry
 
     def chain(self, node: Any, entries: list[dict[str, Any]], source: Any, x: tuple[int, ...]) -> None:
         """Several layers for one node: all but the last named after it with a suffix, the last as the node."""

@@ -180,6 +180,14 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
             tokens = self.token.expand(x.shape[0], *self.token.shape[1:])
             return torch.cat([x, tokens] if self.at_end else [tokens, x], dim=self.dim)
 
+    class Normalize(base):  # type: ignore[misc]
+        def __init__(self, p: float, dim: int, eps: float) -> None:
+            super().__init__()
+            self.p, self.dim, self.eps = p, dim, eps
+
+        def forward(self, x: Any) -> Any:
+            return func.normalize(x, self.p, self.dim, self.eps)
+
     class Opaque(base):  # type: ignore[misc]
         """An imported node cnncalc cannot compute: zeros of the measured shape, holding as many parameter and buffer
         values as torch measured (so the cross-check's counts compare); the original module is the real check."""
@@ -195,4 +203,5 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
             return xs[0].new_zeros(xs[0].shape[0], *self.shape)
 
     return {c.__name__: c for c in (Arithmetic, MatMul, Attention, Piece, Reshape, Permute, LayerNorm2d, LayerScale,
-                                    StochasticDepth, DilatedAvgPool, Select, Slice, Roll, Token, Opaque)}
+                                    StochasticDepth, DilatedAvgPool, Select, Slice, Roll, Token, Normalize,
+                                    Opaque)}

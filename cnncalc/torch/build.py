@@ -297,6 +297,7 @@ BUILDERS: dict[type[Layer], Builder] = {
     reshape.Split: _split,
     reshape.Permute: lambda t, layer, x, keep: t.Permute(layer.dims),
     reshape.Reshape: lambda t, layer, x, keep: t.Reshape(layer.shape),
+    norm.Normalize: lambda t, layer, x, keep: t.Normalize(layer.p, layer.dim, layer.eps),
     tensor.Select: lambda t, layer, x, keep: t.Select(layer.dim, layer.index),
     tensor.Slice: lambda t, layer, x, keep: t.Slice(layer.dim, layer.start, layer.stop, layer.step),
     tensor.Roll: lambda t, layer, x, keep: t.Roll(layer.shifts, layer.dims),

@@ -264,6 +264,7 @@ IMPORTS: dict[type[Layer], Import] = {
     reshape.Split: Import(functions=("split", "chunk")),
     reshape.Permute: Import(functions=("permute", "transpose", "swapaxes", "swapdims")),
     reshape.Reshape: Import(functions=("view", "reshape", "unflatten")),  # where a flatten does not fit
+    norm.Normalize: Import(functions=("normalize",)),
     tensor.Select: Import(functions=("select", "getitem")),  # x[:, 0]
     tensor.Slice: Import(functions=("getitem", "narrow")),  # x[..., 0::2, :]
     tensor.Roll: Import(functions=("roll",)),

@@ -98,7 +98,8 @@ class Add(Merge):
     tensor the layer holds as the other operand, shaped like the input without the batch (1s broadcast): ViT's
     learned position embedding ``x + self.pos_embedding`` is ``{type: add, operand: [197, 768]}``, its parameters
     the operand's size. A held tensor computed from a smaller table (Swin's relative-position bias, gathered from
-    a parameter table by a buffer of indices) gives its real counts as ``operand_params``/``operand_buffers``.
+    a parameter table by a buffer of indices) gives its real counts as ``operand_params``/``operand_buffers``, and
+    ``operand_macs`` the multiply-adds of computing it, where that runs at every call (Swin V2's bias MLP).
     ``inplace`` (``x.mul_(gate)``, ``+=``) stores no new output; torch allows it only when the output has the first
     input's shape.
     """
@@ -111,6 +112,8 @@ class Add(Merge):
     operand: list[PosInt] | None = None
     operand_params: NonNegInt | None = None
     operand_buffers: NonNegInt | None = None
+    #: Multiply-adds spent computing the held operand at every call (Swin V2's position-bias MLP runs each time).
+    operand_macs: NonNegInt = 0
 
     def held(self) -> tuple[int, int]:
         """The operand's parameters and buffers: by default a learned tensor of its size."""
@@ -131,7 +134,8 @@ class Add(Merge):
                 raise ShapeError(f"in-place {self.type} cannot write the broadcast shape {fmt_shape(shape)} into its "
                                  f"input {fmt_shape(shapes[0])} (torch refuses it too)")
             params, buffers = self.held()
-            return Evaluation(shape, params=params, buffers=buffers, flops=prod(shape), stores=not self.inplace,
+            return Evaluation(shape, params=params, buffers=buffers, macs=self.operand_macs,
+                              flops=prod(shape) + 2 * self.operand_macs, stores=not self.inplace,
                               summary=f"{self.type} a held {fmt_shape(tuple(self.operand))}")
         if self.scalar is not None:
             if len(shapes) != 1:
