@@ -77,6 +77,7 @@ CASES: list[tuple[dict[str, Any], tuple[int, ...]]] = [
     ({"type": "token", "count": 2}, (4, 6, 6)),
     ({"type": "token", "dim": 2, "at": "end"}, (4, 6, 6)),
     ({"type": "normalize", "dim": -1}, (4, 6, 6)),
+    ({"type": "einsum", "equation": "bchw,bcwk->bchk"}, (4, 6, 6)),
     ({"type": "pad", "padding": [[0, 0], [0, 1], [2, 0]]}, (4, 6, 6)),
 ]
 #: Classes whose rule is knowingly approximate (documented in their keeps()): RBF's square keeps the broadcast

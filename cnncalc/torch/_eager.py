@@ -252,6 +252,15 @@ def _batch_dims(shape2: tuple[int, ...], shape3: tuple[int, ...]) -> tuple[int, 
     return d, shape2[d] // 2
 
 
+def _einsum_unfolded(equation: str, operands: list[bool], output: bool) -> str:
+    """An einsum equation with a fresh letter for the windows after the batch letter of each folded term."""
+    text = equation.replace(" ", "")
+    fresh = next(c for c in "wvutsrqponmlkzyxjihgfedcbaWVUTSRQPONMLKZYXJIHGFEDCBA" if c not in text)
+    left, _, out = text.partition("->")
+    terms = [t[:1] + fresh + t[1:] if folded else t for t, folded in zip(left.split(","), operands, strict=False)]
+    return ",".join(terms) + "->" + (out[:1] + fresh + out[1:] if output else out)
+
+
 def unfold(two: Recording, three: Recording) -> None:
     """Where a tensor's first dim is batch × k (Swin's windows moved into the batch: ``(B·nW, ws, ws, C)``), show
     the walk its (batch, k, …) view: its value as a meta tensor of that shape, and the dim arguments of the ops
@@ -277,14 +286,16 @@ def unfold(two: Recording, three: Recording) -> None:
     for node in nodes2:
         if node.op not in ("call_function", "call_method") or not node.args:
             continue
-        first = node.args[0]
+        name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
+        first = node.args[1] if name == "einsum" and len(node.args) > 1 else node.args[0]
         if isinstance(first, tuple | list) and first:
             first = first[0]
         if first not in folded:
             continue
-        name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
         args, kwargs = list(node.args), dict(node.kwargs)
-        if node.target is operator.getitem:
+        if name == "einsum" and isinstance(args[0], str):
+            args[0] = _einsum_unfolded(args[0], [a in folded for a in node.all_input_nodes], node in folded)
+        elif node.target is operator.getitem:
             index = args[1] if isinstance(args[1], tuple) else (args[1],)
             args[1] = (slice(None), *index)
         elif name == "permute":

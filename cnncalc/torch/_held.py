@@ -125,6 +125,26 @@ class Held(Ops):
         self.chain(node, steps, source, x)
         return True
 
+    def unbind(self, node: Any, main: Any) -> bool | str:
+        """``q, k, v = x.unbind(dim)``: each piece a select along ``dim``, written when it is picked (as a moved
+        permute's pieces are); of a permute that moved the batch, ``unbind(0)`` picks along the dim it brought first."""
+        name = self.what(node).strip("_")
+        args = [self.value(a) for a in node.args[1:]]
+        dim = int((args[0] if args else node.kwargs.get("dim", 0)))
+        if name != "unbind":
+            return "reads a permute that moves the batch dim"
+        if main in self.moved:
+            if dim != 0:
+                return "unbinds a permute that moves the batch dim along another dim"
+            self.moved[node] = self.moved[main]
+            return True
+        rank = len(shape_of(self.values[main]))
+        axis = dim % rank
+        if axis == 0:
+            return "unbinds the batch"
+        self.moved[node] = (main, [axis, *[d for d in range(rank) if d != axis]])
+        return True
+
     def unmove(self, node: Any, base: Any, index: Any) -> bool:
         """``qkv.permute(2, 0, 3, 1, 4)[0]``: a select along the source dim the permute brought first, then the rest
         of the permute (which keeps the batch first again)."""
@@ -141,6 +161,16 @@ class Held(Ops):
         if rest != sorted(rest):
             steps.append({"type": "permute", "dims": rest})
         self.chain(node, steps, source, shape_of(self.values[source]))
+        return True
+
+    def einsum(self, node: Any) -> bool | str:
+        """``torch.einsum(equation, a, b)`` (or a list of operands) on tensors from the input: the same equation, every
+        operand's first letter the batch."""
+        equation, *rest = node.args
+        operands = list(rest[0]) if len(rest) == 1 and isinstance(rest[0], tuple | list) else rest
+        if not isinstance(equation, str) or any(a not in self.refs for a in operands):
+            return "an einsum of tensors not all from the input"
+        self.emit(node, {"type": "einsum", "equation": equation.replace(" ", "")}, operands, merge=True)
         return True
 
     def roll(self, node: Any, main: Any, args: list[Any], kwargs: dict[str, Any]) -> bool | str:

@@ -54,6 +54,14 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
         def forward(self, a: Any, b: Any) -> Any:
             return torch.matmul(a, b)
 
+    class Einsum(base):  # type: ignore[misc]
+        def __init__(self, equation: str) -> None:
+            super().__init__()
+            self.equation = equation
+
+        def forward(self, *xs: Any) -> Any:
+            return torch.einsum(self.equation, *xs)
+
     class Attention(base):  # type: ignore[misc]
         def forward(self, q: Any, k: Any, v: Any) -> Any:
             return func.scaled_dot_product_attention(q, k, v)
@@ -204,4 +212,4 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
 
     return {c.__name__: c for c in (Arithmetic, MatMul, Attention, Piece, Reshape, Permute, LayerNorm2d, LayerScale,
                                     StochasticDepth, DilatedAvgPool, Select, Slice, Roll, Token, Normalize,
-                                    Opaque)}
+                                    Einsum, Opaque)}

@@ -133,7 +133,8 @@ class Walk(Calls):
         tensor from the input."""
         result = self.values.get(node)
         first: Any = result[0] if isinstance(result, tuple | list) and result else result
-        sources = [a for a in node.all_input_nodes if a in self.refs]
+        sources = [a if a in self.refs else self.moved[a][0] for a in node.all_input_nodes
+                   if a in self.refs or (a in self.moved and self.moved[a][0] in self.refs)]
         if not is_tensor(first, self.torch) or not sources or len(first.shape) < 1:
             return False
         params, buffers = self.held(node)
@@ -165,6 +166,8 @@ class Walk(Calls):
         main = first if isinstance(first, fx.Node) and first in self.refs else (tensors[0] if tensors else None)
         if node.target is operator.getitem:
             return self.getitem(node, main)
+        if first in self.moved or main in self.moved:
+            return self.unbind(node, first) if first in self.moved else "reads a permute that moves the batch dim"
         x = shape_of(self.values[main]) if main is not None and is_tensor(self.values[main], self.torch) else None
         if node.op == "call_module":
             m = self.modules[node.target]
@@ -195,8 +198,12 @@ class Walk(Calls):
             return self.merge(node, kind, y, inplace=name.endswith("_") or name.startswith("i"))
         if name in ("cat", "concat", "concatenate"):
             return self.concat(node, args, kwargs)
+        if name == "einsum":
+            return self.einsum(node)
         if name in ("matmul", "bmm", "scaled_dot_product_attention"):
             return self.product(node, name, args, kwargs)
+        if name == "unbind" and main is not None:
+            return self.unbind(node, main)
         if name in ("split", "chunk") and main is not None and x is not None:
             return self.split(node, name, main, x, args, kwargs)
         if name in ("permute", "transpose", "swapaxes", "swapdims") and main is not None and x is not None:

@@ -286,6 +286,7 @@ BUILDERS: dict[type[Layer], Builder] = {
     merge.Add: _merge,
     merge.MatMul: lambda t, layer, x, keep: t.MatMul(),
     merge.Attention: lambda t, layer, x, keep: t.Attention(),
+    merge.Einsum: lambda t, layer, x, keep: t.Einsum(layer.equation),
     pool.LpPool: _pool,
     norm.LayerNorm: _layernorm,
     norm.GroupNorm: lambda t, layer, x, keep: t.nn.GroupNorm(layer.num_groups, x[0], eps=layer.eps,

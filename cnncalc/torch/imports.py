@@ -253,6 +253,7 @@ IMPORTS: dict[type[Layer], Import] = {
                                  "maximum", "minimum")),
     merge.MatMul: Import(functions=("matmul", "bmm")),
     merge.Attention: Import(functions=("scaled_dot_product_attention",)),
+    merge.Einsum: Import(functions=("einsum",)),
     pool.LpPool: Import(_per_dim(_lppool, "lppool", ("LPPool",)), ("lp_pool1d", "lp_pool2d", "lp_pool3d")),
     norm.LayerNorm: Import({"LayerNorm": _layernorm}, ("layer_norm",)),
     norm.GroupNorm: Import({"GroupNorm": lambda m, nn, x, y: {"type": "groupnorm", "num_groups": m.num_groups,

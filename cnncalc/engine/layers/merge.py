@@ -223,3 +223,51 @@ class Attention(Merge):
         """The fused attention kernels (flash, memory-efficient, CPU flash) save query, key, value, the output and
         the log-sum-exp of each query row (``small``)."""
         return Keeps(saves=("inputs", "output", "small"))
+
+
+@register
+class Einsum(Merge):
+    """``torch.einsum(equation, a, b, …)`` over its inputs, the equation written as torch's with the batch as every
+    operand's first letter and the output's (``bghid,bghjd->bghij``: MaxViT's attention scores).
+
+    MACs: the product of the sizes of every letter (each output value sums over the contracted letters, one multiply
+    per operand pair: for two operands, b·m·n·k as matmul), FLOPs twice that. No ellipsis (``...``).
+    """
+
+    family: ClassVar[str] = "merge"
+
+    type: Literal["einsum"]
+    equation: str
+
+    def merge(self, shapes: list[Shape]) -> Evaluation:
+        """Letters bind sizes across the operands (equal, as torch wants without broadcasting); the output's letters
+        give its shape."""
+        text = self.equation.replace(" ", "")
+        if "..." in text or "->" not in text:
+            raise ShapeError(f"einsum '{self.equation}' needs an explicit output (->) and no '...'")
+        left, out = text.split("->")
+        terms = left.split(",")
+        if len(terms) != len(shapes):
+            raise ShapeError(f"einsum '{self.equation}' names {len(terms)} operands, got {len(shapes)} inputs")
+        if len(shapes) < 2:
+            raise ShapeError("einsum joins at least two inputs (one input is a permute or a sum)")
+        sizes: dict[str, int] = {}
+        batch = terms[0][:1]
+        for term, shape in zip(terms, shapes, strict=True):
+            if len(term) != len(shape) + 1 or not term.isalpha() or len(set(term)) != len(term):
+                raise ShapeError(f"einsum term '{term}' does not fit an input of {fmt_shape(shape)} (one distinct "
+                                 "letter per dim, the batch first)")
+            if term[0] != batch:
+                raise ShapeError(f"einsum term '{term}' does not start with the batch letter '{batch}'")
+            for letter, size in zip(term[1:], shape, strict=True):
+                if sizes.setdefault(letter, size) != size:
+                    raise ShapeError(f"einsum letter '{letter}' has sizes {sizes[letter]} and {size}")
+        if out[:1] != batch or any(c not in sizes for c in out[1:]) or len(set(out)) != len(out):
+            raise ShapeError(f"einsum output '{out}' must start with the batch letter '{batch}' and use input letters")
+        shape = tuple(sizes[c] for c in out[1:])
+        macs = prod(sizes.values()) * (len(shapes) - 1)
+        return Evaluation(shape, macs=macs, flops=2 * macs, connections=macs, rf=GLOBAL, summary=text)
+
+    def keeps(self) -> Keeps:
+        """einsum (a permuted bmm) saves every input."""
+        return Keeps(saves=("inputs",))
