@@ -145,7 +145,8 @@ class Recording:
         self.bind(result, node)
 
     def enter(self, module: Any) -> None:
-        counted = self.inside > 0 or self.leaf(module)
+        counted = self.inside > 0 or self.leaf(module) or (  # torch's own modules without a layer (a GRU): one call
+            type(module).__module__.startswith("torch.nn.") and not any(True for _ in module.children()))
         self.stack.append(counted)
         if counted:
             self.inside += 1
@@ -210,8 +211,17 @@ def record(root: Any, run: Callable[[Callable[[Any], Any], int], None], torch: A
         for handle in handles:
             handle.remove()
     rec = holder[0]
+    for recording in (rec, three):
+        _prune(recording.graph)
     unfold(rec, three)
     return _Traced(root, rec.graph), rec.values
+
+
+def _prune(graph: Any) -> None:
+    """Drop what the output does not depend on: a size test (``if y.sum() > t``), values computed and dropped."""
+    for node in reversed(list(graph.nodes)):
+        if node.op not in ("placeholder", "output") and not node.users:
+            graph.erase_node(node)
 
 
 # ------------------------------------------------------------------------------------------------------------------

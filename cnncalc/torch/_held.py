@@ -10,7 +10,7 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from cnncalc.torch._ops import Ops, shape_of
+from cnncalc.torch._ops import Ops, in_place, shape_of
 from cnncalc.torch.imports import pad_entry
 
 #: Arithmetic that takes a held tensor as its other operand, by the names the walk sees.
@@ -60,7 +60,7 @@ class Held(Ops):
             entry |= {"operand_params": params, "operand_buffers": buffers}
         if macs:
             entry["operand_macs"] = macs
-        if name.startswith("i") or (node.op == "call_method" and name.endswith("_")):
+        if in_place(node):
             entry["inplace"] = True
         self.emit(node, entry, [main])
         return True

@@ -27,21 +27,19 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
             self.op = {"add": torch.add, "sum": torch.add, "mul": torch.mul, "sub": torch.sub, "div": torch.div,
                        "maximum": torch.maximum, "minimum": torch.minimum}[op]
             self.scalar = scalar
-            self.operand: Any = None
-            if operand is not None:  # a learned tensor, or a constant computed from params/buffers of other sizes
-                learned = params == prod(operand) and not buffers
-                value = torch.zeros(1, *operand)
-                if learned:
-                    self.operand = nn.Parameter(value)
-                else:
-                    self.register_buffer("operand", value, persistent=False)
-                    self.table = nn.Parameter(torch.zeros(params)) if params else None
-                    if buffers:
-                        self.register_buffer("held", torch.zeros(buffers))
+            self.shape = None if operand is None else (1, *operand)
+            self.learned = operand is not None and params == prod(operand) and not buffers
+            if operand is not None and self.learned:
+                self.operand = nn.Parameter(torch.zeros(1, *operand))
+            elif operand is not None:  # computed from params/buffers of other sizes: hold as many, make it in forward
+                self.table = nn.Parameter(torch.zeros(params)) if params else None
+                if buffers:
+                    self.register_buffer("held", torch.zeros(buffers))
 
         def forward(self, *xs: Any) -> Any:
-            if self.operand is not None:
-                return self.op(xs[0], self.operand)
+            if self.shape is not None:
+                operand = self.operand if self.learned else xs[0].new_zeros(self.shape)
+                return self.op(xs[0], operand)
             if self.scalar is not None:
                 other = torch.tensor(self.scalar, dtype=xs[0].dtype, device=xs[0].device)
                 return self.op(xs[0], other)

@@ -46,8 +46,10 @@ class Imported:
     used: set[str] = field(default_factory=lambda: {"input"})
     #: A module with parameters is called more than once (the spec counts them at each call).
     shared: bool = False
-    #: Recorded with forward hooks (torch.fx could not trace the module).
+    #: Recorded with forward hooks (neither torch.fx nor a recorded forward pass could map the module).
     hooks: bool = False
+    #: Recorded op by op from a forward pass (torch.fx could not trace the module, or mapped less of it).
+    recorded: bool = False
     previous: str = "input"
 
     def note_opaque(self) -> None:

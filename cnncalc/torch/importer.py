@@ -235,28 +235,30 @@ def _hooks(module: Any, input_shape: Shape, torch: Any, nn: Any, reason: str, st
 
 def _import(root: Any, shape: Shape, torch: Any, nn: Any, strict: bool) -> Imported:
     """torch.fx first; where it cannot trace, or leaves parts opaque (``torch.fx.wrap``-ed helpers, code it only sees
-    as one call), the recorded forward pass, whichever maps more; forward hooks where neither runs. ``strict`` is
-    applied to the one chosen, so its message lists what that one could not map."""
+    as one call), the recorded forward pass, whichever maps more; forward hooks where neither runs. With ``strict``,
+    what the chosen one left opaque is an error."""
     reason = ""
     traced: Imported | None = None
     try:
         traced = _trace(root, shape, torch, nn, strict=False)
     except (_UntraceableError, CnncalcError) as err:
         reason = str(err)
-    if traced is not None and not traced.opaque:
-        return traced
-    try:
-        eager = _eager(root, shape, torch, nn, strict=False)
-    except CnncalcError:
-        eager = None
-    if eager is not None and (traced is None or len(eager.opaque) < len(traced.opaque)):
-        if traced is None:
-            eager.notes.insert(0, f"torch.fx could not trace the module ({reason}), so the spec was recorded from "
-                                  "a forward pass, op by op")
-        return _eager(root, shape, torch, nn, strict) if strict and eager.opaque else eager
-    if traced is not None:
-        return _trace(root, shape, torch, nn, strict) if strict else traced
-    return _hooks(root, shape, torch, nn, reason, strict)
+    chosen = traced
+    if traced is None or traced.opaque:
+        try:
+            eager: Imported | None = _eager(root, shape, torch, nn, strict=False)
+        except CnncalcError:
+            eager = None
+        if eager is not None and (traced is None or len(eager.opaque) < len(traced.opaque)):
+            eager.recorded, chosen = True, eager
+            if traced is None:
+                eager.notes.insert(0, f"torch.fx could not trace the module ({reason}), so the spec was recorded "
+                                      "from a forward pass, op by op")
+    if chosen is None:
+        return _hooks(root, shape, torch, nn, reason, strict)
+    if strict and chosen.opaque:
+        raise CnncalcError("cnncalc has no mapping for: " + "; ".join(chosen.opaque))
+    return chosen
 
 
 def from_torch(module: Any, input_shape: tuple[int, ...], *, name: str = "imported", train: bool = False,
@@ -285,7 +287,7 @@ def from_torch(module: Any, input_shape: tuple[int, ...], *, name: str = "import
     finally:
         for m, training in flags.items():
             m.training = training
-    how = " with forward hooks" if imported.hooks else ""
+    how = " with forward hooks" if imported.hooks else " from a recorded forward pass" if imported.recorded else ""
     mode = ", training mode" if train else ""
     spec: dict[str, Any] = {"name": name, "description": f"imported from torch ({type(module).__name__}){how}{mode}",
                             "input": list(shape), "layers": imported.layers}
