@@ -250,7 +250,7 @@ def test_swin_v2_cosine_attention_and_its_bias_mlp() -> None:
             bias = 16 * torch.sigmoid(self.cpb_mlp(self.coords).permute(0, 3, 1, 2))  # 1, 2, 16, 16
             return (attn + bias).softmax(dim=-1) @ v
 
-    spec, report = imported(CosineAttention(), (3, 4, 4))
+    spec, _ = imported(CosineAttention(), (3, 4, 4))
     types = [layer["type"] for layer in spec["layers"]]
     assert types.count("normalize") == 2
     scale = next(layer for layer in spec["layers"] if layer["type"] == "mul" and "operand" in layer)

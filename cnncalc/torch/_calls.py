@@ -127,10 +127,6 @@ class Calls(Held):
             if bound.get("align_corners") is not None:
                 entry["align_corners"] = bool(bound["align_corners"])
             return entry
-        if base == "normalize":
-            bound = dict(zip(("p", "dim", "eps"), args, strict=False)) | kwargs
-            return {"type": "normalize", "p": float(bound.get("p", 2.0)), "dim": int(bound.get("dim", 1)),
-                    "eps": float(bound.get("eps", 1e-12))}
         if base == "pad":
             return self.pad(x, self.bind("pad", args, kwargs))
         if base in ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle"):
@@ -158,6 +154,10 @@ class Calls(Held):
                 return {"type": "groupnorm", "num_groups": int(args[0] if args else kwargs["num_groups"]),
                         "affine": False}
             return {"type": "instancenorm"}
+        if base == "normalize":
+            bound = dict(zip(("p", "dim", "eps"), args, strict=False)) | kwargs
+            return {"type": "normalize", "p": float(bound.get("p", 2.0)), "dim": int(bound.get("dim", 1)),
+                    "eps": float(bound.get("eps", 1e-12))}
         if base.startswith("lp_pool") and base[-2:] in ("1d", "2d", "3d"):
             bound = dict(zip(("norm_type", "kernel_size", "stride", "ceil_mode"), args, strict=False)) | kwargs
             return {"type": f"lppool{base[-2:]}", "norm_type": float(bound["norm_type"]),

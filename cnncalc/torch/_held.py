@@ -130,7 +130,7 @@ class Held(Ops):
         permute's pieces are); of a permute that moved the batch, ``unbind(0)`` picks along the dim it brought first."""
         name = self.what(node).strip("_")
         args = [self.value(a) for a in node.args[1:]]
-        dim = int((args[0] if args else node.kwargs.get("dim", 0)))
+        dim = int(args[0] if args else node.kwargs.get("dim", 0))
         if name != "unbind":
             return "reads a permute that moves the batch dim"
         if main in self.moved:
@@ -162,6 +162,14 @@ class Held(Ops):
             steps.append({"type": "permute", "dims": rest})
         self.chain(node, steps, source, shape_of(self.values[source]))
         return True
+
+    def sequence_op(self, node: Any, name: str, main: Any, args: list[Any], kwargs: dict[str, Any]) -> bool | str:
+        """einsum, unbind and roll: the ops of attention over sequences and windows."""
+        if name == "einsum":
+            return self.einsum(node)
+        if main is None:
+            return False
+        return self.unbind(node, main) if name == "unbind" else self.roll(node, main, args, kwargs)
 
     def einsum(self, node: Any) -> bool | str:
         """``torch.einsum(equation, a, b)`` (or a list of operands) on tensors from the input: the same equation, every

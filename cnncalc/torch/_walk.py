@@ -14,7 +14,7 @@ from cnncalc.errors import CnncalcError
 from cnncalc.torch._calls import _PASS_THROUGH, Calls
 from cnncalc.torch._held import FACTORIES
 from cnncalc.torch._ops import Imported, in_place, is_tensor, shape_of
-from cnncalc.torch.imports import FUNCTIONS, module_layer
+from cnncalc.torch.imports import FUNCTIONS, Shape, module_layer
 
 #: Arithmetic names (operators, torch functions, tensor methods, reflected and in-place forms) → layer type.
 _ARITHMETIC = {"add": "add", "iadd": "add", "radd": "add", "mul": "mul", "imul": "mul", "rmul": "mul",
@@ -157,9 +157,32 @@ class Walk(Calls):
             name = self.out.label("output")
             self.out.add({"type": "identity", "name": name}, [self.refs[result]], shape_of(self.values[result]))
 
+    def module(self, node: Any, main: Any, x: Shape | None, y: Shape) -> bool | str:
+        """A call of a torch module: its layer (max-unpooling linked to its pool's indices; frozen parameters kept
+        frozen)."""
+        nn, result = self.nn, self.values[node]
+        m = self.modules[node.target]
+        self.calls[node.target] = self.calls.get(node.target, 0) + 1
+        if isinstance(m, nn.Sequential) and len(m) == 0:
+            return self.alias(node, main)
+        entry = module_layer(m, nn, x, y)
+        if entry is None or main is None:
+            return False
+        if isinstance(m, nn.modules.pooling._MaxUnpoolNd):
+            index = node.args[1] if len(node.args) > 1 else node.kwargs.get("indices")
+            if index not in self.indices:
+                return False
+            entry["indices"] = self.indices[index]
+        params = list(m.parameters(recurse=True))
+        if params and not any(p.requires_grad for p in params):
+            entry["trainable"] = False
+        name = self.emit(node, entry, [main])
+        if isinstance(result, tuple) and isinstance(m, nn.modules.pooling._MaxPoolNd):
+            self.indices[node] = name  # return_indices=True: pool(x)[1] feeds a MaxUnpool
+        return True
+
     def map(self, node: Any, tensors: list[Any], fx: Any) -> bool | str:
         """Add the node's layer(s); False (or why, as text) when there is no mapping."""
-        nn = self.nn
         result = self.values[node]
         y = shape_of(result[0] if isinstance(result, tuple) else result)
         first = node.args[0] if node.args else None
@@ -170,25 +193,7 @@ class Walk(Calls):
             return self.unbind(node, first) if first in self.moved else "reads a permute that moves the batch dim"
         x = shape_of(self.values[main]) if main is not None and is_tensor(self.values[main], self.torch) else None
         if node.op == "call_module":
-            m = self.modules[node.target]
-            self.calls[node.target] = self.calls.get(node.target, 0) + 1
-            if isinstance(m, nn.Sequential) and len(m) == 0:
-                return self.alias(node, main)
-            entry = module_layer(m, nn, x, y)
-            if entry is None or main is None:
-                return False
-            if isinstance(m, nn.modules.pooling._MaxUnpoolNd):
-                index = node.args[1] if len(node.args) > 1 else node.kwargs.get("indices")
-                if index not in self.indices:
-                    return False
-                entry["indices"] = self.indices[index]
-            params = list(m.parameters(recurse=True))
-            if params and not any(p.requires_grad for p in params):
-                entry["trainable"] = False
-            name = self.emit(node, entry, [main])
-            if isinstance(result, tuple) and isinstance(m, nn.modules.pooling._MaxPoolNd):
-                self.indices[node] = name  # return_indices=True: pool(x)[1] feeds a MaxUnpool
-            return True
+            return self.module(node, main, x, y)
         name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", str(node.target))
         name = name.lstrip("_")
         args = [self.value(a) for a in node.args[1:]]
@@ -198,18 +203,14 @@ class Walk(Calls):
             return self.merge(node, kind, y, inplace=name.endswith("_") or name.startswith("i"))
         if name in ("cat", "concat", "concatenate"):
             return self.concat(node, args, kwargs)
-        if name == "einsum":
-            return self.einsum(node)
+        if name in ("einsum", "unbind", "roll"):
+            return self.sequence_op(node, name, main, args, kwargs)
         if name in ("matmul", "bmm", "scaled_dot_product_attention"):
             return self.product(node, name, args, kwargs)
-        if name == "unbind" and main is not None:
-            return self.unbind(node, main)
         if name in ("split", "chunk") and main is not None and x is not None:
             return self.split(node, name, main, x, args, kwargs)
         if name in ("permute", "transpose", "swapaxes", "swapdims") and main is not None and x is not None:
             return self.permute(node, name, main, x, args)
-        if name == "roll" and main is not None:
-            return self.roll(node, main, args, kwargs)
         if main is None or x is None:
             return False
         if name in _PASS_THROUGH or name == "identity":
