@@ -69,6 +69,16 @@ CASES: list[tuple[dict[str, Any], tuple[int, ...]]] = [
     ({"type": "reshape", "shape": [4, 36]}, (4, 6, 6)),
     ({"type": "matmul"}, (4, 6, 6)),
     ({"type": "sdpa"}, (4, 6, 6)),
+    ({"type": "add", "operand": [1, 6, 6]}, (4, 6, 6)),
+    ({"type": "mul", "operand": [4, 1, 6]}, (4, 6, 6)),
+    ({"type": "select", "dim": 2, "index": 1}, (4, 6, 6)),
+    ({"type": "slice", "dim": 3, "start": 1, "step": 2}, (4, 6, 6)),
+    ({"type": "roll", "shifts": [-3, 2], "dims": [2, 3]}, (4, 6, 6)),
+    ({"type": "token", "count": 2}, (4, 6, 6)),
+    ({"type": "token", "dim": 2, "at": "end"}, (4, 6, 6)),
+    ({"type": "normalize", "dim": -1}, (4, 6, 6)),
+    ({"type": "einsum", "equation": "bchw,bcwk->bchk"}, (4, 6, 6)),
+    ({"type": "pad", "padding": [[0, 0], [0, 1], [2, 0]]}, (4, 6, 6)),
 ]
 #: Classes whose rule is knowingly approximate (documented in their keeps()): RBF's square keeps the broadcast
 #: difference (out × in per sample), which the vocabulary does not name; max-unpooling needs a linked pool; an opaque
@@ -91,7 +101,7 @@ def _arity(fields: dict[str, Any], shape: tuple[int, ...]) -> int:
         return 1
     for n in (1, 2, 3):
         try:
-            layer.merge([shape] * n) if n > 1 else layer.evaluate(shape)
+            layer.merge([shape] * n)  # one input: a scalar or a held operand
             return n
         except ShapeError:
             continue
@@ -138,7 +148,8 @@ def _kept(fields: dict[str, Any], shape: tuple[int, ...]) -> tuple[Counter[str],
             kind = "indices"
         elif t.dtype == torch.bool:
             kind = "mask"
-        elif t.numel() * out.shape[1] <= out.numel():  # at most one value per output position: statistics
+        elif t.untyped_storage().nbytes() // t.element_size() * out.shape[1] <= out.numel():
+            # at most one value per output position (in storage: an expanded view of one is still small): stats
             kind = "small"
         else:
             kind = "copy"

@@ -191,6 +191,14 @@ LAYER_SPECS: dict[str, dict[str, Any]] = {
         {"type": "reshape", "shape": [2, 3, 15], "name": "heads"}, {"type": "permute", "dims": [0, 1, 3, 2]},
         {"type": "matmul", "inputs": ["permute_3", "heads"], "name": "scores"},
         {"type": "sdpa", "inputs": ["scores", "scores", "permute_3"]}]},
+    # Transformer-style pieces: tokens, a held operand, indexing, shifted windows, cosine attention, einsum.
+    "transformer-pieces": {"input": [6, 8, 5], "layers": [
+        {"type": "token", "count": 2, "dim": 2}, {"type": "add", "operand": [6, 1, 5]},
+        {"type": "mul", "operand": [1, 10, 5], "operand_params": 3, "operand_buffers": 4, "name": "biased"},
+        {"type": "roll", "shifts": [2, -1], "dims": [2, 3]}, {"type": "slice", "dim": 2, "start": 1, "step": 2},
+        {"type": "pad", "padding": [[0, 1], [1, 0], [0, 2]]}, {"type": "normalize", "dim": -1},
+        {"type": "einsum", "equation": "bchw,bcgw->bchg", "inputs": ["normalize_1", "pad_1"]},
+        {"type": "token", "at": "end"}, {"type": "select", "dim": 1, "index": -1}]},
 }
 
 

@@ -169,9 +169,10 @@ def test_unmappable_modules_are_opaque_or_listed_with_strict() -> None:
     module = Odd()
     spec = cnncalc.from_torch(module, (1, 8, 8))
     opaque = [layer for layer in spec["layers"] if layer["type"] == "opaque"]
-    assert [(o["name"], o["module"], o["params"]) for o in opaque] == [
-        ("cumsum", "cumsum", 0), ("rnn", "GRU", 195), ("getitem_1", "getitem", 0)]
-    assert "3 opaque node(s)" in spec["notes"] and "rnn (GRU)" in spec["notes"]
+    # torch.fx also leaves the pick of the GRU's output tuple opaque; the recorded pass reads it, so it is chosen.
+    assert [(o["name"], o["module"], o["params"]) for o in opaque] == [("cumsum", "cumsum", 0), ("rnn", "GRU", 195)]
+    assert "2 opaque node(s)" in spec["notes"] and "rnn (GRU)" in spec["notes"]
+    assert "from a recorded forward pass" in spec["description"]
     report = cnncalc.analyze(spec)
     # The rest is analysed: conv 20 + GRU 195 (measured) + fc 18 = torch's own count.
     assert report.totals.params == sum(p.numel() for p in module.parameters()) == 233
@@ -208,12 +209,12 @@ def test_cli_import_errors(cli: Callable[..., Result], target: str, message: str
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_untraceable_chain_falls_back_to_hooks() -> None:
+def test_untraceable_control_flow_is_recorded_from_a_forward_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
     from torch import nn
 
     class Branchy(nn.Module):
-        """Data-dependent control flow: fx cannot trace it, but the modules it calls form a chain."""
+        """Data-dependent control flow: fx cannot trace it; the pass takes the branch this input takes."""
 
         def __init__(self) -> None:
             super().__init__()
@@ -224,12 +225,13 @@ def test_untraceable_chain_falls_back_to_hooks() -> None:
 
         def forward(self, x: Any) -> Any:
             y = self.relu(self.conv(x))
-            if y.sum() > 1e9:  # depends on the data
+            if y.sum() > 1e9:  # depends on the data (the sum and the test are dropped: the output does not use them)
                 y = y * 2
             return self.fc(self.flat(y))
 
-    spec = cnncalc.from_torch(Branchy(), (3, 8, 8))
-    assert "forward hooks" in spec["description"]
+    spec = cnncalc.from_torch(Branchy(), (3, 8, 8), strict=True)
+    assert "from a recorded forward pass" in spec["description"]
+    assert "torch.fx could not trace the module" in spec["notes"]
     assert [layer["name"] for layer in spec["layers"]] == ["conv", "relu", "flat", "fc"]
     # (3·3·3 + 1)·4 = 112 and 144·5 + 5 = 725.
     assert cnncalc.analyze(spec).totals.params == 112 + 725 == sum(p.numel() for p in Branchy().parameters())
@@ -244,6 +246,15 @@ def test_untraceable_chain_falls_back_to_hooks() -> None:
                 return x
             return self.a(x) + self.b(x)
 
+    spec = cnncalc.from_torch(NotAChain(), (3, 4, 4), strict=True)  # what hooks could not see, the pass records
+    assert [(layer["type"], layer.get("inputs")) for layer in spec["layers"]] == [
+        ("conv2d", None), ("conv2d", ["input"]), ("add", ["a", "b"])]
+
+    # Forward hooks stay the last resort, for a pass that cannot be mapped: they need a chain of modules.
+    without_recording(monkeypatch)
+    spec = cnncalc.from_torch(Branchy(), (3, 8, 8))
+    assert "forward hooks" in spec["description"]
+    assert [layer["name"] for layer in spec["layers"]] == ["conv", "relu", "flat", "fc"]
     with pytest.raises(cnncalc.CnncalcError, match="not a plain chain"):
         cnncalc.from_torch(NotAChain(), (3, 4, 4))
     assert torch.zeros(1).shape == (1,)
@@ -446,7 +457,17 @@ def test_arithmetic_and_functions_map_to_layers(forward: Callable[[Any, Any], An
     assert report.totals.params == held
 
 
-def test_hooks_refuse_a_hidden_residual_addition() -> None:
+def without_recording(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the recorded forward pass fail, so that the import falls back to forward hooks."""
+    from cnncalc.torch import importer
+
+    def fails(*args: Any, **kwargs: Any) -> Any:
+        raise cnncalc.CnncalcError("no")
+
+    monkeypatch.setattr(importer, "_eager", fails)
+
+
+def test_hooks_refuse_a_hidden_residual_addition(monkeypatch: pytest.MonkeyPatch) -> None:
     from torch import nn
 
     class Residual(nn.Module):
@@ -459,11 +480,14 @@ def test_hooks_refuse_a_hidden_residual_addition() -> None:
                 return x + self.conv(x)  # same shape as a chain would give: the hooks must not hide the addition
             return x
 
+    spec = cnncalc.from_torch(Residual(), (4, 6, 6), strict=True)  # the recorded pass sees the addition
+    assert [layer["type"] for layer in spec["layers"]] == ["conv2d", "add"]
+    without_recording(monkeypatch)
     with pytest.raises(cnncalc.CnncalcError, match="not a plain chain"):
         cnncalc.from_torch(Residual(), (4, 6, 6))
 
 
-def test_hooks_read_a_reshape_between_modules_as_flatten() -> None:
+def test_hooks_read_a_reshape_between_modules_as_flatten(monkeypatch: pytest.MonkeyPatch) -> None:
     from torch import nn
 
     class Branchy(nn.Module):
@@ -476,6 +500,10 @@ def test_hooks_read_a_reshape_between_modules_as_flatten() -> None:
                 x = self.conv(x)
             return self.fc(x.flatten(1))
 
+    spec = matches_torch(Branchy(), (3, 8, 8))
+    assert [layer["type"] for layer in spec["layers"]] == ["conv2d", "flatten", "linear"]
+    assert "recorded from a forward pass" in spec["notes"]
+    without_recording(monkeypatch)
     spec = matches_torch(Branchy(), (3, 8, 8))
     assert [layer["type"] for layer in spec["layers"]] == ["conv2d", "flatten", "linear"]
     assert "read as a flatten" in spec["notes"]

@@ -290,8 +290,9 @@ def test_cli_factory_arguments_strict_and_opaque(cli: Callable[..., Result], tmp
 
 def test_constants_computed_by_a_module_are_held_by_their_user() -> None:
     # Swin V2's continuous position bias: an MLP applied to a fixed coordinate table (a buffer), whose output is
-    # then added to the input. The MLP computes a constant; the addition that uses it becomes an opaque node
-    # holding the MLP's parameters, so the import still counts torch's total.
+    # then added to the input. The MLP computes a constant at every call; the addition that uses it holds it as its
+    # operand, with the MLP's parameters, the table, and the MLP's multiply-adds, so the import counts torch's
+    # totals and torch's products.
     import torch
     from torch import nn
 
@@ -307,14 +308,14 @@ def test_constants_computed_by_a_module_are_held_by_their_user() -> None:
             return self.conv(x) + bias
 
     module = Biased()
-    spec = cnncalc.from_torch(module, (3, 8, 8))
-    opaque = [layer for layer in spec["layers"] if layer["type"] == "opaque"]
-    assert [(o["module"], o["params"], o["buffers"]) for o in opaque] == [("add", 12, 72)]
-    report = cnncalc.analyze(spec)
-    assert report.totals.params == sum(p.numel() for p in module.parameters()) == 112 + 12
+    spec, report = imported(module, (3, 8, 8))
+    add = spec["layers"][-1]
+    assert {k: add[k] for k in ("type", "operand", "operand_params", "operand_buffers", "operand_macs")} == {
+        "type": "add", "operand": [4, 6, 6], "operand_params": 12, "operand_buffers": 72,
+        "operand_macs": 36 * 2 * 4}  # the MLP: 36 rows of 2 inputs times 4 outputs
+    assert report.totals.params == 112 + 12
     assert report.totals.buffers == 72
-    with pytest.raises(cnncalc.CnncalcError, match="no mapping for"):
-        cnncalc.from_torch(module, (3, 8, 8), strict=True)
+    assert report.totals.macs == 36 * 4 * 27 + 36 * 2 * 4  # the conv's 6x6x4 outputs of 27 weights, and the MLP
 
 
 def test_attention_in_a_hybrid_cnn() -> None:
@@ -348,7 +349,8 @@ def test_a_frozen_list_argument_is_thawed_and_a_graph_that_fails_falls_back(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Video Swin's pattern: a function fx keeps as a leaf assigns into a list argument, which fx freezes into an
     # immutable_list. The import hands such arguments over as plain lists, as eager mode does; and should a traced
-    # graph still fail where the module runs, it falls back to forward hooks instead of saying the module does not run.
+    # graph still fail where the module runs, it falls back to a recorded forward pass instead of saying the module
+    # does not run.
     (tmp_path / "frozen_list.py").write_text(
         "import torch\n"
         "from torch import nn\n"
@@ -368,8 +370,9 @@ def test_a_frozen_list_argument_is_thawed_and_a_graph_that_fails_falls_back(
         import frozen_list  # type: ignore[import-not-found]
 
         spec = cnncalc.from_torch(frozen_list.Net(), (3, 8, 8))
-        assert [layer["type"] for layer in spec["layers"]] == ["opaque", "conv2d"]  # shift: measured, not read
-        assert "forward hooks" not in spec.get("notes", "")
+        # fx keeps shift() as one opaque call; the recorded pass sees into it (it computes nothing) and maps more.
+        assert [layer["type"] for layer in spec["layers"]] == ["conv2d"]
+        assert "from a recorded forward pass" in spec["description"]
         from cnncalc.torch import importer
 
         monkeypatch.setattr(importer, "_thaw", lambda value: value)  # the graph fails again: the fallback
@@ -377,7 +380,7 @@ def test_a_frozen_list_argument_is_thawed_and_a_graph_that_fails_falls_back(
     finally:
         sys.modules.pop("frozen_list", None)
     assert [layer["type"] for layer in spec["layers"]] == ["conv2d"]
-    assert "its torch.fx graph does not run" in spec["notes"] and "forward hooks" in spec["notes"]
+    assert "its torch.fx graph does not run" in spec["notes"] and "recorded from a forward pass" in spec["notes"]
 
 
 def test_in_place_ops_without_rebinding() -> None:
@@ -406,9 +409,10 @@ def test_in_place_ops_without_rebinding() -> None:
     report = cnncalc.analyze(spec)
     assert report.totals.params == sum(p.numel() for p in module.parameters()) == 16 + 4 + 64 + 10
     names = [layer["name"] for layer in spec["layers"]]
-    assert names == ["conv", "add__1", "head"]  # the opaque add_ holds both parameters; the head reads its result
+    assert names == ["conv", "add__1", "head"]  # the add_ holds both parameters; the head reads its result
     assert "inputs" not in spec["layers"][-1]  # (fed by the layer before it, the updated y)
-    assert spec["layers"][1]["type"] == "opaque" and spec["layers"][1]["params"] == 68
+    assert {k: spec["layers"][1][k] for k in ("type", "operand", "operand_params", "inplace")} == {
+        "type": "add", "operand": [4, 8, 8], "operand_params": 68, "inplace": True}
 
 
 def test_functional_convolutions() -> None:

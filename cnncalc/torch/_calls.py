@@ -1,7 +1,7 @@
 """The torch.fx walk's function and method readers: indexing (pieces, crops, channel slices) and the functional
 forms of the layers (``F.relu``, ``F.max_pool2d``, ``F.layer_norm``…), each returning a spec entry.
 
-:class:`Calls` extends :class:`cnncalc.torch._ops.Ops` and is a mixin of :class:`cnncalc.torch._walk.Walk`.
+:class:`Calls` extends :class:`cnncalc.torch._held.Held` and is a mixin of :class:`cnncalc.torch._walk.Walk`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from cnncalc.engine.layers import layer_classes, reshape
-from cnncalc.torch._ops import Ops, shape_of
-from cnncalc.torch.imports import IMPORTS, Shape, as_flatten, pad_entry, pair, softmax_dim
+from cnncalc.torch._held import Held
+from cnncalc.torch._ops import shape_of
+from cnncalc.torch.imports import IMPORTS, Shape, as_flatten, pair, softmax_dim
 
 #: Functions and tensor methods of the activation classes (``F.relu``, ``torch.sigmoid``, ``x.tanh_()``): each
 #: imports as the type of its own name.
@@ -21,12 +22,14 @@ _PASS_THROUGH = {"contiguous", "clone", "detach", "float", "double", "half", "bf
                  "requires_grad_", "cpu", "cuda"}
 
 
-class Calls(Ops):
+class Calls(Held):
     """Function, method and indexing readers."""
 
     def getitem(self, node: Any, source: Any) -> bool:
         """``pool(x)[0]`` and ``[1]`` (values and indices), or ``x[:, :, a:b, c:d]`` as a crop."""
         base, index = node.args[0], node.args[1]
+        if base in self.moved:
+            return self.unmove(node, base, self.value(index))
         if base in self.splits and isinstance(index, int):
             entry = {**self.splits[base], "index": index}
             self.emit(node, entry, [base])
@@ -49,7 +52,7 @@ class Calls(Ops):
             index = (*index[:at], *[slice(None)] * (len(x) - len(index) + 1), *index[at + 1:])
         index = (*index, *[slice(None)] * (len(x) - len(index)))
         if len(index) != len(x) or any(not isinstance(s, slice) for s in index):
-            return False
+            return self.index(node, source, index, x) if len(index) == len(x) else False
         bounds = [s.indices(w) for s, w in zip(index, x, strict=True)]
         spatial_whole = all(b[:2] == (0, w) for b, w in zip(bounds[2:], x[2:], strict=True))
         if bounds[0][:2] == (0, x[0]) and bounds[1][:2] != (0, x[1]) and bounds[1][2] == 1 and spatial_whole \
@@ -60,7 +63,7 @@ class Calls(Ops):
             return True
         whole = all(b[:2] == (0, w) for b, w in zip(bounds[:2], x[:2], strict=True))
         if not whole or any(step != 1 for _, _, step in bounds):
-            return False  # only spatial crops: the batch and channels stay whole
+            return self.index(node, source, index, x)  # strided or channel-and-position slices
         before = [start for start, _, _ in bounds[2:]]
         after = [w - max(stop, start) for (start, stop, _), w in zip(bounds[2:], x[2:], strict=True)]
         if not any(before) and not any(after):
@@ -150,8 +153,7 @@ class Calls(Ops):
                 entry["align_corners"] = bool(bound["align_corners"])
             return entry
         if base == "pad":
-            bound = self.bind("pad", args, kwargs)
-            return pad_entry(list(bound["pad"]), bound.get("mode") or "constant", bound.get("value") or 0.0)
+            return self.pad(x, self.bind("pad", args, kwargs))
         if base in ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle"):
             (key, value), = self.bind(base, args, kwargs).items()
             return {"type": base, key: int(value)}
@@ -177,6 +179,10 @@ class Calls(Ops):
                 return {"type": "groupnorm", "num_groups": int(args[0] if args else kwargs["num_groups"]),
                         "affine": False}
             return {"type": "instancenorm"}
+        if base == "normalize":
+            bound = dict(zip(("p", "dim", "eps"), args, strict=False)) | kwargs
+            return {"type": "normalize", "p": float(bound.get("p", 2.0)), "dim": int(bound.get("dim", 1)),
+                    "eps": float(bound.get("eps", 1e-12))}
         if base.startswith("lp_pool") and base[-2:] in ("1d", "2d", "3d"):
             bound = dict(zip(("norm_type", "kernel_size", "stride", "ceil_mode"), args, strict=False)) | kwargs
             return {"type": f"lppool{base[-2:]}", "norm_type": float(bound["norm_type"]),

@@ -21,13 +21,25 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
     class Arithmetic(base):  # type: ignore[misc]
         """Element-wise arithmetic of the inputs with torch's broadcasting, or of one input and a Python scalar."""
 
-        def __init__(self, op: str, scalar: float | None) -> None:
+        def __init__(self, op: str, scalar: float | None, operand: list[int] | None = None, params: int = 0,
+                     buffers: int = 0) -> None:
             super().__init__()
             self.op = {"add": torch.add, "sum": torch.add, "mul": torch.mul, "sub": torch.sub, "div": torch.div,
                        "maximum": torch.maximum, "minimum": torch.minimum}[op]
             self.scalar = scalar
+            self.shape = None if operand is None else (1, *operand)
+            self.learned = operand is not None and params == prod(operand) and not buffers
+            if operand is not None and self.learned:
+                self.operand = nn.Parameter(torch.zeros(1, *operand))
+            elif operand is not None:  # computed from params/buffers of other sizes: hold as many, make it in forward
+                self.table = nn.Parameter(torch.zeros(params)) if params else None
+                if buffers:
+                    self.register_buffer("held", torch.zeros(buffers))
 
         def forward(self, *xs: Any) -> Any:
+            if self.shape is not None:
+                operand = self.operand if self.learned else xs[0].new_zeros(self.shape)
+                return self.op(xs[0], operand)
             if self.scalar is not None:
                 other = torch.tensor(self.scalar, dtype=xs[0].dtype, device=xs[0].device)
                 return self.op(xs[0], other)
@@ -39,6 +51,14 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
     class MatMul(base):  # type: ignore[misc]
         def forward(self, a: Any, b: Any) -> Any:
             return torch.matmul(a, b)
+
+    class Einsum(base):  # type: ignore[misc]
+        def __init__(self, equation: str) -> None:
+            super().__init__()
+            self.equation = equation
+
+        def forward(self, *xs: Any) -> Any:
+            return torch.einsum(self.equation, *xs)
 
     class Attention(base):  # type: ignore[misc]
         def forward(self, q: Any, k: Any, v: Any) -> Any:
@@ -130,6 +150,50 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
             seen = self.conv(ones, weight[:1], stride=self.stride, dilation=self.dilation)
             return total / seen
 
+    class Select(base):  # type: ignore[misc]
+        def __init__(self, dim: int, index: int) -> None:
+            super().__init__()
+            self.dim, self.index = dim, index
+
+        def forward(self, x: Any) -> Any:
+            return x.select(self.dim, self.index)
+
+    class Slice(base):  # type: ignore[misc]
+        def __init__(self, dim: int, start: int, stop: int | None, step: int) -> None:
+            super().__init__()
+            self.dim, self.part = dim, slice(start, stop, step)
+
+        def forward(self, x: Any) -> Any:
+            return x[(slice(None),) * (self.dim % x.dim()) + (self.part,)]
+
+    class Roll(base):  # type: ignore[misc]
+        def __init__(self, shifts: list[int], dims: list[int]) -> None:
+            super().__init__()
+            self.shifts, self.dims = shifts, dims
+
+        def forward(self, x: Any) -> Any:
+            return torch.roll(x, self.shifts, self.dims)
+
+    class Token(base):  # type: ignore[misc]
+        """Learned tokens, expanded over the batch and concatenated along ``dim`` (ViT's class token)."""
+
+        def __init__(self, shape: list[int], dim: int, at_end: bool) -> None:
+            super().__init__()
+            self.token = nn.Parameter(torch.zeros(1, *shape))
+            self.dim, self.at_end = dim, at_end
+
+        def forward(self, x: Any) -> Any:
+            tokens = self.token.expand(x.shape[0], *self.token.shape[1:])
+            return torch.cat([x, tokens] if self.at_end else [tokens, x], dim=self.dim)
+
+    class Normalize(base):  # type: ignore[misc]
+        def __init__(self, p: float, dim: int, eps: float) -> None:
+            super().__init__()
+            self.p, self.dim, self.eps = p, dim, eps
+
+        def forward(self, x: Any) -> Any:
+            return func.normalize(x, self.p, self.dim, self.eps)
+
     class Opaque(base):  # type: ignore[misc]
         """An imported node cnncalc cannot compute: zeros of the measured shape, holding as many parameter and buffer
         values as torch measured (so the cross-check's counts compare); the original module is the real check."""
@@ -145,4 +209,5 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
             return xs[0].new_zeros(xs[0].shape[0], *self.shape)
 
     return {c.__name__: c for c in (Arithmetic, MatMul, Attention, Piece, Reshape, Permute, LayerNorm2d, LayerScale,
-                                    StochasticDepth, DilatedAvgPool, Opaque)}
+                                    StochasticDepth, DilatedAvgPool, Select, Slice, Roll, Token, Normalize,
+                                    Einsum, Opaque)}

@@ -46,8 +46,10 @@ class Imported:
     used: set[str] = field(default_factory=lambda: {"input"})
     #: A module with parameters is called more than once (the spec counts them at each call).
     shared: bool = False
-    #: Recorded with forward hooks (torch.fx could not trace the module).
+    #: Recorded with forward hooks (neither torch.fx nor a recorded forward pass could map the module).
     hooks: bool = False
+    #: Recorded op by op from a forward pass (torch.fx could not trace the module, or mapped less of it).
+    recorded: bool = False
     previous: str = "input"
 
     def note_opaque(self) -> None:
@@ -105,6 +107,9 @@ class Ops:
     splits: dict[Any, dict[str, Any]]
     constants: set[Any]
     mutations: dict[Any, list[Any]]
+    #: Permutes that move the batch (``qkv.permute(2, 0, 3, 1, 4)``) → (source node, dims), written only as the
+    #: picks ``q, k, v = qkv[0], qkv[1], qkv[2]`` that take it back out.
+    moved: dict[Any, tuple[Any, list[int]]]
 
     def value(self, arg: Any) -> Any:
         """An argument with every fx node replaced by its recorded value (sizes computed from shapes, say)."""
@@ -193,6 +198,8 @@ class Ops:
         main = tensors[0] if tensors and tensors[0] in self.refs else None
         if main is None:
             return "a parameter or buffer combined with no tensor from the input"
+        if not is_tensor(self.values[node], self.torch):
+            return ""  # a tuple (multi_head_attention_forward's output and weights): nothing here maps it
         x, y = shape_of(self.values[main]), shape_of(self.values[node])
         values = [self.values[c] for c in consts]
         if name in ("mul", "imul", "rmul") and len(consts) == 1 and x == y and len(tensors) == 1:
@@ -207,6 +214,8 @@ class Ops:
                 return True
         if name in ("conv1d", "conv2d", "conv3d"):
             return self.functional_conv(node, name, main, x)
+        if name == "linear":
+            return self.functional_linear(node, main)
         if name in ("layer_norm", "group_norm"):
             args = [self.value(a) for a in node.args[1:]]
             kwargs = {k: self.value(v) for k, v in node.kwargs.items()}
@@ -247,6 +256,20 @@ class Ops:
                          "stride": pair(bound.get("stride", 1)), "dilation": pair(bound.get("dilation", 1)),
                          "padding": padding if isinstance(padding, str) else pair(padding),
                          "groups": int(bound.get("groups", 1)), "bias": bias is not None}, [main])
+        return True
+
+    def functional_linear(self, node: Any, main: Any) -> bool | str:
+        """``F.linear(x, self.weight, self.bias)`` with learned weights (Swin's attention projections): a linear
+        layer on the last dim."""
+        names = ("weight", "bias")
+        bound = dict(zip(names, [self.value(a) for a in node.args[1:]], strict=False))
+        bound |= {k: self.value(v) for k, v in node.kwargs.items()}
+        weight, bias = bound.get("weight"), bound.get("bias")
+        parameter = self.torch.nn.Parameter
+        if not isinstance(weight, parameter) or (bias is not None and bias.shape != weight.shape[:1]):
+            return "a linear map whose weights are not parameters"  # a bias may be derived (Swin V2 zeroes k's)
+        self.held(node)
+        self.emit(node, {"type": "linear", "out_features": int(weight.shape[0]), "bias": bias is not None}, [main])
         return True
 
     def merge(self, node: Any, kind: str, y: Shape, *, inplace: bool) -> bool | str:
@@ -346,8 +369,9 @@ class Ops:
             order[a], order[b] = order[b], order[a]
             dims = order
         dims = [int(d) % rank for d in dims]
-        if dims[0] != 0:
-            return "a permute that moves the batch dim"
+        if dims[0] != 0:  # qkv.permute(2, 0, 3, 1, 4): only a pick along the new first dim puts the batch back
+            self.moved[node] = (main, dims)
+            return True
         if dims == list(range(rank)):
             return self.alias(node, main)
         self.emit(node, {"type": "permute", "dims": dims}, [main])

@@ -12,8 +12,9 @@ from typing import Any
 
 from cnncalc.errors import CnncalcError
 from cnncalc.torch._calls import _PASS_THROUGH, Calls
+from cnncalc.torch._held import FACTORIES
 from cnncalc.torch._ops import Imported, in_place, is_tensor, shape_of
-from cnncalc.torch.imports import FUNCTIONS, module_layer
+from cnncalc.torch.imports import FUNCTIONS, Shape, module_layer
 
 #: Arithmetic names (operators, torch functions, tensor methods, reflected and in-place forms) → layer type.
 _ARITHMETIC = {"add": "add", "iadd": "add", "radd": "add", "mul": "mul", "imul": "mul", "rmul": "mul",
@@ -33,6 +34,7 @@ class Walk(Calls):
         self.constants: set[Any] = set()
         #: In-place ops on a constant (``pos.add_(...)``): what reads the constant reads their inputs too.
         self.mutations: dict[Any, list[Any]] = {}
+        self.moved: dict[Any, tuple[Any, list[int]]] = {}
         self.modules = dict(traced.named_modules())
         self.out = Imported()
         self.refs: dict[Any, str] = {}  # fx node → the spec name of the tensor it computes
@@ -80,14 +82,15 @@ class Walk(Calls):
             return
         result = self.values.get(node)
         tensors = [a for a in node.all_input_nodes if is_tensor(self.values.get(a), self.torch)]
-        stray = [a for a in tensors if a not in self.refs and a not in self.indices]
+        stray = [a for a in tensors if a not in self.refs and a not in self.indices and a not in self.moved]
         is_data = is_tensor(result, self.torch) or (
             isinstance(result, tuple) and bool(result) and is_tensor(result[0], self.torch))
         if not is_data:
             if node.op == "call_module":  # a module returning no tensor: nothing for a spec
                 self.fail(node)
             return  # sizes and other Python values: they feed the arguments of other layers
-        if not self.strict and not any(a in self.refs or a in self.indices for a in node.all_input_nodes):
+        computed = any(a in self.refs or a in self.indices or a in self.moved for a in node.all_input_nodes)
+        if not self.strict and (not computed or self.what(node).strip("_") in FACTORIES):
             self.constants.add(node)  # computed from parameters and constants only: what uses it decides
             if in_place(node) and node.args and node.args[0] in self.constants:  # pos.add_(tile(self.spatial))
                 self.mutations.setdefault(node.args[0], []).append(node)
@@ -130,7 +133,8 @@ class Walk(Calls):
         tensor from the input."""
         result = self.values.get(node)
         first: Any = result[0] if isinstance(result, tuple | list) and result else result
-        sources = [a for a in node.all_input_nodes if a in self.refs]
+        sources = [a if a in self.refs else self.moved[a][0] for a in node.all_input_nodes
+                   if a in self.refs or (a in self.moved and self.moved[a][0] in self.refs)]
         if not is_tensor(first, self.torch) or not sources or len(first.shape) < 1:
             return False
         params, buffers = self.held(node)
@@ -153,36 +157,43 @@ class Walk(Calls):
             name = self.out.label("output")
             self.out.add({"type": "identity", "name": name}, [self.refs[result]], shape_of(self.values[result]))
 
+    def module(self, node: Any, main: Any, x: Shape | None, y: Shape) -> bool | str:
+        """A call of a torch module: its layer (max-unpooling linked to its pool's indices; frozen parameters kept
+        frozen)."""
+        nn, result = self.nn, self.values[node]
+        m = self.modules[node.target]
+        self.calls[node.target] = self.calls.get(node.target, 0) + 1
+        if isinstance(m, nn.Sequential) and len(m) == 0:
+            return self.alias(node, main)
+        entry = module_layer(m, nn, x, y)
+        if entry is None or main is None:
+            return False
+        if isinstance(m, nn.modules.pooling._MaxUnpoolNd):
+            index = node.args[1] if len(node.args) > 1 else node.kwargs.get("indices")
+            if index not in self.indices:
+                return False
+            entry["indices"] = self.indices[index]
+        params = list(m.parameters(recurse=True))
+        if params and not any(p.requires_grad for p in params):
+            entry["trainable"] = False
+        name = self.emit(node, entry, [main])
+        if isinstance(result, tuple) and isinstance(m, nn.modules.pooling._MaxPoolNd):
+            self.indices[node] = name  # return_indices=True: pool(x)[1] feeds a MaxUnpool
+        return True
+
     def map(self, node: Any, tensors: list[Any], fx: Any) -> bool | str:
         """Add the node's layer(s); False (or why, as text) when there is no mapping."""
-        nn = self.nn
         result = self.values[node]
         y = shape_of(result[0] if isinstance(result, tuple) else result)
         first = node.args[0] if node.args else None
         main = first if isinstance(first, fx.Node) and first in self.refs else (tensors[0] if tensors else None)
         if node.target is operator.getitem:
             return self.getitem(node, main)
+        if first in self.moved or main in self.moved:
+            return self.unbind(node, first) if first in self.moved else "reads a permute that moves the batch dim"
         x = shape_of(self.values[main]) if main is not None and is_tensor(self.values[main], self.torch) else None
         if node.op == "call_module":
-            m = self.modules[node.target]
-            self.calls[node.target] = self.calls.get(node.target, 0) + 1
-            if isinstance(m, nn.Sequential) and len(m) == 0:
-                return self.alias(node, main)
-            entry = module_layer(m, nn, x, y)
-            if entry is None or main is None:
-                return False
-            if isinstance(m, nn.modules.pooling._MaxUnpoolNd):
-                index = node.args[1] if len(node.args) > 1 else node.kwargs.get("indices")
-                if index not in self.indices:
-                    return False
-                entry["indices"] = self.indices[index]
-            params = list(m.parameters(recurse=True))
-            if params and not any(p.requires_grad for p in params):
-                entry["trainable"] = False
-            name = self.emit(node, entry, [main])
-            if isinstance(result, tuple) and isinstance(m, nn.modules.pooling._MaxPoolNd):
-                self.indices[node] = name  # return_indices=True: pool(x)[1] feeds a MaxUnpool
-            return True
+            return self.module(node, main, x, y)
         name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", str(node.target))
         name = name.lstrip("_")
         args = [self.value(a) for a in node.args[1:]]
@@ -192,6 +203,8 @@ class Walk(Calls):
             return self.merge(node, kind, y, inplace=name.endswith("_") or name.startswith("i"))
         if name in ("cat", "concat", "concatenate"):
             return self.concat(node, args, kwargs)
+        if name in ("einsum", "unbind", "roll"):
+            return self.sequence_op(node, name, main, args, kwargs)
         if name in ("matmul", "bmm", "scaled_dot_product_attention"):
             return self.product(node, name, args, kwargs)
         if name in ("split", "chunk") and main is not None and x is not None:

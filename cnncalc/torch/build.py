@@ -41,6 +41,7 @@ from cnncalc.engine.layers import (
     opaque,
     pool,
     reshape,
+    tensor,
     upsample,
 )
 from cnncalc.engine.layers.base import Layer, Merge
@@ -218,7 +219,17 @@ def _max_unpool(t: SimpleNamespace, layer: upsample.MaxUnpool, x: Shape, keep: b
 def _merge(t: SimpleNamespace, layer: Any, x: Shape, keep: bool) -> Any:
     if isinstance(layer, merge.Concat):
         return t.Concat(layer.dim)
+    if layer.operand is not None:
+        params, buffers = layer.held()
+        return t.Arithmetic(layer.type, None, layer.operand, params, buffers)
     return t.Arithmetic(layer.type, layer.scalar)
+
+
+def _token(t: SimpleNamespace, layer: tensor.Token, x: Shape, keep: bool) -> Any:
+    shape = list(x)
+    axis = layer.dim % (len(x) + 1) - 1
+    shape[axis] = layer.count
+    return t.Token(shape, layer.dim, layer.at == "end")
 
 
 def _layernorm(t: SimpleNamespace, layer: norm.LayerNorm, x: Shape, keep: bool) -> Any:
@@ -277,6 +288,7 @@ BUILDERS: dict[type[Layer], Builder] = {
     merge.Add: _merge,
     merge.MatMul: lambda t, layer, x, keep: t.MatMul(),
     merge.Attention: lambda t, layer, x, keep: t.Attention(),
+    merge.Einsum: lambda t, layer, x, keep: t.Einsum(layer.equation),
     pool.LpPool: _pool,
     norm.LayerNorm: _layernorm,
     norm.GroupNorm: lambda t, layer, x, keep: t.nn.GroupNorm(layer.num_groups, x[0], eps=layer.eps,
@@ -288,6 +300,11 @@ BUILDERS: dict[type[Layer], Builder] = {
     reshape.Split: _split,
     reshape.Permute: lambda t, layer, x, keep: t.Permute(layer.dims),
     reshape.Reshape: lambda t, layer, x, keep: t.Reshape(layer.shape),
+    norm.Normalize: lambda t, layer, x, keep: t.Normalize(layer.p, layer.dim, layer.eps),
+    tensor.Select: lambda t, layer, x, keep: t.Select(layer.dim, layer.index),
+    tensor.Slice: lambda t, layer, x, keep: t.Slice(layer.dim, layer.start, layer.stop, layer.step),
+    tensor.Roll: lambda t, layer, x, keep: t.Roll(layer.shifts, layer.dims),
+    tensor.Token: _token,
     opaque.Opaque: lambda t, layer, x, keep: t.Opaque(layer.output_shape, layer.params, layer.buffers),
 }
 

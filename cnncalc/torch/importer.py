@@ -26,9 +26,10 @@ from cnncalc.torch._walk import Walk
 from cnncalc.torch.imports import Shape, as_flatten, module_layer
 
 
-def _run(module: Any, call: Any, input_shape: Shape, torch: Any) -> None:
-    """Call ``call(x)`` once on a batch-2 input: fake tensors first, real zeros where they fail. The caller has set
-    the mode (eval unless ``--train``); buffers a training pass updates (running statistics) are put back."""
+def _run(module: Any, call: Any, input_shape: Shape, torch: Any, batch: int = 2) -> None:
+    """Call ``call(x)`` once on a batch-2 input (or ``batch``): fake tensors first, real zeros where they fail. The
+    caller has set the mode (eval unless ``--train``); buffers a training pass updates (running statistics) are put
+    back."""
     saved = [(b, b.detach().clone()) for m in module.modules() if m.training for b in m.buffers(recurse=False)]
     try:
         with warnings.catch_warnings():
@@ -37,14 +38,14 @@ def _run(module: Any, call: Any, input_shape: Shape, torch: Any) -> None:
                 from torch._subclasses.fake_tensor import FakeTensorMode
 
                 with FakeTensorMode(allow_non_fake_inputs=True), torch.no_grad():
-                    call(torch.empty(2, *input_shape))
+                    call(torch.empty(batch, *input_shape))
                 return
             except Exception:  # fake tensors do not cover every op: fall back to a real pass below
                 pass
             device = next((p.device for p in module.parameters()), torch.device("cpu"))
             try:
                 with torch.no_grad():
-                    call(torch.zeros(2, *input_shape, device=device))
+                    call(torch.zeros(batch, *input_shape, device=device))
             except Exception as err:  # whatever the user's forward raises
                 raise CnncalcError(f"the module does not run on a 2x{'x'.join(map(str, input_shape))} input "
                                    f"({type(err).__name__}: {err})") from None
@@ -118,8 +119,17 @@ def _trace(module: Any, input_shape: Shape, torch: Any, nn: Any, strict: bool) -
     return Walk(traced, values, torch, nn, strict=strict).walk()
 
 
+def _eager(module: Any, input_shape: Shape, torch: Any, nn: Any, strict: bool) -> Imported:
+    """Map the ops a real forward pass calls (:mod:`cnncalc.torch._eager`), for what torch.fx cannot trace."""
+    from cnncalc.torch._eager import record
+
+    traced, values = record(module, lambda call, batch: _run(module, call, input_shape, torch, batch), torch,
+                            lambda m: module_layer(m, nn, None, None) is not None)
+    return Walk(traced, values, torch, nn, strict=strict).walk()
+
+
 # ------------------------------------------------------------------------------------------------------------------
-# Forward hooks, for modules torch.fx cannot trace
+# Forward hooks, the last resort
 
 
 def _leaves(module: Any, nn: Any) -> list[tuple[str, Any]]:
@@ -223,6 +233,34 @@ def _hooks(module: Any, input_shape: Shape, torch: Any, nn: Any, reason: str, st
 # The entry point
 
 
+def _import(root: Any, shape: Shape, torch: Any, nn: Any, strict: bool) -> Imported:
+    """torch.fx first; where it cannot trace, or leaves parts opaque (``torch.fx.wrap``-ed helpers, code it only sees
+    as one call), the recorded forward pass, whichever maps more; forward hooks where neither runs. With ``strict``,
+    what the chosen one left opaque is an error."""
+    reason = ""
+    traced: Imported | None = None
+    try:
+        traced = _trace(root, shape, torch, nn, strict=False)
+    except (_UntraceableError, CnncalcError) as err:
+        reason = str(err)
+    chosen = traced
+    if traced is None or traced.opaque:
+        try:
+            eager: Imported | None = _eager(root, shape, torch, nn, strict=False)
+        except CnncalcError:
+            eager = None
+        if eager is not None and (traced is None or len(eager.opaque) < len(traced.opaque)):
+            eager.recorded, chosen = True, eager
+            if traced is None:
+                eager.notes.insert(0, f"torch.fx could not trace the module ({reason}), so the spec was recorded "
+                                      "from a forward pass, op by op")
+    if chosen is None:
+        return _hooks(root, shape, torch, nn, reason, strict)
+    if strict and chosen.opaque:
+        raise CnncalcError("cnncalc has no mapping for: " + "; ".join(chosen.opaque))
+    return chosen
+
+
 def from_torch(module: Any, input_shape: tuple[int, ...], *, name: str = "imported", train: bool = False,
                strict: bool = False) -> dict[str, Any]:
     """A cnncalc spec (a dict, ready for ``cnncalc.analyze`` or YAML) for ``module`` on a C×… input.
@@ -245,14 +283,11 @@ def from_torch(module: Any, input_shape: tuple[int, ...], *, name: str = "import
     flags = {m: m.training for m in root.modules()}
     root.train(train)  # the mode decides what fx traces (googlenet's aux outputs exist only in training)
     try:
-        try:
-            imported = _trace(root, shape, torch, nn, strict)
-        except _UntraceableError as err:
-            imported = _hooks(root, shape, torch, nn, str(err), strict)
+        imported = _import(root, shape, torch, nn, strict)
     finally:
         for m, training in flags.items():
             m.training = training
-    how = " with forward hooks" if imported.hooks else ""
+    how = " with forward hooks" if imported.hooks else " from a recorded forward pass" if imported.recorded else ""
     mode = ", training mode" if train else ""
     spec: dict[str, Any] = {"name": name, "description": f"imported from torch ({type(module).__name__}){how}{mode}",
                             "input": list(shape), "layers": imported.layers}

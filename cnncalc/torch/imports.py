@@ -27,6 +27,7 @@ from cnncalc.engine.layers import (
     opaque,
     pool,
     reshape,
+    tensor,
     upsample,
 )
 from cnncalc.engine.layers.base import Layer
@@ -252,6 +253,7 @@ IMPORTS: dict[type[Layer], Import] = {
                                  "maximum", "minimum")),
     merge.MatMul: Import(functions=("matmul", "bmm")),
     merge.Attention: Import(functions=("scaled_dot_product_attention",)),
+    merge.Einsum: Import(functions=("einsum",)),
     pool.LpPool: Import(_per_dim(_lppool, "lppool", ("LPPool",)), ("lp_pool1d", "lp_pool2d", "lp_pool3d")),
     norm.LayerNorm: Import({"LayerNorm": _layernorm}, ("layer_norm",)),
     norm.GroupNorm: Import({"GroupNorm": lambda m, nn, x, y: {"type": "groupnorm", "num_groups": m.num_groups,
@@ -263,6 +265,11 @@ IMPORTS: dict[type[Layer], Import] = {
     reshape.Split: Import(functions=("split", "chunk")),
     reshape.Permute: Import(functions=("permute", "transpose", "swapaxes", "swapdims")),
     reshape.Reshape: Import(functions=("view", "reshape", "unflatten")),  # where a flatten does not fit
+    norm.Normalize: Import(functions=("normalize",)),
+    tensor.Select: Import(functions=("select", "getitem")),  # x[:, 0]
+    tensor.Slice: Import(functions=("getitem", "narrow")),  # x[..., 0::2, :]
+    tensor.Roll: Import(functions=("roll",)),
+    tensor.Token: Import(functions=("cat",)),  # torch.cat([self.cls_token.expand(n, -1, -1), x], dim=1)
     opaque.Opaque: Import(none="what the import makes of a module or op without a mapping (measured, not read)"),
 }
 

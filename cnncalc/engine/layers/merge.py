@@ -10,7 +10,7 @@ arithmetic broadcasts as torch does over the non-batch dims (a C×1×1 gate time
 from math import prod
 from typing import ClassVar, Literal
 
-from cnncalc.engine.layers.base import GLOBAL, Evaluation, Keeps, Merge
+from cnncalc.engine.layers.base import GLOBAL, Evaluation, Keeps, Merge, NonNegInt, PosInt
 from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
@@ -94,8 +94,14 @@ class Add(Merge):
     """Element-wise sum (residual connections), product (``mul``, gating), difference, quotient, maximum, minimum.
 
     Inputs broadcast as torch does (``x * gate`` with a C×1×1 gate); ``scalar:`` makes it a one-input layer with a
-    Python number as the other operand (``x * 0.2``, ``x + 1``). ``inplace`` (``x.mul_(gate)``, ``+=``) stores no
-    new output; torch allows it only when the output has the first input's shape.
+    Python number as the other operand (``x * 0.2``, ``x + 1``). ``operand:`` makes it a one-input layer with a
+    tensor the layer holds as the other operand, shaped like the input without the batch (1s broadcast): ViT's
+    learned position embedding ``x + self.pos_embedding`` is ``{type: add, operand: [197, 768]}``, its parameters
+    the operand's size. A held tensor computed from a smaller table (Swin's relative-position bias, gathered from
+    a parameter table by a buffer of indices) gives its real counts as ``operand_params``/``operand_buffers``, and
+    ``operand_macs`` the multiply-adds of computing it, where that runs at every call (Swin V2's bias MLP).
+    ``inplace`` (``x.mul_(gate)``, ``+=``) stores no new output; torch allows it only when the output has the first
+    input's shape.
     """
 
     family: ClassVar[str] = "merge"
@@ -103,9 +109,34 @@ class Add(Merge):
     type: Literal["add", "sum", "mul", "sub", "div", "maximum", "minimum"]
     inplace: bool = False
     scalar: float | None = None
+    operand: list[PosInt] | None = None
+    operand_params: NonNegInt | None = None
+    operand_buffers: NonNegInt | None = None
+    #: Multiply-adds spent computing the held operand at every call (Swin V2's position-bias MLP runs each time).
+    operand_macs: NonNegInt = 0
+
+    def held(self) -> tuple[int, int]:
+        """The operand's parameters and buffers: by default a learned tensor of its size."""
+        if self.operand is None:
+            return 0, 0
+        if self.operand_params is None and self.operand_buffers is None:
+            return prod(self.operand), 0
+        return self.operand_params or 0, self.operand_buffers or 0
 
     def merge(self, shapes: list[Shape]) -> Evaluation:
-        """Broadcast shape; (n − 1) operations per output value (one per value with a scalar)."""
+        """Broadcast shape; (n − 1) operations per output value (one per value with a scalar or an operand)."""
+        if self.operand is not None:
+            if len(shapes) != 1 or self.scalar is not None:
+                raise ShapeError(f"{self.type} with an operand takes one input and no scalar, got {len(shapes)} "
+                                 "input(s)")
+            shape = broadcast([shapes[0], tuple(self.operand)], self.type)
+            if self.inplace and _stretched(shapes[0], shape):
+                raise ShapeError(f"in-place {self.type} cannot write the broadcast shape {fmt_shape(shape)} into its "
+                                 f"input {fmt_shape(shapes[0])} (torch refuses it too)")
+            params, buffers = self.held()
+            return Evaluation(shape, params=params, buffers=buffers, macs=self.operand_macs,
+                              flops=prod(shape) + 2 * self.operand_macs, stores=not self.inplace,
+                              summary=f"{self.type} a held {fmt_shape(tuple(self.operand))}")
         if self.scalar is not None:
             if len(shapes) != 1:
                 raise ShapeError(f"{self.type} with scalar: {self.scalar:g} takes one input, got {len(shapes)}")
@@ -192,3 +223,51 @@ class Attention(Merge):
         """The fused attention kernels (flash, memory-efficient, CPU flash) save query, key, value, the output and
         the log-sum-exp of each query row (``small``)."""
         return Keeps(saves=("inputs", "output", "small"))
+
+
+@register
+class Einsum(Merge):
+    """``torch.einsum(equation, a, b, …)`` over its inputs, the equation written as torch's with the batch as every
+    operand's first letter and the output's (``bghid,bghjd->bghij``: MaxViT's attention scores).
+
+    MACs: the product of the sizes of every letter (each output value sums over the contracted letters, one multiply
+    per operand pair: for two operands, b·m·n·k as matmul), FLOPs twice that. No ellipsis (``...``).
+    """
+
+    family: ClassVar[str] = "merge"
+
+    type: Literal["einsum"]
+    equation: str
+
+    def merge(self, shapes: list[Shape]) -> Evaluation:
+        """Letters bind sizes across the operands (equal, as torch wants without broadcasting); the output's letters
+        give its shape."""
+        text = self.equation.replace(" ", "")
+        if "..." in text or "->" not in text:
+            raise ShapeError(f"einsum '{self.equation}' needs an explicit output (->) and no '...'")
+        left, out = text.split("->")
+        terms = left.split(",")
+        if len(terms) != len(shapes):
+            raise ShapeError(f"einsum '{self.equation}' names {len(terms)} operands, got {len(shapes)} inputs")
+        if len(shapes) < 2:
+            raise ShapeError("einsum joins at least two inputs (one input is a permute or a sum)")
+        sizes: dict[str, int] = {}
+        batch = terms[0][:1]
+        for term, shape in zip(terms, shapes, strict=True):
+            if len(term) != len(shape) + 1 or not term.isalpha() or len(set(term)) != len(term):
+                raise ShapeError(f"einsum term '{term}' does not fit an input of {fmt_shape(shape)} (one distinct "
+                                 "letter per dim, the batch first)")
+            if term[0] != batch:
+                raise ShapeError(f"einsum term '{term}' does not start with the batch letter '{batch}'")
+            for letter, size in zip(term[1:], shape, strict=True):
+                if sizes.setdefault(letter, size) != size:
+                    raise ShapeError(f"einsum letter '{letter}' has sizes {sizes[letter]} and {size}")
+        if out[:1] != batch or any(c not in sizes for c in out[1:]) or len(set(out)) != len(out):
+            raise ShapeError(f"einsum output '{out}' must start with the batch letter '{batch}' and use input letters")
+        shape = tuple(sizes[c] for c in out[1:])
+        macs = prod(sizes.values()) * (len(shapes) - 1)
+        return Evaluation(shape, macs=macs, flops=2 * macs, connections=macs, rf=GLOBAL, summary=text)
+
+    def keeps(self) -> Keeps:
+        """einsum (a permuted bmm) saves every input."""
+        return Keeps(saves=("inputs",))

@@ -214,3 +214,33 @@ class LayerScale(Layer):
     def keeps(self) -> Keeps:
         """x · γ saves the input (and γ, a parameter); the input gradient is a new tensor."""
         return Keeps(saves=("input",))
+
+
+@register
+class Normalize(Layer):
+    """``F.normalize(x, p, dim)``: each vector along ``dim`` divided by its p-norm (Swin V2's cosine attention
+    normalises queries and keys along their last dim). No parameters.
+
+    FLOPs: 3 per element (the power, the sum, the division) and one root per vector.
+    """
+
+    family: ClassVar[str] = "norm"
+    quiet: ClassVar[bool] = True
+
+    type: Literal["normalize", "l2_normalize"]
+    p: Annotated[float, Field(gt=0)] = 2.0
+    dim: int = 1
+    eps: Annotated[float, Field(ge=0)] = 1e-12
+
+    def evaluate(self, x: Shape) -> Evaluation:
+        """Same shape; ``dim`` (torch-indexed, batch 0) must be a non-batch dim."""
+        rank = len(x) + 1
+        if not -rank <= self.dim < rank or self.dim % rank == 0:
+            raise ShapeError(f"dim={self.dim} is not a dim after the batch of {fmt_shape(x)} (rank {rank})")
+        size = x[self.dim % rank - 1]
+        return Evaluation(x, flops=3 * prod(x) + prod(x) // size, summary=f"L{self.p:g} over dim {self.dim}")
+
+    def keeps(self) -> Keeps:
+        """The norm keeps its input and result, and the clamped norm is kept for the division: the input and two
+        tensors of one value per vector (counted as stats)."""
+        return Keeps(saves=("input", "stats"))

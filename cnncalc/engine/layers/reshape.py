@@ -154,7 +154,9 @@ class Crop(Layer):
 
 @register
 class Pad(Layer):
-    """Explicit padding (``torch.nn.functional.pad``): every padding form of convolutions; a new tensor."""
+    """Explicit padding (``torch.nn.functional.pad``): every padding form of convolutions; a new tensor. A list of one
+    [before, after] pair per non-batch dim pads the channels too, as ``F.pad`` on a channels-last (H, W, C) tensor
+    does (Swin pads its windows so); receptive fields are then not tracked."""
 
     family: ClassVar[str] = "reshape"
 
@@ -165,18 +167,23 @@ class Pad(Layer):
 
     def evaluate(self, x: Shape) -> Evaluation:
         """Sizes grow by the padding; reflect needs padding smaller than the input (torch's rule)."""
-        n = self.check_dims(x, min_spatial=1)
+        every = isinstance(self.padding, list) and len(self.padding) == len(x) and \
+            all(isinstance(p, list) for p in self.padding)  # channels last: F.pad over (H, W, C), one pair per dim
+        n = len(x) if every else self.check_dims(x, min_spatial=1)
         if self.padding in ("same", "same_lower"):
             raise ShapeError("pad needs explicit amounts ('same' depends on a kernel)")
-        pads = resolve_padding(self.padding, x[1:], (1,) * n, (1,) * n)
+        sizes = x if every else x[1:]
+        pads = resolve_padding(self.padding, sizes, (1,) * n, (1,) * n)
         mode = {"reflection_pad": "reflect", "replication_pad": "replicate"}.get(self.type, self.mode)
-        if mode == "reflect" and any(max(p) >= w for p, w in zip(pads, x[1:], strict=True)):
+        if mode == "reflect" and any(max(p) >= w for p, w in zip(pads, sizes, strict=True)):
             raise ShapeError(f"reflect padding must be smaller than the input size {fmt_shape(x)}")
-        if mode == "circular" and any(max(p) > w for p, w in zip(pads, x[1:], strict=True)):
+        if mode == "circular" and any(max(p) > w for p, w in zip(pads, sizes, strict=True)):
             raise ShapeError(
                 f"circular padding may not wrap around more than once: at most the input size {fmt_shape(x)}"
             )
-        out = tuple(w + a + b for w, (a, b) in zip(x[1:], pads, strict=True))
+        out = tuple(w + a + b for w, (a, b) in zip(sizes, pads, strict=True))
+        if every:  # positions are not channels-first here: the fields are not tracked
+            return Evaluation(out, rf=GLOBAL, summary=f"{fmt_pads(pads)} {mode}")
         rf = tuple(Window(1, 1, a, a) for a, _ in pads)
         return Evaluation((x[0], *out), rf=rf, summary=f"{fmt_pads(pads)} {mode}")
 

@@ -1,0 +1,328 @@
+"""Tracing by running: a real forward pass recorded op by op, for the modules torch.fx cannot trace.
+
+torch.fx traces with proxies, so Python control flow that reads a size (``if W % window``, Swin's shifted windows,
+MViT's pooled attention) stops it, and ``torch.fx.wrap``-ed helpers stay single opaque calls. Here the module runs
+once on the import's input (fake tensors where they work) under a ``TorchFunctionMode`` that records every torch
+function, tensor method and operator called outside the mapped modules, and global module hooks that record each
+mapped module as one call. The record is written as a ``torch.fx.Graph`` with every node's value, so the same
+:class:`~cnncalc.torch._walk.Walk` maps it: one reader of model code, two ways to see it. Branches are taken as this
+input takes them, which is what the spec describes anyway: a spec is for one input shape.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+#: Tensor dunder methods as the ``operator`` functions fx writes for them; the reflected forms swap their operands.
+_OPERATORS: dict[str, tuple[Callable[..., Any], bool]] = {
+    "__add__": (operator.add, False), "__radd__": (operator.add, True), "__iadd__": (operator.iadd, False),
+    "__sub__": (operator.sub, False), "__rsub__": (operator.sub, True), "__isub__": (operator.isub, False),
+    "__mul__": (operator.mul, False), "__rmul__": (operator.mul, True), "__imul__": (operator.imul, False),
+    "__truediv__": (operator.truediv, False), "__rtruediv__": (operator.truediv, True),
+    "__itruediv__": (operator.itruediv, False), "__matmul__": (operator.matmul, False),
+    "__rmatmul__": (operator.matmul, True), "__getitem__": (operator.getitem, False),
+    "__setitem__": (operator.setitem, False), "__neg__": (operator.neg, False), "__pow__": (operator.pow, False),
+    "__floordiv__": (operator.floordiv, False), "__mod__": (operator.mod, False), "__and__": (operator.and_, False),
+    "__or__": (operator.or_, False), "__eq__": (operator.eq, False), "__ne__": (operator.ne, False),
+    "__lt__": (operator.lt, False), "__le__": (operator.le, False), "__gt__": (operator.gt, False),
+    "__ge__": (operator.ge, False), "__invert__": (operator.invert, False),
+}
+
+
+def constant() -> None:
+    """The target of a node for a tensor that appeared from outside the trace (a module-level constant): the walk
+    sees a value computed from nothing, a constant."""
+
+
+class _Traced:
+    """What :class:`~cnncalc.torch._walk.Walk` reads of an fx GraphModule: the graph and the named modules."""
+
+    def __init__(self, root: Any, graph: Any) -> None:
+        self.root, self.graph = root, graph
+
+    def named_modules(self) -> Any:
+        return self.root.named_modules()
+
+
+class Recording:
+    """The graph being written while the module runs: tensors (by identity) → the node that last produced them."""
+
+    def __init__(self, root: Any, torch: Any, leaf: Callable[[Any], bool]) -> None:
+        from torch import fx
+
+        self.torch, self.leaf = torch, leaf
+        self.graph = fx.Graph()
+        self.values: dict[Any, Any] = {}
+        self.nodes: dict[int, Any] = {}  # id(tensor) → node
+        self.keep: list[Any] = []  # every tensor seen, alive until the end, so no id is reused
+        self.attrs = {id(t): n for n, t in [*root.named_parameters(), *root.named_buffers()]}
+        self.names = {id(m): n for n, m in root.named_modules()}
+        self.stack: list[bool] = []  # per open module call: whether it is inside a mapped module (not recorded)
+        self.inside = 0
+        self.where: list[str] = []  # qualified names of the open (traced-through) modules, for node names
+        self.root = root
+
+    # -- values and arguments ----------------------------------------------------------------------------------
+
+    def bind(self, value: Any, node: Any) -> None:
+        """``node`` computed ``value``: its tensors now read as that node (an in-place op rebinds its target)."""
+        self.values[node] = value
+        tensors = [value] if isinstance(value, self.torch.Tensor) else []
+        if isinstance(value, tuple | list) and value and all(isinstance(v, self.torch.Tensor) for v in value):
+            for i, part in enumerate(value):  # the pieces of a split, a module's (output, weights)
+                piece = self.graph.create_node("call_function", operator.getitem, (node, i), {},
+                                               name=f"{node.name}_{i}")
+                self.values[piece] = part
+                self.nodes[id(part)] = piece
+                self.keep.append(part)
+        elif isinstance(value, tuple) and value and isinstance(value[0], self.torch.Tensor):
+            tensors = []  # (output, None): the first piece, through getitem like fx
+            piece = self.graph.create_node("call_function", operator.getitem, (node, 0), {}, name=f"{node.name}_0")
+            self.values[piece] = value[0]
+            self.nodes[id(value[0])] = piece
+            self.keep.append(value[0])
+        for t in tensors:
+            self.nodes[id(t)] = node
+            self.keep.append(t)
+
+    def arg(self, value: Any) -> Any:
+        """An argument as the graph writes it: a tensor as its node, a size as plain ints."""
+        torch = self.torch
+        if isinstance(value, torch.Tensor):
+            node = self.nodes.get(id(value))
+            if node is None:
+                name = self.attrs.get(id(value))
+                if name is not None:  # a parameter or buffer read directly
+                    node = self.graph.create_node("get_attr", name, (), {})
+                else:  # a tensor from outside the trace: a constant
+                    node = self.graph.create_node("call_function", constant, (), {}, name="constant")
+                self.values[node] = value
+                self.nodes[id(value)] = node
+                self.keep.append(value)
+            return node
+        if isinstance(value, torch.Size):
+            return tuple(int(v) for v in value)
+        if isinstance(value, tuple | list):
+            return type(value)(self.arg(v) for v in value)
+        if isinstance(value, slice):
+            return slice(self.arg(value.start), self.arg(value.stop), self.arg(value.step))
+        if isinstance(value, dict):
+            return {k: self.arg(v) for k, v in value.items()}
+        return value
+
+    def name(self, what: str) -> str:
+        where = self.where[-1] if self.where else ""
+        return f"{where}.{what}".replace(".", "_").lstrip("_") if where else what
+
+    # -- what the mode and the hooks report ----------------------------------------------------------------------
+
+    def call(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
+        """One torch function or tensor method, called outside any mapped module."""
+        torch = self.torch
+        tensors = isinstance(result, torch.Tensor) or (
+            isinstance(result, tuple | list) and any(isinstance(v, torch.Tensor) for v in result))
+        name = getattr(func, "__name__", str(func))
+        if name == "__get__":  # a property (x.shape, x.T, x.mT)
+            name = getattr(getattr(func, "__self__", None), "__name__", "") or name
+        if name == "__setitem__":
+            result, tensors = args[0], True  # the target changed: later reads see this node
+        if not tensors:
+            return  # sizes, dims, booleans: the arguments of later calls hold their values
+        if name in _OPERATORS:
+            op, swap = _OPERATORS[name]
+            if swap:
+                args = (args[1], args[0], *args[2:])
+            node = self.graph.create_node("call_function", op, self.arg(args), self.arg(kwargs),
+                                          name=self.name(op.__name__))
+        elif getattr(func, "__objclass__", None) is not None and isinstance(args[0] if args else None, torch.Tensor) \
+                and hasattr(torch.Tensor, name) and name != "__get__":
+            node = self.graph.create_node("call_method", name, self.arg(args), self.arg(kwargs), name=self.name(name))
+        else:
+            node = self.graph.create_node("call_function", func, self.arg(args), self.arg(kwargs),
+                                          name=self.name(name.strip("_") or "call"))
+        self.bind(result, node)
+
+    def enter(self, module: Any) -> None:
+        counted = self.inside > 0 or self.leaf(module) or (  # torch's own modules without a layer (a GRU): one call
+            type(module).__module__.startswith("torch.nn.") and not any(True for _ in module.children()))
+        self.stack.append(counted)
+        if counted:
+            self.inside += 1
+        else:
+            self.where.append(self.names.get(id(module), ""))
+
+    def leave(self, module: Any, args: tuple[Any, ...], result: Any) -> None:
+        counted = self.stack.pop() if self.stack else False
+        if not counted:
+            if self.where:
+                self.where.pop()
+            return
+        self.inside -= 1
+        if self.inside:
+            return
+        target = self.names.get(id(module))
+        if target is None:  # a module outside the root (a functional helper's own): nothing to name it by
+            return
+        node = self.graph.create_node("call_module", target, self.arg(args), {})
+        self.bind(result, node)
+
+
+def record(root: Any, run: Callable[[Callable[[Any], Any], int], None], torch: Any,
+           leaf: Callable[[Any], bool]) -> tuple[_Traced, dict[Any, Any]]:
+    """Run ``root`` through ``run`` (the importer's fake-or-real pass) at batch 2 and batch 3, and return what the
+    walk reads: the batch-2 record, with windows folded into the batch shown apart (:func:`unfold`)."""
+    from torch.nn.modules import module as modules
+    from torch.overrides import TorchFunctionMode
+
+    holder: list[Recording] = []
+
+    class Mode(TorchFunctionMode):
+        def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            result = func(*args, **kwargs)
+            if holder and not holder[0].inside:
+                holder[0].call(func, tuple(args), dict(kwargs), result)
+            return result
+
+    def pre(module: Any, args: Any) -> None:
+        if holder:
+            holder[0].enter(module)
+
+    def post(module: Any, args: Any, result: Any) -> None:
+        if holder:
+            holder[0].leave(module, tuple(args), result)
+
+    def call(x: Any) -> None:
+        holder[:] = [Recording(root, torch, leaf)]  # a failed fake pass starts over on real tensors
+        rec = holder[0]
+        rec.bind(x, rec.graph.placeholder("x"))
+        with Mode():
+            result = root(x)
+        rec.graph.output(rec.arg(result))
+
+    handles = [modules.register_module_forward_pre_hook(pre), modules.register_module_forward_hook(post)]
+    try:
+        run(call, 3)
+        three = holder[0]
+        run(call, 2)
+    finally:
+        for handle in handles:
+            handle.remove()
+    rec = holder[0]
+    for recording in (rec, three):
+        _prune(recording.graph)
+    unfold(rec, three)
+    return _Traced(root, rec.graph), rec.values
+
+
+def _prune(graph: Any) -> None:
+    """Drop what the output does not depend on: a size test (``if y.sum() > t``), values computed and dropped."""
+    for node in reversed(list(graph.nodes)):
+        if node.op not in ("placeholder", "output") and not node.users:
+            graph.erase_node(node)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Windows folded into the batch
+
+
+#: Ops with dim arguments, by name: the positions (after the tensor) that hold a dim, and the keyword.
+_ONE_DIM = ("softmax", "log_softmax", "cat", "concat", "concatenate", "unbind", "mean", "sum", "amax", "amin",
+            "unsqueeze", "squeeze", "select", "narrow", "cumsum", "argmax", "argmin", "stack", "norm")
+_DIMS: dict[str, tuple[tuple[int, ...], str]] = {
+    **dict.fromkeys(_ONE_DIM, ((1,), "dim")),
+    "split": ((2,), "dim"), "chunk": ((2,), "dim"), "normalize": ((2,), "dim"), "roll": ((2,), "dims"),
+    "flatten": ((1, 2), "start_dim"), "transpose": ((1, 2), "dim0"), "swapaxes": ((1, 2), "axis0"),
+    "swapdims": ((1, 2), "dim0"),
+}
+
+
+def _shift(dim: Any) -> Any:
+    """A torch dim of a tensor whose first dim is batch × windows, as a dim of its (batch, windows, …) view: the
+    trailing dims (negative) stay, the others move one on; dim 0 (batch and windows together) has no single image."""
+    if isinstance(dim, tuple | list):
+        return type(dim)(_shift(d) for d in dim)
+    if isinstance(dim, int) and not isinstance(dim, bool) and dim > 0:
+        return dim + 1
+    return dim
+
+
+def _batch_dims(shape2: tuple[int, ...], shape3: tuple[int, ...]) -> tuple[int, int] | None:
+    """(dim, factor) of the one dim that grows with the batch (2 → 3) as batch × factor, or None."""
+    if len(shape2) != len(shape3):
+        return None
+    grown = [d for d, (a, b) in enumerate(zip(shape2, shape3, strict=True)) if a != b]
+    if len(grown) != 1:
+        return None
+    d = grown[0]
+    if shape2[d] % 2 or shape3[d] % 3 or shape2[d] // 2 != shape3[d] // 3:
+        return None
+    return d, shape2[d] // 2
+
+
+def _einsum_unfolded(equation: str, operands: list[bool], output: bool) -> str:
+    """An einsum equation with a fresh letter for the windows after the batch letter of each folded term."""
+    text = equation.replace(" ", "")
+    fresh = next(c for c in "wvutsrqponmlkzyxjihgfedcbaWVUTSRQPONMLKZYXJIHGFEDCBA" if c not in text)
+    left, _, out = text.partition("->")
+    terms = [t[:1] + fresh + t[1:] if folded else t for t, folded in zip(left.split(","), operands, strict=False)]
+    return ",".join(terms) + "->" + (out[:1] + fresh + out[1:] if output else out)
+
+
+def unfold(two: Recording, three: Recording) -> None:
+    """Where a tensor's first dim is batch × k (Swin's windows moved into the batch: ``(B·nW, ws, ws, C)``), show
+    the walk its (batch, k, …) view: its value as a meta tensor of that shape, and the dim arguments of the ops
+    reading it renumbered. The batch-2 and batch-3 recordings tell which dim carries the batch."""
+    torch = two.torch
+    nodes2, nodes3 = list(two.graph.nodes), list(three.graph.nodes)
+    if len(nodes2) != len(nodes3) or any(a.op != b.op or str(a.target) != str(b.target)
+                                         for a, b in zip(nodes2, nodes3, strict=True)):
+        return  # the pass depends on the batch size: leave the batch-2 record as it is
+    folded: dict[Any, int] = {}
+    views: dict[int, Any] = {}
+    for a, b in zip(nodes2, nodes3, strict=True):
+        v2, v3 = two.values.get(a), three.values.get(b)
+        if not isinstance(v2, torch.Tensor) or not isinstance(v3, torch.Tensor):
+            continue
+        found = _batch_dims(tuple(v2.shape), tuple(v3.shape))
+        if found is None or found[0] != 0 or found[1] == 1:
+            continue
+        folded[a] = found[1]
+        if id(v2) not in views:  # one view per tensor, so in-place ops still see the same value
+            views[id(v2)] = torch.empty((2, found[1], *v2.shape[1:]), device="meta")
+        two.values[a] = views[id(v2)]
+    for node in nodes2:
+        if node.op not in ("call_function", "call_method") or not node.args:
+            continue
+        name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
+        first = node.args[1] if name == "einsum" and len(node.args) > 1 else node.args[0]
+        if isinstance(first, tuple | list) and first:
+            first = first[0]
+        if first not in folded:
+            continue
+        args, kwargs = list(node.args), dict(node.kwargs)
+        if name == "einsum" and isinstance(args[0], str):
+            args[0] = _einsum_unfolded(args[0], [a in folded for a in node.all_input_nodes], node in folded)
+        elif node.target is operator.getitem:
+            index = args[1] if isinstance(args[1], tuple) else (args[1],)
+            args[1] = (slice(None), *index)
+        elif name == "permute":
+            dims = list(args[1]) if len(args) == 2 and isinstance(args[1], tuple | list) else list(args[1:])
+            rank = len(two.values[first].shape) - 1
+            order: list[int] = []
+            for d in dims:
+                order += [0, 1] if int(d) % rank == 0 else [int(d) % rank + 1]
+            args = [args[0], *order]
+        elif name.strip("_") in _DIMS:
+            positions, key = _DIMS[name.strip("_")]
+            for p in positions:
+                if p < len(args):
+                    args[p] = _shift(args[p])
+            for k in (key, "dim1", "end_dim", "axis1", "dims"):
+                if k in kwargs:
+                    kwargs[k] = _shift(kwargs[k])
+        else:
+            continue
+        node.args, node.kwargs = tuple(args), kwargs

@@ -1,0 +1,260 @@
+"""Importing transformer-style vision models, written the way their reference code writes them (no torchvision here).
+
+Each module is a small hand-written version of a published design: a ViT (Dosovitskiy et al. 2021: class token, learned
+position embedding, multi-head self-attention with one qkv projection, the class token's output to the head), a Swin
+stage (Liu et al. 2021: windows moved into the batch, cyclic shift with its attention mask, relative-position bias,
+padding to whole windows, patch merging by strided slices), MaxViT's einsum attention (Tu et al. 2022) and Swin V2's
+cosine attention with its continuous position-bias MLP (Liu et al. 2022). Every import is strict (no opaque node), and
+its parameters, output shape and multiply-adds are held to torch's own: ``sum(p.numel())``, the forward pass, and
+``torch.utils.flop_counter.FlopCounterMode``'s convolution and matrix-product FLOPs / 2 (what fvcore counts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import cnncalc
+
+pytestmark = pytest.mark.torch
+
+#: FlopCounterMode's ops that are convolutions or matrix products.
+PRODUCTS = ("convolution", "mm", "addmm", "bmm", "baddbmm", "_scaled_dot_product")
+
+
+def torch_macs(module: Any, shape: tuple[int, ...]) -> int:
+    """Multiply-adds of the convolutions and matrix products torch runs for one sample."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        module(torch.zeros(1, *shape))
+    counts = counter.get_flop_counts()["Global"]
+    return sum(int(n) for op, n in counts.items() if str(op).split(".")[1].startswith(PRODUCTS)) // 2
+
+
+def imported(module: Any, shape: tuple[int, ...]) -> tuple[dict[str, Any], Any]:
+    """Import strictly, analyse, and hold output shape, parameters and multiply-adds to torch's."""
+    import torch
+
+    module.eval()
+    spec = cnncalc.from_torch(module, shape, strict=True)
+    report = cnncalc.analyze(spec)
+    with torch.no_grad():
+        y = module(torch.zeros(2, *shape))
+    assert report.output_shape == tuple(y.shape[1:])
+    assert report.totals.params == sum(p.numel() for p in module.parameters())
+    assert report.totals.macs == torch_macs(module, shape)
+    return spec, report
+
+
+def vit() -> Any:
+    import torch
+    from torch import nn
+
+    class Attention(nn.Module):
+        def __init__(self, dim: int, heads: int) -> None:
+            super().__init__()
+            self.heads, self.scale = heads, (dim // heads) ** -0.5
+            self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+
+        def forward(self, x: Any) -> Any:
+            b, n, c = x.shape
+            qkv = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv.unbind(0)
+            attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
+            return self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
+
+    class TinyViT(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.patch = nn.Conv2d(3, 16, 4, 4)  # 16x16 image → 4x4 = 16 patches
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, 16))
+            self.pos_embed = nn.Parameter(torch.zeros(1, 17, 16))
+            self.norm1, self.attn, self.norm2 = nn.LayerNorm(16), Attention(16, 2), nn.LayerNorm(16)
+            self.mlp = nn.Sequential(nn.Linear(16, 32), nn.GELU(), nn.Linear(32, 16))
+            self.head = nn.Linear(16, 10)
+
+        def forward(self, x: Any) -> Any:
+            x = self.patch(x).flatten(2).transpose(1, 2)
+            x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
+            x = x + self.attn(self.norm1(x))
+            x = x + self.mlp(self.norm2(x))
+            return self.head(x[:, 0])
+
+    return TinyViT()
+
+
+def test_vit_class_token_position_embedding_and_attention() -> None:
+    spec, report = imported(vit(), (3, 16, 16))
+    types = [layer["type"] for layer in spec["layers"]]
+    assert types[:5] == ["conv2d", "flatten", "permute", "token", "add"]
+    assert spec["layers"][3] == {"name": spec["layers"][3]["name"], "type": "token", "dim": 1}
+    assert spec["layers"][4]["operand"] == [17, 16]  # the learned position embedding: 272 parameters
+    assert types[-2:] == ["select", "linear"]  # x[:, 0] → head
+    # q, k, v: each a select of the qkv tensor along the dim the permute brought first, then the rest of the permute.
+    rows = {r.name: r for r in report.layers}
+    picks = [r for r in report.layers if r.type == "select" and r.output_shape == (17, 2, 8)]
+    assert len(picks) == 3  # from the 17 × 3 × 2 × 8 qkv tensor, each then permuted to 2 × 17 × 8 (heads first)
+    # 2 heads × 17 queries × 17 keys × 8 dims: the scores and the weighted sum, 4,624 multiply-adds each.
+    assert [r.macs for r in report.layers if r.type == "matmul"] == [4_624, 4_624]
+    assert rows[spec["layers"][3]["name"]].params == 16
+
+
+def swin() -> Any:
+    import torch
+    from torch import nn
+    from torch.nn import functional as F  # noqa: N812
+
+    window, shift, heads, dim = 4, 2, 2, 8
+
+    class WindowAttention(nn.Module):
+        """Swin's shifted-window attention: pad to whole windows, shift, windows into the batch, attention with the
+        relative-position bias and the shift's mask, and back."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+            self.table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))  # 49 × 2
+            coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+            rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + window - 1
+            self.register_buffer("index", (rel[..., 0] * (2 * window - 1) + rel[..., 1]).flatten())  # 256
+
+        def forward(self, x: Any) -> Any:
+            b, h, w, c = x.shape
+            pad_b, pad_r = (window - h % window) % window, (window - w % window) % window
+            x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
+            hp, wp = h + pad_b, w + pad_r
+            if shift:  # Python control flow on sizes: torch.fx cannot trace this module
+                x = torch.roll(x, shifts=(-shift, -shift), dims=(1, 2))
+            n = window * window
+            windows = x.view(b, hp // window, window, wp // window, window, c).permute(0, 1, 3, 2, 4, 5)
+            windows = windows.reshape(-1, n, c)
+            qkv = self.qkv(windows).reshape(-1, n, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            attn = (q * (c // heads) ** -0.5) @ k.transpose(-2, -1)
+            attn = attn + self.table[self.index].view(n, n, -1).permute(2, 0, 1).unsqueeze(0)
+            mask = x.new_zeros((hp, wp))
+            for i, rows in enumerate((slice(0, -window), slice(-window, -shift), slice(-shift, None))):
+                for j, cols in enumerate((slice(0, -window), slice(-window, -shift), slice(-shift, None))):
+                    mask[rows, cols] = 3 * i + j
+            mask = mask.view(hp // window, window, wp // window, window).permute(0, 2, 1, 3).reshape(-1, n)
+            mask = mask.unsqueeze(1) - mask.unsqueeze(2)
+            mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
+            nw = mask.shape[0]
+            attn = attn.view(-1, nw, heads, n, n) + mask.unsqueeze(1).unsqueeze(0)
+            attn = attn.view(-1, heads, n, n).softmax(dim=-1)
+            out = self.proj((attn @ v).transpose(1, 2).reshape(-1, n, c))
+            out = out.view(b, hp // window, wp // window, window, window, c).permute(0, 1, 3, 2, 4, 5)
+            out = out.reshape(b, hp, wp, c)
+            out = torch.roll(out, shifts=(shift, shift), dims=(1, 2))
+            return out[:, :h, :w, :].contiguous()
+
+    class Merging(nn.Module):
+        """Swin's patch merging: the four 2x2 phases by strided slices, concatenated, then a linear reduction."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.norm, self.reduction = nn.LayerNorm(4 * dim), nn.Linear(4 * dim, 2 * dim, bias=False)
+
+        def forward(self, x: Any) -> Any:
+            parts = [x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :], x[..., 0::2, 1::2, :], x[..., 1::2, 1::2, :]]
+            return self.reduction(self.norm(torch.cat(parts, -1)))
+
+    class TinySwin(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Conv2d(3, dim, 2, 2)  # 20x20 → 10x10: not whole 4x4 windows, so the pad is real
+            self.norm1, self.attn, self.norm2 = nn.LayerNorm(dim), WindowAttention(), nn.LayerNorm(dim)
+            self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+            self.merge = Merging()
+
+        def forward(self, x: Any) -> Any:
+            x = self.embed(x).permute(0, 2, 3, 1)
+            x = x + self.attn(self.norm1(x))
+            x = x + self.mlp(self.norm2(x))
+            return self.merge(x)
+
+    return TinySwin()
+
+
+def test_swin_shifted_windows_in_the_batch() -> None:
+    spec, report = imported(swin(), (3, 20, 20))
+    assert "from a recorded forward pass" in spec["description"]  # torch.fx cannot trace the size tests
+    types = [layer["type"] for layer in spec["layers"]]
+    # The shift and back; 4 phases × (rows, cols) and the padding cut off again (rows, cols).
+    assert types.count("roll") == 2 and types.count("slice") == 10
+    pad = next(layer for layer in spec["layers"] if layer["type"] == "pad")
+    assert pad["padding"] == [[0, 2], [0, 2], [0, 0]]  # 10x10 → 12x12, channels last
+    rows = {r.name: r for r in report.layers}
+    # The windows move into the batch: 9 windows of 16 positions per sample.
+    windows = next(r for r in report.layers if r.output_shape == (9, 16, 8))
+    assert windows.type == "reshape"
+    bias = [layer for layer in spec["layers"] if layer.get("operand_params")]
+    assert [(b["operand"], b["operand_params"], b["operand_buffers"]) for b in bias] == [
+        ([1, 2, 16, 16], 98, 256)]  # the table (49 × 2 heads) and the index (16 × 16), as torch holds them
+    masks = [layer for layer in spec["layers"] if layer.get("operand_params") == 0]
+    assert [m["operand"] for m in masks] == [[9, 1, 16, 16]]  # the shift's mask: computed, holding nothing
+    assert rows[spec["layers"][-1]["name"]].output_shape == (5, 5, 16)
+
+
+def test_maxvit_einsum_attention() -> None:
+    import torch
+    from torch import nn
+
+    class EinsumAttention(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Conv2d(3, 8, 1)
+            self.to_qkv, self.merge = nn.Linear(8, 24), nn.Linear(8, 8)
+
+        def forward(self, x: Any) -> Any:
+            x = self.embed(x).flatten(2).transpose(1, 2)  # B, 36, 8
+            q, k, v = torch.chunk(self.to_qkv(x), 3, dim=-1)
+            q, k, v = (t.reshape(t.shape[0], 36, 2, 4).permute(0, 2, 1, 3) for t in (q, k, v))
+            scores = torch.einsum("b h i d, b h j d -> b h i j", q * 0.5, k).softmax(dim=-1)
+            out = torch.einsum("b h i j, b h j d -> b h i d", scores, v)
+            return self.merge(out.permute(0, 2, 1, 3).reshape(out.shape[0], 36, 8))
+
+    spec, report = imported(EinsumAttention(), (3, 6, 6))
+    einsums = [r for r in report.layers if r.type == "einsum"]
+    # 2 heads × 36 × 36 × 4 each: the scores and the weighted values.
+    assert [r.macs for r in einsums] == [10_368, 10_368]
+    assert [layer["equation"] for layer in spec["layers"] if layer["type"] == "einsum"] == [
+        "bhid,bhjd->bhij", "bhij,bhjd->bhid"]
+
+
+def test_swin_v2_cosine_attention_and_its_bias_mlp() -> None:
+    import math
+
+    import torch
+    from torch import nn
+    from torch.nn import functional as F  # noqa: N812
+
+    class CosineAttention(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Conv2d(3, 8, 1)
+            self.qkv = nn.Linear(8, 24)
+            self.logit_scale = nn.Parameter(torch.log(10 * torch.ones(2, 1, 1)))
+            self.cpb_mlp = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2, bias=False))
+            self.register_buffer("coords", torch.zeros(1, 16, 16, 2))
+
+        def forward(self, x: Any) -> Any:
+            x = self.embed(x).flatten(2).transpose(1, 2)  # B, 16, 8
+            q, k, v = self.qkv(x).reshape(x.shape[0], 16, 3, 2, 4).permute(2, 0, 3, 1, 4).unbind(0)
+            attn = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
+            attn = attn * torch.clamp(self.logit_scale, max=math.log(100.0)).exp()
+            bias = 16 * torch.sigmoid(self.cpb_mlp(self.coords).permute(0, 3, 1, 2))  # 1, 2, 16, 16
+            return (attn + bias).softmax(dim=-1) @ v
+
+    spec, _ = imported(CosineAttention(), (3, 4, 4))
+    types = [layer["type"] for layer in spec["layers"]]
+    assert types.count("normalize") == 2
+    scale = next(layer for layer in spec["layers"] if layer["type"] == "mul" and "operand" in layer)
+    assert scale["operand"] == [2, 1, 1]  # logit_scale: its 2 parameters, clamped and exponentiated
+    bias = next(layer for layer in spec["layers"] if layer.get("operand_macs"))
+    # The MLP runs on the 256 table rows at every call: 256 · (2·16 + 16·2) multiply-adds; 80 parameters.
+    assert (bias["operand_macs"], bias["operand_params"], bias["operand_buffers"]) == (256 * 64, 48 + 32, 512)
