@@ -78,6 +78,7 @@ CASES: list[tuple[dict[str, Any], tuple[int, ...]]] = [
     ({"type": "token", "dim": 2, "at": "end"}, (4, 6, 6)),
     ({"type": "normalize", "dim": -1}, (4, 6, 6)),
     ({"type": "einsum", "equation": "bchw,bcwk->bchk"}, (4, 6, 6)),
+    ({"type": "conv2d", "out_channels": 4, "kernel_size": 3, "groups": 4, "fixed": True}, (4, 6, 6)),
     ({"type": "pad", "padding": [[0, 0], [0, 1], [2, 0]]}, (4, 6, 6)),
 ]
 #: Classes whose rule is knowingly approximate (documented in their keeps()): RBF's square keeps the broadcast

@@ -193,6 +193,8 @@ LAYER_SPECS: dict[str, dict[str, Any]] = {
         {"type": "sdpa", "inputs": ["scores", "scores", "permute_3"]}]},
     # Transformer-style pieces: tokens, a held operand, indexing, shifted windows, cosine attention, einsum.
     "transformer-pieces": {"input": [6, 8, 5], "layers": [
+        {"type": "conv2d", "out_channels": "same", "kernel_size": 3, "padding": 1, "groups": "depthwise",
+         "fixed": True},  # a blur: 54 buffer values, no parameters
         {"type": "token", "count": 2, "dim": 2}, {"type": "add", "operand": [6, 1, 5]},
         {"type": "mul", "operand": [1, 10, 5], "operand_params": 3, "operand_buffers": 4, "name": "biased"},
         {"type": "roll", "shifts": [2, -1], "dims": [2, 3]}, {"type": "slice", "dim": 2, "start": 1, "step": 2},

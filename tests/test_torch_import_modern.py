@@ -416,8 +416,9 @@ def test_in_place_ops_without_rebinding() -> None:
 
 
 def test_functional_convolutions() -> None:
-    # F.conv2d with the module's own parameters is a conv layer (MACs known); a fixed blur kernel held as a buffer
-    # is measured instead (an opaque node holding the 9-value buffer), since a conv layer's weights are parameters.
+    # F.conv2d with the module's own parameters is a conv layer (MACs known), and so is one with weights computed
+    # from them (weight standardisation, Qiao et al. 2019); a fixed blur kernel held as a buffer (anti-aliased
+    # downsampling, Zhang 2019) is a conv with ``fixed: true``, its 72 values buffers.
     import torch
     from torch import nn
 
@@ -427,17 +428,23 @@ def test_functional_convolutions() -> None:
             self.weight = nn.Parameter(torch.zeros(8, 3, 3, 3))
             self.bias = nn.Parameter(torch.zeros(8))
             self.register_buffer("blur", torch.ones(8, 1, 3, 3) / 9)
+            self.std = nn.Parameter(torch.ones(4, 8, 1, 1))
 
         def forward(self, x: Any) -> Any:
             y = nn.functional.conv2d(x, self.weight, self.bias, 2, 1)
-            return nn.functional.conv2d(y, self.blur, None, 1, 1, 1, 8)
+            y = nn.functional.conv2d(y, self.blur, None, 1, 1, 1, 8)
+            w = self.std - self.std.mean(dim=(1, 2, 3), keepdim=True)
+            return nn.functional.conv2d(y, w)
 
     module = Net()
-    spec = cnncalc.from_torch(module, (3, 16, 16))
-    conv, blur = spec["layers"]
+    spec = cnncalc.from_torch(module, (3, 16, 16), strict=True)
+    conv, blur, standardised = spec["layers"]
     assert (conv["type"], conv["out_channels"], conv["kernel_size"], conv["stride"], conv["padding"]) == (
         "conv2d", 8, 3, 2, 1)
-    assert (blur["type"], blur["buffers"]) == ("opaque", 72)
+    assert (blur["type"], blur["groups"], blur["fixed"], blur["bias"]) == ("conv2d", 8, True, False)
+    assert (standardised["out_channels"], standardised["bias"], "fixed" in standardised) == (4, False, False)
     report = cnncalc.analyze(spec)
-    assert report.totals.params == 8 * 27 + 8  # torch: 224 parameters, the blur a buffer
+    assert report.totals.params == sum(p.numel() for p in module.parameters()) == 8 * 27 + 8 + 32
+    assert report.totals.buffers == sum(b.numel() for b in module.buffers()) == 72
+    assert report.layers[1].macs == 8 * 8 * 8 * 9  # the blur: 8x8 outputs per channel, 9 MACs each
     assert report.layers[0].macs == 8 * 8 * 8 * 27  # 8x8 outputs per filter, 27 MACs each

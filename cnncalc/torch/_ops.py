@@ -239,23 +239,31 @@ class Ops:
         return ""
 
     def functional_conv(self, node: Any, name: str, main: Any, x: Shape) -> bool | str:
-        """``F.conv2d(x, self.weight, self.bias, stride, padding, dilation, groups)`` with learned weights (weight
-        standardisation, say) is a conv layer; a fixed kernel held as a buffer (a blur) stays opaque, since a conv
-        layer's weights are parameters."""
+        """``F.conv2d(x, weight, bias, stride, padding, dilation, groups)``: with learned weights (the module's own,
+        or computed from them, as weight standardisation does) a conv layer; with a fixed kernel held as a buffer (a
+        blur before strided downsampling) a conv layer with ``fixed: true``, its values counted as buffers."""
         names = ("weight", "bias", "stride", "padding", "dilation", "groups")
         bound = dict(zip(names, [self.value(a) for a in node.args[1:]], strict=False))
         bound |= {k: self.value(v) for k, v in node.kwargs.items()}
-        weight, bias = bound.get("weight"), bound.get("bias")
-        parameter = self.torch.nn.Parameter
-        if not isinstance(weight, parameter) or (bias is not None and not isinstance(bias, parameter)):
-            return "a convolution whose weights are not parameters (a fixed kernel held as a buffer)"
+        weight: Any = bound.get("weight")
+        bias = bound.get("bias")
+        if not is_tensor(weight, self.torch):
+            return "a convolution whose kernel is not a tensor"
+        size = weight.numel() + (0 if bias is None else bias.numel())
+        owned = set(self.owned)
+        params, buffers = self.held(node)
+        if (params, buffers) not in ((size, 0), (0, size)):
+            self.owned.intersection_update(owned)  # left for the opaque node that measures it instead
+            return "a convolution whose kernel mixes learned and fixed values, or is computed from other sizes"
         padding = bound.get("padding", 0)
-        self.held(node)
-        self.emit(node, {"type": name, "out_channels": int(weight.shape[0]),
-                         "kernel_size": pair(tuple(int(k) for k in weight.shape[2:])),
-                         "stride": pair(bound.get("stride", 1)), "dilation": pair(bound.get("dilation", 1)),
-                         "padding": padding if isinstance(padding, str) else pair(padding),
-                         "groups": int(bound.get("groups", 1)), "bias": bias is not None}, [main])
+        entry = {"type": name, "out_channels": int(weight.shape[0]),
+                 "kernel_size": pair(tuple(int(k) for k in weight.shape[2:])),
+                 "stride": pair(bound.get("stride", 1)), "dilation": pair(bound.get("dilation", 1)),
+                 "padding": padding if isinstance(padding, str) else pair(padding),
+                 "groups": int(bound.get("groups", 1)), "bias": bias is not None}
+        if buffers:
+            entry["fixed"] = True
+        self.emit(node, entry, [main])
         return True
 
     def functional_linear(self, node: Any, main: Any) -> bool | str:

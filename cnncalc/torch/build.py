@@ -94,6 +94,13 @@ def _conv(t: SimpleNamespace, layer: conv.Conv, x: Shape, keep: bool) -> Any:
     else:
         groups = x[0] if layer.groups == "depthwise" else layer.groups
         body = cls(x[0], layer.channels_out(x[0]), k, groups=groups, **options)
+    if layer.fixed:  # the kernel as buffers: the same forward, nothing to learn
+        for conv_ in [body, *body.modules()]:
+            for key in ("weight", "bias"):
+                value = conv_._parameters.get(key)
+                if value is not None:
+                    del conv_._parameters[key]
+                    conv_.register_buffer(key, value.detach())
     return _fused(t, layer, body if native is not None else t.Padded(pads, body), x)
 
 

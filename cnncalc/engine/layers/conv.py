@@ -9,6 +9,7 @@ Formulas (per sample; C_in, C_out channels, G groups, K the kernel's elements, O
 """
 
 
+from dataclasses import replace
 from math import prod
 from typing import ClassVar, Literal
 
@@ -49,6 +50,9 @@ class Conv(Activated):
     in_channels: PosInt | None = None
     #: Sparse connections (LeCun et al. 1998, Table I): the input channels each output channel reads.
     connection_table: list[list[NonNegInt]] | None = None
+    #: The kernel (and bias) is a fixed buffer, not learned: a blur before strided downsampling (anti-aliased
+    #: CNNs), a Sobel filter. Same MACs; its values count as buffers, not parameters.
+    fixed: bool = False
 
     dims_of_type: ClassVar[dict[str, int]] = {"conv1d": 1, "conv2d": 2, "conv3d": 3}
 
@@ -64,7 +68,7 @@ class Conv(Activated):
             raise ShapeError(f"groups={groups} does not divide out_channels={c_out}")
         sl = slide(x[1:], self.kernel_size, self.stride, self.padding, self.dilation)
         if self.connection_table is not None:
-            return self.fuse(self._sparse(c_in, c_out, groups, sl))
+            return self.fuse(self.held(self._sparse(c_in, c_out, groups, sl)))
         # Written in the order the explanations read best: K·(C_in/G)·C_out, then H·W·C_out · K·(C_in/G).
         per_group = c_in if groups == 1 else 1 if groups == c_in else c_in // groups  # plain in explanations
         per_output = prod(sl.kernel) * per_group
@@ -81,7 +85,11 @@ class Conv(Activated):
             summary=summary,
             warnings=sl.warnings,
         )
-        return self.fuse(ev)
+        return self.fuse(self.held(ev))
+
+    def held(self, ev: Evaluation) -> Evaluation:
+        """A fixed kernel's values are buffers."""
+        return replace(ev, params=0, biases=0, buffers=ev.params) if self.fixed else ev
 
     def channels_out(self, c_in: int) -> int:
         """The output channel count for ``c_in`` input channels (``out_channels: same`` keeps them)."""
