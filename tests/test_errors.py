@@ -258,7 +258,8 @@ def test_nesting_limit_is_exact(anchor: str) -> None:
     from cnncalc.spec import loader
 
     def doc(depth: int) -> str:
-        return "name: t\nx:\n" + "".join(f"{'  ' * i}- {anchor if i == 0 else ''}\n" for i in range(depth - 1))[:-1] + "1\n"
+        items = "".join(f"{'  ' * i}- {anchor if i == 0 else ''}\n" for i in range(depth - 1))
+        return "name: t\nx:\n" + items[:-1] + "1\n"
 
     assert loader.parse_text(doc(loader.MAX_DEPTH))["name"] == "t"
     with pytest.raises(SpecError) as info:

@@ -123,7 +123,7 @@ def _check_depth(text: str) -> None:
             if isinstance(event, ev.MappingStartEvent | ev.SequenceStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise _too_deep(event.start_mark.line + 1)
+                    raise _too_deep(event.start_mark.line + 1 if event.start_mark else 0)
             elif isinstance(event, ev.MappingEndEvent | ev.SequenceEndEvent):
                 depth -= 1
     except yaml.YAMLError:
