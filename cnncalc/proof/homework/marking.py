@@ -15,7 +15,15 @@ from cnncalc.engine.graph import evaluate
 from cnncalc.engine.report import Analysis
 from cnncalc.errors import CnncalcError
 from cnncalc.model import INPUT, Node, Shape
-from cnncalc.proof.homework.align import best_match, fixed_rows, match_notes, name_key, row_family, units
+from cnncalc.proof.homework.align import (
+    best_match,
+    fixed_rows,
+    match_notes,
+    name_key,
+    name_slips,
+    row_family,
+    units,
+)
 from cnncalc.proof.homework.cells import (
     Given,
     Order,
@@ -145,9 +153,12 @@ def check(report: Analysis, table: str | Path, layout: TableLayout = "auto", *, 
             if g.number is not None:
                 sums[g.column.index] = sums.get(g.column.index, 0) + round(g.number[0])
     out: list[Cell] = []
+    slips = dict(name_slips(match, names))
     for i, unit in pairs:
         line = tab.rows[i][0]
         fig = eng.figures(unit)
+        if i in slips:
+            out.append(_name_slip(unit, i + 1, line, labels[i], header))
         carried = _carried(eng, unit, given_shapes)
         for g in cells[i]:
             total = sums.get(g.column.index) if unit.role == "total" else None
@@ -291,6 +302,15 @@ def _root_causes(cells: list[Cell]) -> list[str]:
         notes.append(f"root cause: row {root}" + (f": {what}" if what else "") + f"; rows {shown} carry that "
                      "wrong shape over and are right for it")
     return notes
+
+
+def _name_slip(unit: Unit, row: int, line: int, label: str, header: str) -> Cell:
+    """The name cell of a row whose name states another kind of layer than its place in order and cells say."""
+    kind = row_family(name_key(label))
+    what = unit.node.layer.type if unit.node is not None else unit.role
+    return Cell(row, line, unit.name, label, header, "name", label, unit.name, False, "",
+                f"name slip: '{label}' names a {kind} layer, but the row's place in order and its cells are "
+                f"{unit.name}'s ({what})")
 
 
 def _erratum(eng: Engine, kind: str, g: Given) -> str:
