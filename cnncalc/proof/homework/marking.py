@@ -118,7 +118,7 @@ def check(report: Analysis, table: str | Path, layout: TableLayout = "auto", *, 
         raise tab.fail(f"no column to check among {', '.join(repr(h) for h in tab.headers)}",
                        hint="name the columns like 'Activation shape', 'Activation size', '# parameters', "
                             "'MACs', 'FLOPs', 'receptive field'")
-    eng = Engine(report)
+    eng = Engine(report, torchinfo=tab.style == "torchinfo")
     cells = parse_cells(tab, columns)
     labels = [row[name_col] if name_col is not None and name_col < len(row) else "" for _, row in tab.rows]
     notes: list[str] = []
@@ -371,5 +371,7 @@ def _mark(eng: Engine, unit: Unit, fig: Figures, g: Given, order: Order, row: in
                 and number_ok(column_sum, g.number):
             mistake = (f"the sum of the column as written ({column_sum:,}): right for the rows above, which "
                        "carry their own mistakes")
+        elif not mistake and unit.role == "total" and kind == "macs" and eng.torchinfo:
+            mistake = eng.torchinfo_slip(g)
     return base(correct=f"{value:,}", ok=ok, derivation=derivation, mistake=mistake)
 
