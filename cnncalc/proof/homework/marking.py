@@ -309,7 +309,7 @@ def _name_slip(unit: Unit, row: int, line: int, label: str, header: str) -> Cell
     kind = row_family(name_key(label))
     what = unit.node.layer.type if unit.node is not None else unit.role
     return Cell(row, line, unit.name, label, header, "name", label, unit.name, False, "",
-                f"name slip: '{label}' names a {kind} layer, but the row's place in order and its cells are "
+                f"name slip: '{label}' says {kind}, but the row's place in order and its cells are "
                 f"{unit.name}'s ({what})")
 
 

@@ -204,7 +204,7 @@ def _summary(path: str, lines: list[str]) -> Table | None:
         if re.match(r"(?i)(total mult-adds|input size|forward/backward|params size|estimated total|model:)", line):
             remarks.append(line)
             mult = re.match(r"(?i)(total mult-adds \(\w+\)):\s*([\d.,]+)$", line)
-            if mult and len(headers) == 3:  # torchinfo's total, a Total row of its own: checked as torchinfo counts
+            if mult and style == "torchinfo" and len(headers) == 3:  # a Total row of its own, as torchinfo counts
                 headers.append(mult.group(1))
                 rows.append((n + 1, ["Total", "", "", mult.group(2)]))
             continue
