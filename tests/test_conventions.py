@@ -337,3 +337,36 @@ def test_conventions_command_on_a_torch_factory(cli: Callable[..., Result], tmp_
     totals = {c["name"]: c["total"] for c in json.loads(result.stdout)["conventions"]}
     assert totals["ptflops"] == 61440  # toys.py b, measured
     assert cli("conventions", "toynet:Net").exit_code == 2  # no --input
+
+
+@pytest.mark.parametrize(
+    ("macs", "line"),
+    [
+        # VGG16 at 224x224: torchinfo 1.8.0 measured 15,483,821,032 mult-adds (specs/vgg16.yaml's expect:) and
+        # printed "Total mult-adds (G): 15.48".
+        (15_483_821_032, ("G", "15.48")),
+        # torchinfo 1.8.0 model_statistics.py to_readable/format_output_num: M below 10^9, a whole number as an
+        # integer, T from 10^12 with a thousands separator.
+        (857_406, ("M", "0.86")),
+        (2 * 10**9, ("G", "2")),
+        (1_234_560 * 10**9, ("T", "1,234.56")),
+    ],
+)
+def test_torchinfo_mult_adds_line(macs: int, line: tuple[str, str]) -> None:
+    from cnncalc.engine.conventions.torchinfo import printed_mult_adds
+
+    assert printed_mult_adds(macs) == line
+
+
+def test_torchinfo_total_of_vgg16_is_checked_as_torchinfo_prints_it(tmp_path: Any) -> None:
+    """A torchinfo summary's last lines against the vgg16 spec: 15.48 (G) is right, 15.47 (cnncalc's MACs) is not."""
+    from cnncalc.proof.homework import check
+
+    report = analyze(yaml.safe_load(zoo_path("vgg16").read_text()))
+    for printed, ok in (("15.48", True), ("15.47", False)):
+        table = tmp_path / "vgg16.txt"
+        table.write_text("Layer (type:depth-idx)      Output Shape      Param #\n"
+                         "├─Linear: 2-7               [1, 1000]         4,097,000\n"
+                         f"Total params: 138,357,544\nTotal mult-adds (G): {printed}\n")
+        marks = {c.column: c.ok for c in check(report, table).cells if c.layer == "total"}
+        assert marks == {"Param #": True, "Total mult-adds (G)": ok}

@@ -249,3 +249,19 @@ def test_boolean_is_not_a_size(tmp_path: Path) -> None:
     path = _spec(tmp_path, "input: [3, 8, 8]\nlayers:\n  - {type: conv2d, out_channels: true, kernel_size: 3}\n")
     with pytest.raises(SpecError, match="out_channels"):
         analyze(path)
+
+
+@pytest.mark.parametrize("anchor", ["", "&a "], ids=["fast_path", "full_loader"])
+def test_nesting_limit_is_exact(anchor: str) -> None:
+    """Mappings and lists nest at most ``MAX_DEPTH`` deep on both of the loader's paths; one more is refused at the
+    line where it opens (the root mapping is level 1)."""
+    from cnncalc.spec import loader
+
+    def doc(depth: int) -> str:
+        items = "".join(f"{'  ' * i}- {anchor if i == 0 else ''}\n" for i in range(depth - 1))
+        return "name: t\nx:\n" + items[:-1] + "1\n"
+
+    assert loader.parse_text(doc(loader.MAX_DEPTH))["name"] == "t"
+    with pytest.raises(SpecError) as info:
+        loader.parse_text(doc(loader.MAX_DEPTH + 1), "deep.yaml")
+    assert (info.value.file, info.value.line) == ("deep.yaml", 2 + loader.MAX_DEPTH)

@@ -40,9 +40,24 @@ def test_table_bars_show_where_memory_and_parameters_sit() -> None:
     rows = {line.split()[0]: line for line in text.splitlines() if line[:1].isalpha()}
     mem_conv1, par_conv1 = rows["conv1_1"].split()[-2:]
     mem_fc6, par_fc6 = rows["fc6"].split()[-2:]
-    assert mem_conv1 == "█▏" and par_conv1 == "▏"  # 21% of memory (3,211,264 of 15,237,608), ~0% of params
-    assert mem_fc6 == "▏" and par_fc6 == "███▊"  # 74.3% of params (102,764,544 of 138,357,544): 30 eighths of 40
-    assert BAR_WIDTH == 5
+    assert mem_conv1 == "▋" and par_conv1 == "▏"  # 21% of memory (3,211,264 of 15,237,608): 5 eighths of 24
+    assert mem_fc6 == "▏" and par_fc6 == "██▎"  # 74.3% of params (102,764,544 of 138,357,544): 18 eighths of 24
+    assert BAR_WIDTH == 3
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_bar_headers_sit_on_the_grid(width: int) -> None:
+    # Each of "Mem" and "Par" is exactly as wide as its bar, and the bars are one column gap (3) apart like every
+    # other column: a full memory bar never runs into the gap under the header (5-cell bars one space apart did).
+    text = RENDERERS["table"](cnncalc.analyze("lenet5"), Options(width=width))
+    header, *lines = text.splitlines()[1:]
+    mem, par = header.rindex("Mem"), header.rindex("Par")
+    assert par - mem == BAR_WIDTH + 3 and header.endswith("Par")
+    full = bar(1.0) + "   " + bar(1.0)
+    assert len(full) == len("Mem   Par")
+    rows = [line for line in lines if line.startswith(("conv1", "fc1"))]
+    assert rows and all(line[mem + BAR_WIDTH: par].strip() == "" for line in rows)
+    assert all(line[par:].strip() for line in rows)  # each of these layers has a parameter bar under "Par"
 
 
 def test_csv_is_exact_and_parseable() -> None:
@@ -83,7 +98,7 @@ def test_human_bytes() -> None:
 
 @pytest.mark.parametrize(
     ("share", "text"),
-    [(0.0, " " * 5), (1.0, "█" * 5), (0.5, "██▌  "), (0.0001, "▏    ")],
+    [(0.0, " " * 3), (1.0, "█" * 3), (0.5, "█▌ "), (0.0001, "▏  ")],
 )
 def test_bar(share: float, text: str) -> None:
     assert bar(share) == text

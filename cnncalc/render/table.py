@@ -16,11 +16,13 @@ from cnncalc.engine.report import Report
 from cnncalc.render.text import Options, field_text, human, human_bytes, shape_text
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
-BAR_WIDTH = 5
+#: A bar is as wide as its header word ("Mem", "Par"), so the two bars sit on the table's grid like two columns.
+BAR_WIDTH = 3
 #: Between columns: one padding cell on each side plus the (blank) vertical rule of box.SIMPLE_HEAD.
 _GAP = 3
-#: The bars column's header: each word over its own bar (the bars are BAR_WIDTH cells and one space apart).
-_BARS = "Mem".ljust(BAR_WIDTH + 1) + "Par"
+#: The bars column's header: each word exactly over its bar, the bars one column gap apart (with 5-cell bars one
+#: space apart, "Mem   Par" read as three columns' spacing over two bars that nearly touched).
+_BARS = "Mem".ljust(BAR_WIDTH) + " " * _GAP + "Par".ljust(BAR_WIDTH)
 
 
 def bar(share: float, width: int = BAR_WIDTH) -> str:
@@ -110,7 +112,7 @@ def _columns(report: Report, options: Options) -> list[_Column]:
         _Column("RF", lambda r: r.rf, "", 7),
         _Column(
             _BARS,
-            lambda r: bar(r.stored / act_total) + " " + bar(r.params / par_total),
+            lambda r: bar(r.stored / act_total) + " " * _GAP + bar(r.params / par_total),
             "",
             6,
             right=False,

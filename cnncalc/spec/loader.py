@@ -17,6 +17,9 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES = 2_000_000
 #: The most digits an integer in a spec may have (sizes stop at 10^12, published figures well before 10^18).
 MAX_INT_DIGITS = 18
+#: How deep mappings and lists may nest (the zoo needs 13). Deeper documents would exhaust Python's recursion
+#: limit in PyYAML's composer or in whatever walks the data next, and lose the line; this limit keeps it.
+MAX_DEPTH = 100
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -102,6 +105,29 @@ def _measure(data: Any) -> None:
         raise SpecError(
             f"the document expands to more than {MAX_NODES:,} values through YAML aliases (an alias bomb?)"
         )
+
+
+def _too_deep(line: int) -> SpecError:
+    return SpecError(f"mappings and lists nest more than {MAX_DEPTH} levels deep here", line=line)
+
+
+def _check_depth(text: str) -> None:
+    """Refuse a document nested past :data:`MAX_DEPTH` at the line where it passes the limit, from libyaml's events
+    alone (no recursion), before PyYAML's recursive composer sees it; a parse error stops the scan, for the full
+    loader to word."""
+    from yaml import events as ev
+
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Base):
+            if isinstance(event, ev.MappingStartEvent | ev.SequenceStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _too_deep(event.start_mark.line + 1 if event.start_mark else 0)
+            elif isinstance(event, ev.MappingEndEvent | ev.SequenceEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return
 
 
 class _FullLoaderError(Exception):
@@ -215,6 +241,8 @@ def _fast(text: str) -> Any:
                 continue
             line = event.start_mark.line + 1 if event.start_mark is not None else 0
             if isinstance(event, ev.MappingStartEvent | ev.SequenceStartEvent):
+                if len(doc.stack) >= MAX_DEPTH and sum(not isinstance(x, tuple) for x in doc.stack) >= MAX_DEPTH:
+                    raise _too_deep(line)  # (the stack also holds a key per open mapping: count containers only)
                 if event.anchor is not None or (event.tag is not None and event.tag != "!"):
                     raise _FullLoaderError
                 value: Any = Located() if isinstance(event, ev.MappingStartEvent) else LocatedList()
@@ -249,11 +277,14 @@ def parse_text(text: str, file: str | None = None) -> Any:
     except RecursionError:
         raise SpecError("the document is nested too deeply", file=file) from None
     try:
+        _check_depth(text)
         data = yaml.load(text, Loader=_Loader)
     except SpecError as err:
         raise err.located(file=file) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
+        if "maximum nesting depth" in str(err.problem) and mark:  # libyaml's own limit (1,000), met scanning ahead
+            raise _too_deep(mark.line + 1).located(file=file) from None
         reason = " ".join(str(part) for part in (err.context, err.problem) if part)
         raise SpecError(f"malformed YAML: {reason}", file=file, line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as err:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from cnncalc.proof.homework import name_key
-from homework.helpers import SPEC, only, run
+from homework.helpers import SPEC, Cli, only, run
 
 
 def test_rows_skip_layers_a_table_leaves_out(tmp_path: Path) -> None:
@@ -69,3 +70,15 @@ def test_rows_naming_blocks_check_their_sums(tmp_path: Path) -> None:
 )
 def test_name_keys(label: str, key: str) -> None:
     assert name_key(label) == key
+
+
+def test_the_order_fallback_never_puts_a_layer_row_on_the_input(cli: Cli, tmp_path: Path) -> None:
+    # Names that contradict the spec in order fall back to an order alignment, but a row named after a layer is
+    # never the network's input: the one alignment that fits these cells would put 'pool1' (the input's shape, 0
+    # parameters) on the input (an earlier order fallback did exactly that), so the table is refused instead.
+    path = tmp_path / "t.csv"
+    path.write_text("layer,shape,params\npool1,32x32x3,0\nconv1,28x28x8,608\npool2,14x14x8,0\nconv2,10x10x16,3216\n"
+                    "pool3,5x5x16,0\nfc3,120,48120\n")
+    result = cli("check", str(SPEC), str(path), "--format", "json")
+    assert result.exit_code == 2, result.output
+    assert "cannot place" in json.loads(result.stdout)["error"]

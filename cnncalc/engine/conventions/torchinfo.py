@@ -40,6 +40,13 @@ if TYPE_CHECKING:
 _STORAGE_OVERHEAD = 64
 
 
+def printed_mult_adds(macs: int) -> tuple[str, str]:
+    """The unit and figure of torchinfo's "Total mult-adds (G): 15.48" line (``torchinfo/model_statistics.py``
+    72-74, 102-120): T from 10^12, G from 10^9, else M; a whole number printed ``:,d``, any other ``:,.2f``."""
+    unit, scale = next((u, s) for u, s in (("T", 10**12), ("G", 10**9), ("M", 10**6)) if macs >= s or u == "M")
+    return unit, f"{macs // scale:,d}" if macs % scale == 0 else f"{macs / scale:,.2f}"
+
+
 class Torchinfo(Convention):
     """torchinfo's mult-adds and memory estimate."""
 

@@ -127,14 +127,16 @@ NAME_CONFLICT = -40.0
 
 
 def _align(eng: Engine, units: list[Unit], rows: list[int], cells: list[list[Given]], labels: list[str],
-           by_name: bool, covered: set[str], allow_unplaced: bool = True) -> tuple[Match | None, int]:
+           by_name: bool, covered: set[str], allow_unplaced: bool = True, hints: bool = False,
+           ) -> tuple[Match | None, int]:
     """Rows (indices into ``cells``) aligned with ``units`` in order, maximising the cells that agree.
 
     Units may be left out of the table: the input and quiet layers freely, other layers at a cost. With names, a
     row whose name is some unit's name prefers that unit (another costs :data:`NAME_CONFLICT`), and a named
     family (conv, pool, fc, relu…) matches only units of that family. A row naming a kind of layer the spec has
-    none of may be left unplaced at :data:`ROW_SKIP` (unless ``allow_unplaced`` is false). Returns the best
-    alignment, or None and the first row that cannot be placed.
+    none of may be left unplaced at :data:`ROW_SKIP` (unless ``allow_unplaced`` is false). In order with
+    ``hints``, names only break ties, and a row whose name states a layer's kind is never the input. Returns the
+    best alignment, or None and the first row that cannot be placed.
     """
     exact_owner: dict[str, int] = {}
     for j, u in enumerate(units):
@@ -168,6 +170,12 @@ def _align(eng: Engine, units: list[Unit], rows: list[int], cells: list[list[Giv
                     if family not in u.families:
                         return None
                     s += 20
+        elif hints and labels[i]:
+            key = name_key(labels[i])
+            family = row_family(key)
+            if u.role == "input" and family not in (None, "input"):
+                return None
+            s += 2 * (key in u.keys) + (family in u.families)
         return s + 4 * sum(agrees(eng, u, g, "either") for g in cells[i])  # a right cell outweighs a skip
 
     def skip(j: int) -> float:
@@ -266,7 +274,9 @@ def best_match(eng: Engine, tab: Table, rows: list[int], cells: list[list[Given]
     """The rows' layers: by names alone when they say it all, else the better of the fused and split alignments."""
     direct = _by_name_only(eng, rows, names) if by_name else None
     if direct is not None:
-        return Match(direct.units, direct.pairs, direct.skipped, direct.score, (), True)
+        named = Match(direct.units, direct.pairs, direct.skipped, direct.score, (), True)
+        order = [direct.units.index(u) for _, u in direct.pairs]
+        return named if order == sorted(order) else _or_in_order(eng, named, rows, cells, names, covered) or named
     best: Match | None = None
     stuck = -1
     for split in (False, True):
@@ -283,6 +293,8 @@ def best_match(eng: Engine, tab: Table, rows: list[int], cells: list[list[Given]
             got, _ = _align(eng, units(eng, split), rows, cells, names, False, covered)
             if got is not None and wrong(got) < wrong(best):
                 best = got
+    if by_name:
+        best = _or_in_order(eng, best, rows, cells, names, covered)
     if best is None:
         layers = list(eng.net.nodes)
         main = [n for n in layers if not type(n.layer).quiet]
@@ -296,6 +308,37 @@ def best_match(eng: Engine, tab: Table, rows: list[int], cells: list[list[Given]
                       f"may leave out; an input row is allowed); this row{what} is the first left over")
         raise tab.fail(reason, stuck + 1, hint="add a 'Layer' column with the spec's layer names "
                                                f"({', '.join(n.name for n in layers[:6])}{', …' * (len(layers) > 6)})")
+    return best
+
+
+def name_slips(match: Match, names: list[str]) -> list[tuple[int, Unit]]:
+    """Rows placed on a layer of another kind than their name states (``conv2`` on the spec's second pool)."""
+    return [(i, u) for i, u in match.pairs
+            if names[i] and row_family(name_key(names[i])) not in (None, *u.families)]
+
+
+def _or_in_order(eng: Engine, named: Match | None, rows: list[int], cells: list[list[Given]], names: list[str],
+                 covered: set[str]) -> Match | None:
+    """The order alignment instead of names that contradict the spec's kinds in order, when it fits: rows placed
+    against their names' kind agree in every shape they give and in a shape or nonzero figure (a 0 fits too many
+    layers to place a row), and fewer cells are flagged (a name slip counts as one). Never a layer row on the
+    input (names break ties)."""
+    def flagged(m: Match) -> int:
+        return len(name_slips(m, names)) + sum(not agrees(eng, u, g, "either") for i, u in m.pairs for g in cells[i])
+
+    def fits(m: Match) -> bool:
+        for i, u in name_slips(m, names):
+            telling = [agrees(eng, u, g, "either") for g in cells[i] if g.shape or (g.number and g.number[0])]
+            shapes = [agrees(eng, u, g, "either") for g in cells[i] if g.column.kind == "shape"]
+            if not any(telling) or not all(shapes):
+                return False
+        return True
+
+    best = named
+    for split in (False, True):
+        got, _ = _align(eng, units(eng, split), rows, cells, names, False, covered, hints=True)
+        if got is not None and fits(got) and (best is None or flagged(got) < flagged(best)):
+            best = got
     return best
 
 
@@ -330,6 +373,10 @@ def match_notes(eng: Engine, header: str, match: Match, names: list[str], by_nam
     loud = [u.name for u in match.skipped if not u.quiet and u.name not in covered]
     if loud:
         notes.append(f"layers with no row in the table, so not checked: {_few(loud)}")
+    slips = name_slips(match, names)
+    if slips:
+        notes.append("name slips (flagged): " + ", ".join(f"row {i + 1} ('{names[i]}') is {u.name}" for i, u in slips)
+                     + ", by its place in order and its cells")
     if match.unplaced:
         shown = ", ".join(f"{i + 1}" + (f" ('{names[i]}')" if names[i] else "") for i in match.unplaced[:8])
         notes.append(f"row{'s' * (len(match.unplaced) > 1)} {shown} stand{'s' * (len(match.unplaced) == 1)} for "

@@ -67,8 +67,9 @@ class Engine:
 
     #: How FLOPs cells are counted; the checker sets it from ``--flops``, a header note or the cells.
     flops: FlopsConvention = "2macs+bias+act"
-
-    def __init__(self, report: Analysis) -> None:
+    def __init__(self, report: Analysis, torchinfo: bool = False) -> None:
+        #: Whether the table is torchinfo's summary, whose total mult-adds are counted as torchinfo counts them.
+        self.torchinfo = torchinfo
         assert report.network is not None
         self.net, self.report = report.network, report
         self.rows = {row.name: row for row in report.layers}
@@ -222,7 +223,27 @@ class Engine:
         stored = [t.input_activations] + [r.activations for r in rows if r.stores]
         lines["activations"] = sum_line("size", stored, t.activations) + " (the input and every stored output)"
         lines["bytes"] = f"bytes = {t.activations:,}·{self.bytes_per} = {t.activation_bytes:,}"
+        if self.torchinfo:
+            values["macs"], lines["macs"] = self._torchinfo_macs()
         return Figures(self.report.output_shape, values, lines)
+
+    def _torchinfo_macs(self) -> tuple[int, str]:
+        """The network's mult-adds under torchinfo's own convention, with its terms and the line it prints."""
+        from cnncalc.engine.conventions import apply
+        from cnncalc.engine.conventions.torchinfo import printed_mult_adds
+
+        counted = apply(self.report, "torchinfo")
+        total = counted.totals.macs
+        unit, shown = printed_mult_adds(total)
+        terms = " + ".join(f"{v:,} ({k})" for k, v in counted.terms.items() if v)
+        return total, f"torchinfo's mult-adds = {terms} = {total:,}, printed 'Total mult-adds ({unit}): {shown}'"
+
+    def torchinfo_slip(self, g: Given) -> str:
+        """Why a torchinfo total mult-adds line is wrong, in one line."""
+        if g.number is not None and number_ok(self.report.totals.macs, g.number):
+            return (f"{g.text} is the products only ({self.report.totals.macs:,}, cnncalc's MACs); torchinfo also "
+                    "counts each conv and linear bias once per output (and BatchNorm's 2·C)")
+        return "not torchinfo's count: conv and linear weights and biases × output positions, nothing else"
 
 
 def sum_line(label: str, parts: list[int], total: int) -> str:

@@ -15,7 +15,15 @@ from cnncalc.engine.graph import evaluate
 from cnncalc.engine.report import Analysis
 from cnncalc.errors import CnncalcError
 from cnncalc.model import INPUT, Node, Shape
-from cnncalc.proof.homework.align import best_match, fixed_rows, match_notes, name_key, row_family, units
+from cnncalc.proof.homework.align import (
+    best_match,
+    fixed_rows,
+    match_notes,
+    name_key,
+    name_slips,
+    row_family,
+    units,
+)
 from cnncalc.proof.homework.cells import (
     Given,
     Order,
@@ -110,7 +118,7 @@ def check(report: Analysis, table: str | Path, layout: TableLayout = "auto", *, 
         raise tab.fail(f"no column to check among {', '.join(repr(h) for h in tab.headers)}",
                        hint="name the columns like 'Activation shape', 'Activation size', '# parameters', "
                             "'MACs', 'FLOPs', 'receptive field'")
-    eng = Engine(report)
+    eng = Engine(report, torchinfo=tab.style == "torchinfo")
     cells = parse_cells(tab, columns)
     labels = [row[name_col] if name_col is not None and name_col < len(row) else "" for _, row in tab.rows]
     notes: list[str] = []
@@ -145,9 +153,12 @@ def check(report: Analysis, table: str | Path, layout: TableLayout = "auto", *, 
             if g.number is not None:
                 sums[g.column.index] = sums.get(g.column.index, 0) + round(g.number[0])
     out: list[Cell] = []
+    slips = dict(name_slips(match, names))
     for i, unit in pairs:
         line = tab.rows[i][0]
         fig = eng.figures(unit)
+        if i in slips:
+            out.append(_name_slip(unit, i + 1, line, labels[i], header))
         carried = _carried(eng, unit, given_shapes)
         for g in cells[i]:
             total = sums.get(g.column.index) if unit.role == "total" else None
@@ -293,6 +304,15 @@ def _root_causes(cells: list[Cell]) -> list[str]:
     return notes
 
 
+def _name_slip(unit: Unit, row: int, line: int, label: str, header: str) -> Cell:
+    """The name cell of a row whose name states another kind of layer than its place in order and cells say."""
+    kind = row_family(name_key(label))
+    what = unit.node.layer.type if unit.node is not None else unit.role
+    return Cell(row, line, unit.name, label, header, "name", label, unit.name, False, "",
+                f"name slip: '{label}' says {kind}, but the row's place in order and its cells are "
+                f"{unit.name}'s ({what})")
+
+
 def _erratum(eng: Engine, kind: str, g: Given) -> str:
     """A wrong total that is a published figure the spec records as a known erratum: cite it."""
     if g.number is None or eng.report.network is None:
@@ -351,5 +371,7 @@ def _mark(eng: Engine, unit: Unit, fig: Figures, g: Given, order: Order, row: in
                 and number_ok(column_sum, g.number):
             mistake = (f"the sum of the column as written ({column_sum:,}): right for the rows above, which "
                        "carry their own mistakes")
+        elif not mistake and unit.role == "total" and kind == "macs" and eng.torchinfo:
+            mistake = eng.torchinfo_slip(g)
     return base(correct=f"{value:,}", ok=ok, derivation=derivation, mistake=mistake)
 

@@ -188,6 +188,7 @@ def _summary(path: str, lines: list[str]) -> Table | None:
         else "keras" if _BOX.search(header) or "(None" in "".join(lines) else "torchsummary"
     rows: list[tuple[int, list[str]]] = []
     remarks: list[str] = []
+    headers = ["Layer (type)", "Output Shape", "Param #"]
     for n in range(head + 1, len(lines)):
         raw = lines[n]
         line = _BOX.sub(" ", raw).strip()
@@ -202,6 +203,10 @@ def _summary(path: str, lines: list[str]) -> Table | None:
             continue
         if re.match(r"(?i)(total mult-adds|input size|forward/backward|params size|estimated total|model:)", line):
             remarks.append(line)
+            mult = re.match(r"(?i)(total mult-adds \(\w+\)):\s*([\d.,]+)$", line)
+            if mult and style == "torchinfo" and len(headers) == 3:  # a Total row of its own, as torchinfo counts
+                headers.append(mult.group(1))
+                rows.append((n + 1, ["Total", "", "", mult.group(2)]))
             continue
         shape = _PRINTED_SHAPE.search(line)
         if shape is None:
@@ -220,7 +225,7 @@ def _summary(path: str, lines: list[str]) -> Table | None:
         return None
     for _, cells in rows:
         cells[0] = _kind_first(cells[0], style)
-    return Table(path, ["Layer (type)", "Output Shape", "Param #"], rows, style, tuple(remarks))
+    return Table(path, headers, rows, style, tuple(remarks))
 
 
 #: A line of the cs231n "VGGNet in detail" walk-through: ``CONV3-64: [224x224x64]  memory:  224*224*64=3.2M
@@ -300,7 +305,7 @@ def _words(header: str) -> list[str]:
 
 
 _SCALED = {"k": 1e3, "thousand": 1e3, "thousands": 1e3, "m": 1e6, "mil": 1e6, "million": 1e6, "millions": 1e6,
-           "g": 1e9, "b": 1e9, "billion": 1e9, "billions": 1e9}
+           "g": 1e9, "b": 1e9, "billion": 1e9, "billions": 1e9, "t": 1e12}
 _PREFIXED = re.compile(r"^([kmgt])(macs?|flops?|params?|mult|madds)$")
 _BYTE_UNITS = {"byte": 1.0, "bytes": 1.0, "kb": 1e3, "mb": 1e6, "gb": 1e9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
 
