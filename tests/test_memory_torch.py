@@ -69,6 +69,7 @@ CASES: list[tuple[dict[str, Any], tuple[int, ...]]] = [
     ({"type": "reshape", "shape": [4, 36]}, (4, 6, 6)),
     ({"type": "matmul"}, (4, 6, 6)),
     ({"type": "sdpa"}, (4, 6, 6)),
+    ({"type": "sdpa", "is_causal": True}, (4, 6, 6)),
     ({"type": "add", "operand": [1, 6, 6]}, (4, 6, 6)),
     ({"type": "mul", "operand": [4, 1, 6]}, (4, 6, 6)),
     ({"type": "select", "dim": 2, "index": 1}, (4, 6, 6)),

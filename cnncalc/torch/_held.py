@@ -33,8 +33,10 @@ class Held(Ops):
         """The readers of :class:`Ops`, then a held operand or held tokens."""
         done = super().with_constants(node, tensors, consts)
         main = tensors[0] if tensors and tensors[0] in self.refs else None
+        name = self.what(node).lstrip("_").rstrip("_")
+        if done is not True and name == "scaled_dot_product_attention":
+            return self.product(node, name, [], {})  # a fixed mask
         if done is not True and main is not None and len(consts) == 1 and len(tensors) == 1:
-            name = self.what(node).lstrip("_").rstrip("_")
             x = shape_of(self.values[main])
             if name in ("cat", "concat", "concatenate"):
                 return self.token(node, main, x, consts[0])

@@ -61,8 +61,14 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
             return torch.einsum(self.equation, *xs)
 
     class Attention(base):  # type: ignore[misc]
-        def forward(self, q: Any, k: Any, v: Any) -> Any:
-            return func.scaled_dot_product_attention(q, k, v)
+        def __init__(self, masked: bool = False, is_causal: bool = False) -> None:
+            super().__init__()
+            self.masked, self.is_causal = masked, is_causal
+
+        def forward(self, q: Any, k: Any, v: Any, mask: Any = None) -> Any:
+            if self.masked and mask is None:  # a fixed mask: zeros of the scores' shape
+                mask = q.new_zeros((*q.shape[:-1], k.shape[-2]))
+            return func.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=self.is_causal)
 
     class Piece(base):  # type: ignore[misc]
         """``torch.split(x, sizes, dim)[index]``, or the whole input for a split point (``index`` None)."""

@@ -329,13 +329,25 @@ class Ops:
         return True
 
     def product(self, node: Any, name: str, args: list[Any], kwargs: dict[str, Any]) -> bool | str:
-        """``a @ b`` / ``torch.bmm`` and ``F.scaled_dot_product_attention(q, k, v)`` (without a mask) on tensors from
-        the input, with their MACs."""
+        """``a @ b`` / ``torch.bmm`` and ``F.scaled_dot_product_attention(q, k, v, attn_mask, is_causal=…)`` on
+        tensors from the input, with their MACs; a mask from the input is a fourth input, a computed one ``masked``."""
         want = 3 if name == "scaled_dot_product_attention" else 2
         operands = [a for a in node.args[:want] if a in self.refs]
-        if len(operands) != want or (want == 3 and (kwargs.get("attn_mask") is not None or len(args) > 2)):
-            return "operands that are not all tensors from the input, or an attention mask"
-        self.emit(node, {"type": "sdpa" if want == 3 else "matmul"}, operands, merge=True)
+        if len(operands) != want:
+            return "operands that are not all tensors from the input"
+        entry: dict[str, Any] = {"type": "sdpa" if want == 3 else "matmul"}
+        if want == 3:
+            bound = dict(zip(("attn_mask", "dropout_p", "is_causal"), node.args[3:], strict=False)) | node.kwargs
+            mask = bound.get("attn_mask")
+            if mask in self.refs:
+                operands.append(mask)  # computed from the input: a fourth input
+            elif mask is not None:
+                if self.held(node) != (0, 0):
+                    return "an attention mask held as a parameter or buffer"
+                entry["masked"] = True  # computed from constants (a causal or window mask)
+            if self.value(bound.get("is_causal")):
+                entry["is_causal"] = True
+        self.emit(node, entry, operands, merge=True)
         return True
 
     def concat(self, node: Any, args: list[Any], kwargs: dict[str, Any]) -> bool:

@@ -294,7 +294,7 @@ BUILDERS: dict[type[Layer], Builder] = {
     merge.Concat: _merge,
     merge.Add: _merge,
     merge.MatMul: lambda t, layer, x, keep: t.MatMul(),
-    merge.Attention: lambda t, layer, x, keep: t.Attention(),
+    merge.Attention: lambda t, layer, x, keep: t.Attention(layer.masked, layer.is_causal),
     merge.Einsum: lambda t, layer, x, keep: t.Einsum(layer.equation),
     pool.LpPool: _pool,
     norm.LayerNorm: _layernorm,

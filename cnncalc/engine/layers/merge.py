@@ -198,30 +198,39 @@ class Attention(Merge):
     """``F.scaled_dot_product_attention(q, k, v)``: q (…, L, E), k (…, S, E), v (…, S, Ev) → (…, L, Ev).
 
     MACs: the scores q·kᵀ (b·L·S·E) and their weighted sum of v (b·L·S·Ev); FLOPs twice those plus 4 per score
-    (scale, exp, sum, divide).
+    (scale, exp, sum, divide), and one more per score with a mask: a fourth input (``attn_mask`` computed from the
+    input, broadcast to (…, L, S)), a fixed one (``masked: true``), or ``is_causal``. torch (and cnncalc) count the
+    masked scores too: the kernels compute them.
     """
 
     family: ClassVar[str] = "merge"
 
     type: Literal["scaled_dot_product_attention", "sdpa"]
+    masked: bool = False
+    is_causal: bool = False
 
     def merge(self, shapes: list[Shape]) -> Evaluation:
-        """Query, key, value shapes in; the query's rows of value-sized outputs out."""
-        if len(shapes) != 3:
-            raise ShapeError(f"{self.type} takes query, key and value, got {len(shapes)} inputs")
-        q, k, v = shapes
+        """Query, key, value (and mask) shapes in; the query's rows of value-sized outputs out."""
+        if len(shapes) not in (3, 4):
+            raise ShapeError(f"{self.type} takes query, key and value (and a mask), got {len(shapes)} inputs")
+        q, k, v = shapes[:3]
+        if len(shapes) == 4:
+            mask = shapes[3]
+            broadcast([(*q[:-2], q[-2], k[-2]), mask], f"{self.type} apply the mask")
         if min(len(q), len(k), len(v)) < 2 or q[-1] != k[-1] or k[-2] != v[-2]:
             raise ShapeError(f"query {fmt_shape(q)}, key {fmt_shape(k)} and value {fmt_shape(v)} do not fit: "
                              "need (…, L, E), (…, S, E), (…, S, Ev)")
         lead = broadcast([q[:-2], k[:-2], v[:-2]], self.type) if not q[:-2] == k[:-2] == v[:-2] else q[:-2]
         scores = prod(lead) * q[-2] * k[-2]
         macs = scores * (q[-1] + v[-1])
-        return Evaluation((*lead, q[-2], v[-1]), macs=macs, flops=2 * macs + 4 * scores, connections=macs,
+        masking = scores if len(shapes) == 4 or self.masked or self.is_causal else 0
+        return Evaluation((*lead, q[-2], v[-1]), macs=macs, flops=2 * macs + 4 * scores + masking, connections=macs,
                           rf=GLOBAL, summary=f"L{q[-2]} S{k[-2]} E{q[-1]}")
 
     def keeps(self) -> Keeps:
         """The fused attention kernels (flash, memory-efficient, CPU flash) save query, key, value, the output and
-        the log-sum-exp of each query row (``small``)."""
+        the log-sum-exp of each query row (``small``). A mask is saved too: a fourth input is one of the inputs; a
+        fixed one (``masked``) is a constant of the model, not an activation, and is not counted here."""
         return Keeps(saves=("inputs", "output", "small"))
 
 
