@@ -292,3 +292,28 @@ def test_attention_masks() -> None:
         (4, False, False), (3, True, False), (3, False, True)]
     # 2 heads × 5 queries × 5 keys × (4 + 4): 400 multiply-adds each.
     assert [r.macs for r in report.layers if r.type == "sdpa"] == [400, 400, 400]
+
+
+def test_class_token_split_off_and_back() -> None:
+    # MViT's pooling: the class token split off with tensor_split, the rest pooled as a map, then joined again;
+    # squeeze/unsqueeze around a 1-D pool.
+    import torch
+    from torch import nn
+
+    class ClassTokenPool(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pool = nn.MaxPool2d(2)
+            self.proj = nn.Linear(8, 8)
+
+        def forward(self, x: Any) -> Any:  # x: (B, 1 + 16, 8)
+            cls, rest = torch.tensor_split(x, [1], dim=1)
+            grid = rest.transpose(1, 2).reshape(x.shape[0], 8, 4, 4)
+            pooled = self.pool(grid).flatten(2).transpose(1, 2)  # (B, 4, 8)
+            x = torch.cat([cls, pooled], dim=1)
+            return self.proj(x).unsqueeze(1).squeeze(1)
+
+    spec, report = imported(ClassTokenPool(), (17, 8))
+    split = next(layer for layer in spec["layers"] if layer["type"] == "split")
+    assert split["split_size"] == [1, 16]
+    assert report.output_shape == (5, 8)

@@ -117,6 +117,8 @@ class Calls(Held):
             if name.endswith("_") or kwargs.get("inplace") is True:
                 entry["inplace"] = True
             return entry
+        if base in ("squeeze", "unsqueeze") and y[:1] == x[:1]:
+            return {"type": "identity"} if y == x else {"type": "reshape", "shape": list(y[1:])}
         if base in IMPORTS[reshape.Flatten].functions or base == "unflatten":
             if base == "flatten" and len(y) == len(x):
                 return None if y != x else {"type": "identity"}

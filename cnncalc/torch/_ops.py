@@ -366,6 +366,17 @@ class Ops:
         if name == "chunk":
             bound = dict(zip(("chunks", "dim"), args, strict=False)) | kwargs
             entry: dict[str, Any] = {"type": "chunk", "chunks": int(bound["chunks"])}
+        elif name == "tensor_split":  # indices (cut points) or a number of sections, the first ones one longer
+            bound = dict(zip(("indices_or_sections", "dim"), args, strict=False)) | kwargs
+            cut = bound.get("indices_or_sections", bound.get("indices", bound.get("sections")))
+            size = x[int(bound.get("dim", 0)) % len(x)]
+            if isinstance(cut, list | tuple):
+                edges = [0, *[min(max(int(c), 0), size) for c in cut], size]
+                sections = [b - a for a, b in zip(edges, edges[1:], strict=False)]
+            else:
+                n = int(cut)
+                sections = [size // n + (i < size % n) for i in range(n)]
+            entry = {"type": "split", "split_size": sections}
         else:
             bound = dict(zip(("split_size_or_sections", "dim"), args, strict=False)) | kwargs
             size: Any = bound.get("split_size_or_sections", bound.get("split_size"))

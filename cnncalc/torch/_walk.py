@@ -207,7 +207,7 @@ class Walk(Calls):
             return self.sequence_op(node, name, main, args, kwargs)
         if name in ("matmul", "bmm", "scaled_dot_product_attention"):
             return self.product(node, name, args, kwargs)
-        if name in ("split", "chunk") and main is not None and x is not None:
+        if name in ("split", "chunk", "tensor_split") and main is not None and x is not None:
             return self.split(node, name, main, x, args, kwargs)
         if name in ("permute", "transpose", "swapaxes", "swapdims") and main is not None and x is not None:
             return self.permute(node, name, main, x, args)

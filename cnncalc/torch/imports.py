@@ -262,9 +262,9 @@ IMPORTS: dict[type[Layer], Import] = {
     norm.LayerScale: Import(none="torch has no layer-scale module: the import reads a parameter used as an operand "
                                  "(x * self.gamma) as one"),
     reshape.StochasticDepth: Import(functions=("stochastic_depth", "drop_path")),
-    reshape.Split: Import(functions=("split", "chunk")),
+    reshape.Split: Import(functions=("split", "chunk", "tensor_split")),
     reshape.Permute: Import(functions=("permute", "transpose", "swapaxes", "swapdims")),
-    reshape.Reshape: Import(functions=("view", "reshape", "unflatten")),  # where a flatten does not fit
+    reshape.Reshape: Import(functions=("view", "reshape", "unflatten", "squeeze", "unsqueeze")),  # where a flatten does not fit
     norm.Normalize: Import(functions=("normalize",)),
     tensor.Select: Import(functions=("select", "getitem")),  # x[:, 0]
     tensor.Slice: Import(functions=("getitem", "narrow")),  # x[..., 0::2, :]
