@@ -233,7 +233,8 @@ _ONE_DIM = ("softmax", "log_softmax", "cat", "concat", "concatenate", "unbind", 
             "unsqueeze", "squeeze", "select", "narrow", "cumsum", "argmax", "argmin", "stack", "norm")
 _DIMS: dict[str, tuple[tuple[int, ...], str]] = {
     **dict.fromkeys(_ONE_DIM, ((1,), "dim")),
-    "split": ((2,), "dim"), "chunk": ((2,), "dim"), "tensor_split": ((2,), "dim"), "normalize": ((2,), "dim"), "roll": ((2,), "dims"),
+    "split": ((2,), "dim"), "chunk": ((2,), "dim"), "tensor_split": ((2,), "dim"), "normalize": ((2,), "dim"),
+    "roll": ((2,), "dims"),
     "flatten": ((1, 2), "start_dim"), "transpose": ((1, 2), "dim0"), "swapaxes": ((1, 2), "axis0"),
     "swapdims": ((1, 2), "dim0"),
 }

@@ -8,6 +8,7 @@ declared below, which the walk sets.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from cnncalc.torch.imports import Shape, pair
@@ -368,14 +369,14 @@ class Ops:
             entry: dict[str, Any] = {"type": "chunk", "chunks": int(bound["chunks"])}
         elif name == "tensor_split":  # indices (cut points) or a number of sections, the first ones one longer
             bound = dict(zip(("indices_or_sections", "dim"), args, strict=False)) | kwargs
-            cut = bound.get("indices_or_sections", bound.get("indices", bound.get("sections")))
-            size = x[int(bound.get("dim", 0)) % len(x)]
+            cut: Any = bound.get("indices_or_sections", bound.get("indices", bound.get("sections")))
+            length = x[int(bound.get("dim", 0)) % len(x)]
             if isinstance(cut, list | tuple):
-                edges = [0, *[min(max(int(c), 0), size) for c in cut], size]
-                sections = [b - a for a, b in zip(edges, edges[1:], strict=False)]
+                edges = [0, *[min(max(int(c), 0), length) for c in cut], length]
+                sections = [b - a for a, b in pairwise(edges)]
             else:
                 n = int(cut)
-                sections = [size // n + (i < size % n) for i in range(n)]
+                sections = [length // n + (i < length % n) for i in range(n)]
             entry = {"type": "split", "split_size": sections}
         else:
             bound = dict(zip(("split_size_or_sections", "dim"), args, strict=False)) | kwargs

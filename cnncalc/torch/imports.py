@@ -264,7 +264,8 @@ IMPORTS: dict[type[Layer], Import] = {
     reshape.StochasticDepth: Import(functions=("stochastic_depth", "drop_path")),
     reshape.Split: Import(functions=("split", "chunk", "tensor_split")),
     reshape.Permute: Import(functions=("permute", "transpose", "swapaxes", "swapdims")),
-    reshape.Reshape: Import(functions=("view", "reshape", "unflatten", "squeeze", "unsqueeze")),  # where a flatten does not fit
+    # where a flatten does not fit
+    reshape.Reshape: Import(functions=("view", "reshape", "unflatten", "squeeze", "unsqueeze")),
     norm.Normalize: Import(functions=("normalize",)),
     tensor.Select: Import(functions=("select", "getitem")),  # x[:, 0]
     tensor.Slice: Import(functions=("getitem", "narrow")),  # x[..., 0::2, :]
