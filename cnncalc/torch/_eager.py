@@ -88,7 +88,14 @@ class Recording:
             self.keep.append(t)
 
     def arg(self, value: Any) -> Any:
-        """An argument as the graph writes it: a tensor as its node, a size as plain ints."""
+        """An argument as the graph writes it: each tensor as its node (in tuples, lists, dicts, slices), a size as
+        plain ints."""
+        from torch.fx.node import map_aggregate
+
+        return map_aggregate(value, self.leaf_arg)
+
+    def leaf_arg(self, value: Any) -> Any:
+        """One tensor as its node: the node that last produced it, a parameter or buffer, or a constant."""
         torch = self.torch
         if isinstance(value, torch.Tensor):
             node = self.nodes.get(id(value))
@@ -102,14 +109,6 @@ class Recording:
                 self.nodes[id(value)] = node
                 self.keep.append(value)
             return node
-        if isinstance(value, torch.Size):
-            return tuple(int(v) for v in value)
-        if isinstance(value, tuple | list):
-            return type(value)(self.arg(v) for v in value)
-        if isinstance(value, slice):
-            return slice(self.arg(value.start), self.arg(value.stop), self.arg(value.step))
-        if isinstance(value, dict):
-            return {k: self.arg(v) for k, v in value.items()}
         return value
 
     def name(self, what: str) -> str:

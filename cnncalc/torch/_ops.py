@@ -115,16 +115,9 @@ class Ops:
     def value(self, arg: Any) -> Any:
         """An argument with every fx node replaced by its recorded value (sizes computed from shapes, say)."""
         from torch import fx
+        from torch.fx.node import map_aggregate
 
-        if isinstance(arg, fx.Node):
-            return self.values.get(arg)
-        if isinstance(arg, tuple | list):
-            return type(arg)(self.value(a) for a in arg)
-        if isinstance(arg, slice):
-            return slice(self.value(arg.start), self.value(arg.stop), self.value(arg.step))
-        if isinstance(arg, dict):
-            return {k: self.value(v) for k, v in arg.items()}
-        return arg
+        return map_aggregate(arg, lambda a: self.values.get(a) if isinstance(a, fx.Node) else a)
 
     def what(self, node: Any) -> str:
         """What a node calls: a module's class or a function's name."""
