@@ -317,3 +317,40 @@ def test_class_token_split_off_and_back() -> None:
     split = next(layer for layer in spec["layers"] if layer["type"] == "split")
     assert split["split_size"] == [1, 16]
     assert report.output_shape == (5, 8)
+
+
+def test_heads_folded_into_the_batch_for_a_module() -> None:
+    # MViT's pooling attention: each head's map pooled by one Conv3d, the heads folded into the batch around it
+    # (x.reshape(B·heads, C, T, H, W)). The layer runs over the heads with the same weights: over: 1.
+    from torch import nn
+
+    class HeadPool(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pool = nn.Conv3d(4, 4, 3, stride=(1, 2, 2), padding=1, groups=4, bias=False)
+
+        def forward(self, x: Any) -> Any:  # x: (B, 2 heads, 4 dims, 2, 6, 6)
+            b, heads = x.shape[:2]
+            y = self.pool(x.reshape(b * heads, *x.shape[2:]))
+            return y.reshape(b, heads, *y.shape[1:])
+
+    spec, report = imported(HeadPool(), (2, 4, 2, 6, 6))
+    # Per sample, folding the heads into the batch and back moves nothing: identities around the conv.
+    assert [(layer["type"], layer.get("over")) for layer in spec["layers"]] == [
+        ("identity", None), ("conv3d", 1), ("identity", None)]
+    pooled = next(r for r in report.layers if r.type == "conv3d")
+    # Each head: 4 channels × 2×3×3 outputs × 27 weights (depthwise); two heads, 36 parameters held once.
+    assert (pooled.output_shape, pooled.macs, pooled.params) == ((2, 4, 2, 3, 3), 2 * 4 * 18 * 27, 108)
+
+
+def test_over_runs_a_layer_over_leading_dims(agrees_with_torch: Any) -> None:
+    rows = cnncalc.analyze({"name": "t", "input": [3, 4, 8, 8], "layers": [
+        {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "over": 1},
+        {"type": "maxpool2d", "kernel_size": 2, "over": 1}]}).layers
+    assert [r.output_shape for r in rows] == [(3, 6, 6, 6), (3, 6, 3, 3)]
+    assert (rows[0].macs, rows[0].params) == (3 * 6 * 36 * 36, 6 * 36 + 6)  # three maps, one set of weights
+    agrees_with_torch({"name": "t", "input": [3, 4, 8, 8], "layers": [
+        {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "over": 1},
+        {"type": "maxpool2d", "kernel_size": 2, "over": 1}, {"type": "batchnorm2d", "over": 1}]})
+    with pytest.raises(cnncalc.CnncalcError, match="over: 4 leaves no dims"):
+        cnncalc.analyze({"name": "t", "input": [3, 4, 8, 8], "layers": [{"type": "relu", "over": 4}]})

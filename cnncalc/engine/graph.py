@@ -8,6 +8,7 @@ differ are *misaligned* (the row says so).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from fractions import Fraction
 from math import prod
 from pathlib import Path
@@ -80,10 +81,19 @@ def evaluate(
         return layer.merge(ins)
     if len(ins) != 1:
         raise ShapeError(f"{layer.type} takes one input, got {len(ins)} ({', '.join(node.inputs)})")
+    lead, x = ins[0][:layer.over], ins[0][layer.over:]
+    if layer.over and not x:
+        raise ShapeError(f"over: {layer.over} leaves no dims for the layer in {fmt_shape(ins[0])}")
     if node.links:
         linked = {field: Linked(name, input_of[name], shapes[name], types[name]) for field, name in node.links}
-        return layer.evaluate_linked(ins[0], linked)
-    return layer.evaluate(ins[0])
+        ev = layer.evaluate_linked(x, linked)
+    else:
+        ev = layer.evaluate(x)
+    if not layer.over:
+        return ev
+    n = prod(lead)  # the same rule once per leading index, with the same weights
+    return replace(ev, shape=(*lead, *ev.shape), macs=ev.macs * n, flops=ev.flops * n,
+                   connections=ev.connections * n, rf=GLOBAL, summary=f"{ev.summary} ×{n}".strip())
 
 
 def run(

@@ -41,6 +41,8 @@ class _Traced:
 
     def __init__(self, root: Any, graph: Any) -> None:
         self.root, self.graph = root, graph
+        #: Nodes whose first dim is batch × k (windows, heads), shown to the walk as (batch, k, …) → k.
+        self.folded: dict[Any, int] = {}
 
     def named_modules(self) -> Any:
         return self.root.named_modules()
@@ -212,8 +214,9 @@ def record(root: Any, run: Callable[[Callable[[Any], Any], int], None], torch: A
     rec = holder[0]
     for recording in (rec, three):
         _prune(recording.graph)
-    unfold(rec, three)
-    return _Traced(root, rec.graph), rec.values
+    traced = _Traced(root, rec.graph)
+    traced.folded = unfold(rec, three)
+    return traced, rec.values
 
 
 def _prune(graph: Any) -> None:
@@ -271,7 +274,7 @@ def _einsum_unfolded(equation: str, operands: list[bool], output: bool) -> str:
     return ",".join(terms) + "->" + (out[:1] + fresh + out[1:] if output else out)
 
 
-def unfold(two: Recording, three: Recording) -> None:
+def unfold(two: Recording, three: Recording) -> dict[Any, int]:
     """Where a tensor's first dim is batch × k (Swin's windows moved into the batch: ``(B·nW, ws, ws, C)``), show
     the walk its (batch, k, …) view: its value as a meta tensor of that shape, and the dim arguments of the ops
     reading it renumbered. The batch-2 and batch-3 recordings tell which dim carries the batch."""
@@ -279,7 +282,7 @@ def unfold(two: Recording, three: Recording) -> None:
     nodes2, nodes3 = list(two.graph.nodes), list(three.graph.nodes)
     if len(nodes2) != len(nodes3) or any(a.op != b.op or str(a.target) != str(b.target)
                                          for a, b in zip(nodes2, nodes3, strict=True)):
-        return  # the pass depends on the batch size: leave the batch-2 record as it is
+        return {}  # the pass depends on the batch size: leave the batch-2 record as it is
     folded: dict[Any, int] = {}
     views: dict[int, Any] = {}
     for a, b in zip(nodes2, nodes3, strict=True):
@@ -326,3 +329,4 @@ def unfold(two: Recording, three: Recording) -> None:
         else:
             continue
         node.args, node.kwargs = tuple(args), kwargs
+    return folded

@@ -7,11 +7,12 @@ parameter or constant as an operand (``x + self.pos_embedding``), learned tokens
 
 from __future__ import annotations
 
+from itertools import pairwise
 from math import prod
 from typing import Any
 
 from cnncalc.torch._ops import Ops, in_place, shape_of
-from cnncalc.torch.imports import pad_entry
+from cnncalc.torch.imports import Shape, pad_entry
 
 #: Arithmetic that takes a held tensor as its other operand, by the names the walk sees.
 _OPERAND = {"add": "add", "iadd": "add", "radd": "add", "mul": "mul", "imul": "mul", "rmul": "mul", "sub": "sub",
@@ -181,6 +182,35 @@ class Held(Ops):
         if not isinstance(equation, str) or any(a not in self.refs for a in operands):
             return "an einsum of tensors not all from the input"
         self.emit(node, {"type": "einsum", "equation": equation.replace(" ", "")}, operands, merge=True)
+        return True
+
+    def split(self, node: Any, name: str, main: Any, x: Shape, args: list[Any], kwargs: dict[str, Any]) -> bool | str:
+        """``x.chunk(n, dim)`` / ``torch.split(x, size_or_sections, dim)``: a split point; ``getitem`` picks pieces."""
+        if name == "chunk":
+            bound = dict(zip(("chunks", "dim"), args, strict=False)) | kwargs
+            entry: dict[str, Any] = {"type": "chunk", "chunks": int(bound["chunks"])}
+        elif name == "tensor_split":  # indices (cut points) or a number of sections, the first ones one longer
+            bound = dict(zip(("indices_or_sections", "dim"), args, strict=False)) | kwargs
+            cut: Any = bound.get("indices_or_sections", bound.get("indices", bound.get("sections")))
+            length = x[int(bound.get("dim", 0)) % len(x)]
+            if isinstance(cut, list | tuple):
+                edges = [0, *[min(max(int(c), 0), length) for c in cut], length]
+                sections = [b - a for a, b in pairwise(edges)]
+            else:
+                n = int(cut)
+                sections = [length // n + (i < length % n) for i in range(n)]
+            entry = {"type": "split", "split_size": sections}
+        else:
+            bound = dict(zip(("split_size_or_sections", "dim"), args, strict=False)) | kwargs
+            size: Any = bound.get("split_size_or_sections", bound.get("split_size"))
+            entry = {"type": "split", "split_size": [int(v) for v in size] if isinstance(size, list | tuple)
+                     else int(size)}
+        dim = int(bound.get("dim", 0))
+        if dim % len(x) == 0:
+            return "a split along the batch dim"
+        entry["dim"] = dim
+        self.splits[node] = entry
+        self.emit(node, entry, [main], shape=x)
         return True
 
     def roll(self, node: Any, main: Any, args: list[Any], kwargs: dict[str, Any]) -> bool | str:

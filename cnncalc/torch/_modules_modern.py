@@ -200,6 +200,18 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
         def forward(self, x: Any) -> Any:
             return func.normalize(x, self.p, self.dim, self.eps)
 
+    class Over(base):  # type: ignore[misc]
+        """A module run over leading dims folded into the batch: (N, *lead, …) → (N·prod(lead), …) → back."""
+
+        def __init__(self, body: Any, over: int) -> None:
+            super().__init__()
+            self.body, self.over = body, over
+
+        def forward(self, x: Any) -> Any:
+            lead = x.shape[1:1 + self.over]
+            y = self.body(x.reshape(-1, *x.shape[1 + self.over:]))
+            return y.reshape(x.shape[0], *lead, *y.shape[1:])
+
     class Opaque(base):  # type: ignore[misc]
         """An imported node cnncalc cannot compute: zeros of the measured shape, holding as many parameter and buffer
         values as torch measured (so the cross-check's counts compare); the original module is the real check."""
@@ -216,4 +228,4 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
 
     return {c.__name__: c for c in (Arithmetic, MatMul, Attention, Piece, Reshape, Permute, LayerNorm2d, LayerScale,
                                     StochasticDepth, DilatedAvgPool, Select, Slice, Roll, Token, Normalize,
-                                    Einsum, Opaque)}
+                                    Einsum, Over, Opaque)}

@@ -8,7 +8,6 @@ declared below, which the walk sets.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 from cnncalc.torch.imports import Shape, pair
@@ -353,35 +352,6 @@ class Ops:
             return self.alias(node, parts[0])
         dim = self.bind("cat", args, kwargs).get("dim", 0)
         self.emit(node, {"type": "concat", "dim": dim}, list(parts), merge=True)
-        return True
-
-    def split(self, node: Any, name: str, main: Any, x: Shape, args: list[Any], kwargs: dict[str, Any]) -> bool | str:
-        """``x.chunk(n, dim)`` / ``torch.split(x, size_or_sections, dim)``: a split point; ``getitem`` picks pieces."""
-        if name == "chunk":
-            bound = dict(zip(("chunks", "dim"), args, strict=False)) | kwargs
-            entry: dict[str, Any] = {"type": "chunk", "chunks": int(bound["chunks"])}
-        elif name == "tensor_split":  # indices (cut points) or a number of sections, the first ones one longer
-            bound = dict(zip(("indices_or_sections", "dim"), args, strict=False)) | kwargs
-            cut: Any = bound.get("indices_or_sections", bound.get("indices", bound.get("sections")))
-            length = x[int(bound.get("dim", 0)) % len(x)]
-            if isinstance(cut, list | tuple):
-                edges = [0, *[min(max(int(c), 0), length) for c in cut], length]
-                sections = [b - a for a, b in pairwise(edges)]
-            else:
-                n = int(cut)
-                sections = [length // n + (i < length % n) for i in range(n)]
-            entry = {"type": "split", "split_size": sections}
-        else:
-            bound = dict(zip(("split_size_or_sections", "dim"), args, strict=False)) | kwargs
-            size: Any = bound.get("split_size_or_sections", bound.get("split_size"))
-            entry = {"type": "split", "split_size": [int(v) for v in size] if isinstance(size, list | tuple)
-                     else int(size)}
-        dim = int(bound.get("dim", 0))
-        if dim % len(x) == 0:
-            return "a split along the batch dim"
-        entry["dim"] = dim
-        self.splits[node] = entry
-        self.emit(node, entry, [main], shape=x)
         return True
 
     def permute(self, node: Any, name: str, main: Any, x: Shape, args: list[Any]) -> bool | str:

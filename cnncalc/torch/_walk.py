@@ -165,9 +165,15 @@ class Walk(Calls):
         self.calls[node.target] = self.calls.get(node.target, 0) + 1
         if isinstance(m, nn.Sequential) and len(m) == 0:
             return self.alias(node, main)
+        folded = getattr(self.traced, "folded", {})
+        over = main in folded and folded.get(node) == folded[main] and x is not None
+        if over and x is not None:  # heads or windows folded into the batch: torch saw (batch·k, …)
+            x, y = (x[0] * x[1], *x[2:]), (y[0] * y[1], *y[2:])
         entry = module_layer(m, nn, x, y)
         if entry is None or main is None:
             return False
+        if over:
+            entry["over"] = 1
         if isinstance(m, nn.modules.pooling._MaxUnpoolNd):
             index = node.args[1] if len(node.args) > 1 else node.kwargs.get("indices")
             if index not in self.indices:

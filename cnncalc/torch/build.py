@@ -345,7 +345,16 @@ def _builder(node: Node) -> Builder:
     builder = BUILDERS.get(type(node.layer))
     if builder is None:
         raise CnncalcError(f"the torch bridge has no mapping for {node.layer.type} ('{node.name}')")
-    return builder
+    over = node.layer.over
+    if not over:
+        return builder
+    found = builder
+
+    def folded(t: SimpleNamespace, layer: Any, x: Shape, keep: bool) -> Any:
+        """The layer's module over the leading dims folded into the batch, as the model code ran it."""
+        return t.Over(found(t, layer, x[over:], keep), over)
+
+    return folded
 
 
 def build_module(net: Network, device: str = "cpu", *, input_shape: Shape | None = None) -> Any:

@@ -129,6 +129,9 @@ class Layer(BaseModel):
     name: str | None = None
     #: False for frozen layers: their parameters still count, but not as trainable.
     trainable: bool = True
+    #: Leading dims the layer runs over one by one, with the same weights, as it runs over the batch: attention
+    #: heads or windows that model code folds into the batch (MViT pools each head's map with one Conv3d).
+    over: Annotated[int, Field(ge=0, le=8)] = 0
 
     #: Spatial dims a ``typeNd`` alias demands, e.g. ``{"conv2d": 2}``; checked before evaluation.
     dims_of_type: ClassVar[dict[str, int]] = {}
