@@ -11,6 +11,7 @@ import operator
 from typing import Any
 
 from cnncalc.errors import CnncalcError
+from cnncalc.torch._attention import attention_call
 from cnncalc.torch._calls import _PASS_THROUGH, Calls
 from cnncalc.torch._ops import Imported, in_place, is_tensor, shape_of
 from cnncalc.torch.imports import FUNCTIONS, module_layer
@@ -168,6 +169,8 @@ class Walk(Calls):
             self.calls[node.target] = self.calls.get(node.target, 0) + 1
             if isinstance(m, nn.Sequential) and len(m) == 0:
                 return self.alias(node, main)
+            if isinstance(m, nn.MultiheadAttention):  # query, key, value and the call's masks: see _attention
+                return attention_call(self, node, m, x, y)
             entry = module_layer(m, nn, x, y)
             if entry is None or main is None:
                 return False
