@@ -69,11 +69,17 @@ CASES: list[tuple[dict[str, Any], tuple[int, ...]]] = [
     ({"type": "reshape", "shape": [4, 36]}, (4, 6, 6)),
     ({"type": "matmul"}, (4, 6, 6)),
     ({"type": "sdpa"}, (4, 6, 6)),
+    # Self-attention on (L, E) = (4, 16), 2 heads: one head's log-sum-exp row (2·4 values) is under one value per
+    # output position, so the probe reads it as ``small``; the pre-layers are conv1d on the 2-D input.
+    ({"type": "multihead_attention", "embed_dim": 16, "num_heads": 2}, (4, 16)),
 ]
 #: Classes whose rule is knowingly approximate (documented in their keeps()): RBF's square keeps the broadcast
 #: difference (out × in per sample), which the vocabulary does not name; max-unpooling needs a linked pool; an opaque
 #: node stands for whatever torch module was imported, so what it saves is that module's, unknown to cnncalc.
 APPROXIMATE = {"RBF", "MaxUnpool", "Opaque"}
+#: Classes whose ``copy`` entries are output-sized units of one packed storage: multi-head attention's 3·L·E query,
+#: key and value (the probe counts that storage as three copies, and an L·E one as one).
+PACKED = {"MultiheadAttention"}
 
 
 def test_every_layer_class_has_a_case() -> None:
@@ -105,8 +111,8 @@ def _kept(fields: dict[str, Any], shape: tuple[int, ...]) -> tuple[Counter[str],
     from cnncalc.torch.build import build_module
 
     pres = [f"pre{k}" if k else "pre" for k in range(_arity(fields, shape))]
-    layers: list[dict[str, Any]] = [{"type": "conv2d", "name": p, "out_channels": shape[0], "kernel_size": 1,
-                                     "inputs": ["input"]} for p in pres]
+    layers: list[dict[str, Any]] = [{"type": f"conv{len(shape) - 1}d", "name": p, "out_channels": shape[0],
+                                     "kernel_size": 1, "inputs": ["input"]} for p in pres]
     layers.append({**fields, "name": "t", "inputs": pres})
     net = cnncalc.load({"name": "probe", "input": list(shape), "layers": layers})
     module = build_module(net).train()
@@ -126,6 +132,7 @@ def _kept(fields: dict[str, Any], shape: tuple[int, ...]) -> tuple[Counter[str],
     out = values["t"]
     out_ptr = out.untyped_storage().data_ptr()
     kinds: dict[int, str] = {}
+    units: dict[int, int] = {}
     for t in packed:
         ptr = t.untyped_storage().data_ptr()
         if ptr in own:
@@ -143,6 +150,10 @@ def _kept(fields: dict[str, Any], shape: tuple[int, ...]) -> tuple[Counter[str],
         else:
             kind = "copy"
         kinds[ptr] = kind
+        # Where a class's rule counts output-sized copies in a packed storage (multi-head attention's query, key
+        # and value), the storage counts as the copies it holds.
+        packed_copies = kind == "copy" and REGISTRY[fields["type"]].__name__ in PACKED
+        units[ptr] = round(t.untyped_storage().nbytes() / out.untyped_storage().nbytes()) if packed_copies else 1
     grads: dict[str, Any] = {}
     for x in ins[:1]:
         x.register_hook(lambda g: grads.setdefault("in", g))
@@ -151,7 +162,10 @@ def _kept(fields: dict[str, Any], shape: tuple[int, ...]) -> tuple[Counter[str],
     # In place, the input *is* the output (its hook sees the output's gradient): the question does not arise.
     view = not fields.get("inplace") and grads["in"].untyped_storage().data_ptr() == grads["out"].untyped_storage(
         ).data_ptr()
-    return Counter(kinds.values()), view
+    counts: Counter[str] = Counter()
+    for ptr, kind in kinds.items():
+        counts[kind] += units[ptr]
+    return counts, view
 
 
 def _expected(fields: dict[str, Any], shape: tuple[int, ...]) -> tuple[Counter[str], bool]:

@@ -109,11 +109,11 @@ class MultiheadAttention(Merge):
                           connections=ev.connections, rf=ev.rf, summary=ev.summary)
 
     def keeps(self) -> Keeps:
-        """torch's training path (``F.multi_head_attention_forward``, ``need_weights=False``) saves the inputs (for the
-        in-projection), the projected query, key and value (three output-sized tensors: one packed 3·L·E storage in
-        self-attention), the attention output and the log-sum-exp of each query row (``small``), and the copy of the
-        attention output the out-projection reads. Exact for S = L without ``add_bias_kv``/``add_zero_attn``
-        (tests/test_memory_torch.py pins it); otherwise the key and value projections are S·E, counted as L·E.
-        Inference holds the projected query, key and value and the attention output while it runs."""
-        return Keeps(saves=("inputs", "copy", "copy", "copy", "copy", "copy", "small"),
-                     workspace=("copy", "copy", "copy", "copy"))
+        """torch's training path (``F.multi_head_attention_forward``, ``need_weights=False``, batch first) saves a
+        contiguous copy of the (transposed) input for the in-projection, the projected query, key and value (one
+        packed 3·L·E storage), the attention output (which the out-projection reads as a view) and each query row's
+        log-sum-exp (``small``): five output-sized copies, none of the input's own storage. Exact for self-attention
+        without ``add_bias_kv``/``add_zero_attn`` (tests/test_memory_torch.py pins it); cross-attention also copies
+        the key and value inputs and projects them to S·E each, which this counts as for self-attention. Inference
+        holds the projected query, key and value and the attention output while the op runs."""
+        return Keeps(saves=("copy",) * 5 + ("small",), workspace=("copy",) * 4)
