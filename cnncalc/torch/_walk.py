@@ -98,6 +98,8 @@ class Walk(Calls):
             what = ", ".join(f"'{a.target if a.op == 'get_attr' else a.name}'" for a in stray)
             self.fail(node, f"uses {what}, a tensor not computed from the input")
             return
+        if consts and node.op == "call_module" and isinstance(self.modules[node.target], self.nn.MultiheadAttention):
+            consts = []  # a mask held as a buffer: the call's reader (_attention) says why it stays opaque
         if consts:  # a parameter or buffer used directly (x * self.gamma, F.layer_norm(x, s, self.weight))
             done = self.with_constants(node, [a for a in tensors if a not in consts], consts)
             if done is not True:
