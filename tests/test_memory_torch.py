@@ -258,3 +258,18 @@ def test_an_auxiliary_head_keeps_nothing_for_backward() -> None:
     result = compare(net, batch=8, mode="sgd", input_shape=(3, 224, 224), profiler=False)
     assert result.measured.peak_phase == "backward"
     assert abs(result.error) <= 0.005, (result.measured.peak_bytes, result.predicted)
+
+
+@pytest.mark.parametrize("fields", [{"num_heads": 4}, {"num_heads": 1}, {"num_heads": 4, "bias": False}],
+                         ids=["fused", "odd-heads", "no-bias"])
+def test_multihead_attention_inference_peak_matches_torch(fields: dict[str, Any]) -> None:
+    # Eval without grad: torch's fused _native_multi_head_attention (even heads, biases) shows the tracker only its
+    # output; the decomposed path (odd heads, no biases) holds five output-sized copies while it runs. Both exact.
+    from cnncalc.torch.measure import compare
+
+    net = cnncalc.load({"name": "attn", "input": [32, 64], "layers": [
+        {"type": "linear", "name": "pre", "out_features": 64},
+        {"type": "mha", "embed_dim": 64, **fields},
+        {"type": "linear", "out_features": 64}]})
+    result = compare(net, batch=4, mode="inference", profiler=False)
+    assert result.predicted == result.measured.peak_bytes

@@ -114,6 +114,13 @@ class MultiheadAttention(Merge):
         packed 3·L·E storage), the attention output (which the out-projection reads as a view) and each query row's
         log-sum-exp (``small``): five output-sized copies, none of the input's own storage. Exact for self-attention
         without ``add_bias_kv``/``add_zero_attn`` (tests/test_memory_torch.py pins it); cross-attention also copies
-        the key and value inputs and projects them to S·E each, which this counts as for self-attention. Inference
-        holds the projected query, key and value and the attention output while the op runs."""
-        return Keeps(saves=("copy",) * 5 + ("small",), workspace=("copy",) * 4)
+        the key and value inputs and projects them to S·E each, which this counts as for self-attention.
+
+        Inference (eval, no grad): where the fields allow torch's fused ``_native_multi_head_attention`` (even
+        heads, biases, no extra key/value rows, kdim = vdim = E) and the call is self-attention, it is one op whose
+        temporaries no storage tracker sees; otherwise the decomposed path holds the same five copies while it runs
+        (measured on the CPU: exact for L = S).
+        """
+        fused = (self.num_heads % 2 == 0 and self.bias and not self.add_bias_kv and not self.add_zero_attn
+                 and self.kdim in (None, self.embed_dim) and self.vdim in (None, self.embed_dim))
+        return Keeps(saves=("copy",) * 5 + ("small",), workspace=() if fused else ("copy",) * 5)
