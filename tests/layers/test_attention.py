@@ -201,6 +201,9 @@ def test_eval_mode_fused_path_counts_nothing_in_flop_counter() -> None:
      {"type": "mha", "embed_dim": 16, "num_heads": 8, "kdim": 6, "vdim": 10, "inputs": ["input", "k", "v"]}],
 ], ids=["self", "extra-rows", "cross-kv", "cross-k-v"])
 def test_crosscheck(layers: list[dict[str, Any]], agrees_with_torch: Any) -> None:
-    # The bridge builds torch's own nn.MultiheadAttention from the spec: shapes and parameters agree.
+    # The bridge builds torch's own nn.MultiheadAttention from the spec: shapes and parameters agree, and the MACs
+    # FlopCounterMode counts with the fused path off and the math attention kernel (every product a bmm).
     result = agrees_with_torch({"name": "attn", "input": [5, 16], "layers": layers})
+    row = result.rows[-1]
+    assert row.macs[1] is not None and row.macs[0] == row.macs[1] > 0
     assert result.params[0] == result.params[1]
