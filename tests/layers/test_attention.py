@@ -207,3 +207,10 @@ def test_crosscheck(layers: list[dict[str, Any]], agrees_with_torch: Any) -> Non
     row = result.rows[-1]
     assert row.macs[1] is not None and row.macs[0] == row.macs[1] > 0
     assert result.params[0] == result.params[1]
+
+
+def test_symbolic_sequence_length(cli: Any) -> None:
+    # ViT-B's attention on L tokens: 4·768²·L projection MACs and 2·768·L² for the scores and the weighted sum.
+    result = cli("layer", "mha", "--input", "Lx768", "--embed-dim", "768", "--num-heads", "12")
+    assert result.exit_code == 0
+    assert f"{2 * 768}·L² + {4 * 768 * 768}·L" in result.stdout
