@@ -125,3 +125,31 @@ def test_what_stays_opaque_says_why(options: dict[str, Any], mask: str | None, r
     assert re.search(reason, spec["notes"]), spec["notes"]
     with pytest.raises(cnncalc.CnncalcError, match="no mapping for"):
         cnncalc.from_torch(module, (5, 16), strict=True)
+
+
+@pytest.mark.parametrize(("how", "kind"), [("self", "multihead_attention"), ("other", "opaque"), ("kw", "opaque")])
+def test_forward_hooks_read_only_self_attention(how: str, kind: str) -> None:
+    # Where torch.fx cannot trace (data-dependent control flow), forward hooks see a call's positional tensors only:
+    # attn(y, y, y) is self-attention; key and value from elsewhere (or passed by keyword) stay opaque, never a
+    # self-attention layer with the wrong source length.
+    from torch import nn
+
+    class Untraceable(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pre = nn.Linear(16, 16)
+            self.attn = nn.MultiheadAttention(16, 2, batch_first=True)
+
+        def forward(self, x: Any) -> Any:
+            if x.sum() > 0:  # fx cannot trace a branch on a tensor
+                x = x * 1
+            y = self.pre(x)
+            if how == "other":
+                return self.attn(y, x[:, :3], x[:, :3])[0]
+            if how == "kw":
+                return self.attn(y, key=x, value=x)[0]
+            return self.attn(y, y, y)[0]
+
+    spec = cnncalc.from_torch(Untraceable(), (5, 16))
+    assert "forward hooks" in spec["notes"]
+    assert [layer["type"] for layer in spec["layers"]] == ["linear", kind]
