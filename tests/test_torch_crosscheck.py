@@ -180,6 +180,16 @@ LAYER_SPECS: dict[str, dict[str, Any]] = {
         {"type": "reshape", "shape": [2, 3, 15], "name": "heads"}, {"type": "permute", "dims": [0, 1, 3, 2]},
         {"type": "matmul", "inputs": ["permute_3", "heads"], "name": "scores"},
         {"type": "sdpa", "inputs": ["scores", "scores", "permute_3"]}]},
+    # A ViT encoder block (self-attention, one input), then cross-attention to a shorter, narrower memory.
+    "attention": {"input": [7, 16], "layers": [
+        {"type": "layernorm", "name": "ln_1"}, {"type": "mha", "embed_dim": 16, "num_heads": 4, "name": "attn"},
+        {"type": "add", "inputs": ["input", "attn"], "name": "res"}, {"type": "layernorm"},
+        {"type": "linear", "out_features": 64}, {"type": "gelu"}, {"type": "linear", "out_features": 16},
+        {"type": "add", "inputs": ["res", "linear_2"], "name": "block"},
+        {"type": "split", "split_size": [3, 4], "dim": 1, "index": 0, "name": "first"},
+        {"type": "linear", "out_features": 6, "name": "memory"},
+        {"type": "multihead_attention", "embed_dim": 16, "num_heads": 2, "kdim": 6, "vdim": 6, "add_bias_kv": True,
+         "add_zero_attn": True, "bias": False, "inputs": ["block", "memory", "memory"]}]},
 }
 
 
