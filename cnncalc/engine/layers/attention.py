@@ -6,7 +6,8 @@ Shapes per sample (batch excluded, so torch's ``batch_first=True`` layout): quer
 ``add_zero_attn`` each add one key/value row, so the scores see S' = S + add_bias_kv + add_zero_attn positions.
 
 - params  = E·E + E·kdim + E·vdim (query, key, value projections: torch's packed ``in_proj_weight`` 3E·E when
-  kdim = vdim = E) + E·E (``out_proj``) + [3E + E biases] + [2E: ``bias_k``, ``bias_v``]
+  kdim = vdim = E) + E·E (``out_proj``) + [3E + E biases] + [2E: ``bias_k``, ``bias_v``, counted with the
+  biases as torch names them]
 - MACs    = L·E·E + S·E·kdim + S·E·vdim (projections) + L·S'·E (scores q·kᵀ, all heads) + L·S'·E (weighted sum
   of the values) + L·E·E (output projection)
 - FLOPs   = 2·MACs + bias additions (L·E + 2·S·E + L·E with ``bias``) + 4 per score (num_heads·L·S' scores:
@@ -14,8 +15,8 @@ Shapes per sample (batch excluded, so torch's ``batch_first=True`` layout): quer
 
 torch's own default is ``batch_first=False``, a (L, N, E) layout whose batch is not the first dim; cnncalc's shapes
 exclude a leading batch, so a spec accepts only ``batch_first: true`` (the default here) and ``cnncalc import``
-leaves a ``batch_first=False`` module opaque, saying why. Attention masks are not modelled (they change no count
-but the importer cannot see what they mask): an imported call with a mask stays opaque.
+leaves a ``batch_first=False`` module opaque, saying why. Attention masks are not modelled (no product changes,
+but a mask adds work per score and changes the path torch takes): an imported call with a mask stays opaque.
 """
 
 
