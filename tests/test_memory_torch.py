@@ -81,11 +81,17 @@ CASES: list[tuple[dict[str, Any], tuple[int, ...]]] = [
     ({"type": "einsum", "equation": "bchw,bcwk->bchk"}, (4, 6, 6)),
     ({"type": "conv2d", "out_channels": 4, "kernel_size": 3, "groups": 4, "fixed": True}, (4, 6, 6)),
     ({"type": "pad", "padding": [[0, 0], [0, 1], [2, 0]]}, (4, 6, 6)),
+    # Self-attention on (L, E) = (4, 16), 2 heads: one head's log-sum-exp row (2·4 values) is under one value per
+    # output position, so the probe reads it as ``small``; the pre-layers are conv1d on the 2-D input.
+    ({"type": "multihead_attention", "embed_dim": 16, "num_heads": 2}, (4, 16)),
 ]
 #: Classes whose rule is knowingly approximate (documented in their keeps()): RBF's square keeps the broadcast
 #: difference (out × in per sample), which the vocabulary does not name; max-unpooling needs a linked pool; an opaque
 #: node stands for whatever torch module was imported, so what it saves is that module's, unknown to cnncalc.
 APPROXIMATE = {"RBF", "MaxUnpool", "Opaque"}
+#: Classes whose ``copy`` entries are output-sized units of one packed storage: multi-head attention's 3·L·E query,
+#: key and value (the probe counts that storage as three copies, and an L·E one as one).
+PACKED = {"MultiheadAttention"}
 
 
 def test_every_layer_class_has_a_case() -> None:
@@ -117,8 +123,8 @@ def _kept(fields: dict[str, Any], shape: tuple[int, ...]) -> tuple[Counter[str],
     from cnncalc.torch.build import build_module
 
     pres = [f"pre{k}" if k else "pre" for k in range(_arity(fields, shape))]
-    layers: list[dict[str, Any]] = [{"type": "conv2d", "name": p, "out_channels": shape[0], "kernel_size": 1,
-                                     "inputs": ["input"]} for p in pres]
+    layers: list[dict[str, Any]] = [{"type": f"conv{len(shape) - 1}d", "name": p, "out_channels": shape[0],
+                                     "kernel_size": 1, "inputs": ["input"]} for p in pres]
     layers.append({**fields, "name": "t", "inputs": pres})
     net = cnncalc.load({"name": "probe", "input": list(shape), "layers": layers})
     module = build_module(net).train()
@@ -138,6 +144,7 @@ def _kept(fields: dict[str, Any], shape: tuple[int, ...]) -> tuple[Counter[str],
     out = values["t"]
     out_ptr = out.untyped_storage().data_ptr()
     kinds: dict[int, str] = {}
+    units: dict[int, int] = {}
     for t in packed:
         ptr = t.untyped_storage().data_ptr()
         if ptr in own:
@@ -156,6 +163,10 @@ def _kept(fields: dict[str, Any], shape: tuple[int, ...]) -> tuple[Counter[str],
         else:
             kind = "copy"
         kinds[ptr] = kind
+        # Where a class's rule counts output-sized copies in a packed storage (multi-head attention's query, key
+        # and value), the storage counts as the copies it holds.
+        packed_copies = kind == "copy" and REGISTRY[fields["type"]].__name__ in PACKED
+        units[ptr] = round(t.untyped_storage().nbytes() / out.untyped_storage().nbytes()) if packed_copies else 1
     grads: dict[str, Any] = {}
     for x in ins[:1]:
         x.register_hook(lambda g: grads.setdefault("in", g))
@@ -164,7 +175,10 @@ def _kept(fields: dict[str, Any], shape: tuple[int, ...]) -> tuple[Counter[str],
     # In place, the input *is* the output (its hook sees the output's gradient): the question does not arise.
     view = not fields.get("inplace") and grads["in"].untyped_storage().data_ptr() == grads["out"].untyped_storage(
         ).data_ptr()
-    return Counter(kinds.values()), view
+    counts: Counter[str] = Counter()
+    for ptr, kind in kinds.items():
+        counts[kind] += units[ptr]
+    return counts, view
 
 
 def _expected(fields: dict[str, Any], shape: tuple[int, ...]) -> tuple[Counter[str], bool]:
@@ -257,3 +271,18 @@ def test_an_auxiliary_head_keeps_nothing_for_backward() -> None:
     result = compare(net, batch=8, mode="sgd", input_shape=(3, 224, 224), profiler=False)
     assert result.measured.peak_phase == "backward"
     assert abs(result.error) <= 0.005, (result.measured.peak_bytes, result.predicted)
+
+
+@pytest.mark.parametrize("fields", [{"num_heads": 4}, {"num_heads": 1}, {"num_heads": 4, "bias": False}],
+                         ids=["fused", "odd-heads", "no-bias"])
+def test_multihead_attention_inference_peak_matches_torch(fields: dict[str, Any]) -> None:
+    # Eval without grad: torch's fused _native_multi_head_attention (even heads, biases) shows the tracker only its
+    # output; the decomposed path (odd heads, no biases) holds five output-sized copies while it runs. Both exact.
+    from cnncalc.torch.measure import compare
+
+    net = cnncalc.load({"name": "attn", "input": [32, 64], "layers": [
+        {"type": "linear", "name": "pre", "out_features": 64},
+        {"type": "mha", "embed_dim": 64, **fields},
+        {"type": "linear", "out_features": 64}]})
+    result = compare(net, batch=4, mode="inference", profiler=False)
+    assert result.predicted == result.measured.peak_bytes

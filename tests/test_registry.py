@@ -24,7 +24,7 @@ from cnncalc.torch.imports import IMPORTS
 
 #: The families front ends know (CONTRIBUTING, the homework checker's row kinds).
 FAMILIES = {"conv", "pool", "fc", "norm", "act", "softmax", "dropout", "flatten", "identity", "reshape", "upsample",
-            "merge", "maxout", "opaque"}
+            "merge", "attention", "maxout", "opaque"}
 
 
 def role_problems(cls: type[Layer]) -> list[str]:

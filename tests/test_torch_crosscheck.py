@@ -201,6 +201,16 @@ LAYER_SPECS: dict[str, dict[str, Any]] = {
         {"type": "pad", "padding": [[0, 1], [1, 0], [0, 2]]}, {"type": "normalize", "dim": -1},
         {"type": "einsum", "equation": "bchw,bcgw->bchg", "inputs": ["normalize_1", "pad_1"]},
         {"type": "token", "at": "end"}, {"type": "select", "dim": 1, "index": -1}]},
+    # A ViT encoder block (self-attention, one input), then cross-attention to a shorter, narrower memory.
+    "attention": {"input": [7, 16], "layers": [
+        {"type": "layernorm", "name": "ln_1"}, {"type": "mha", "embed_dim": 16, "num_heads": 4, "name": "attn"},
+        {"type": "add", "inputs": ["input", "attn"], "name": "res"}, {"type": "layernorm"},
+        {"type": "linear", "out_features": 64}, {"type": "gelu"}, {"type": "linear", "out_features": 16},
+        {"type": "add", "inputs": ["res", "linear_2"], "name": "block"},
+        {"type": "split", "split_size": [3, 4], "dim": 1, "index": 0, "name": "first"},
+        {"type": "linear", "out_features": 6, "name": "memory"},
+        {"type": "multihead_attention", "embed_dim": 16, "num_heads": 2, "kdim": 6, "vdim": 6, "add_bias_kv": True,
+         "add_zero_attn": True, "bias": False, "inputs": ["block", "memory", "memory"]}]},
 }
 
 

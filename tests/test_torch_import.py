@@ -560,6 +560,7 @@ def test_every_import_mapping_reads_its_torch_modules() -> None:
         nn.Upsample(scale_factor=2), nn.UpsamplingBilinear2d(scale_factor=2), nn.MaxUnpool2d(2), nn.PixelShuffle(2),
         nn.PixelUnshuffle(2), nn.LPPool1d(2, 2), nn.LPPool2d(2, 2), nn.LPPool3d(2, 2), nn.LayerNorm(3),
         nn.GroupNorm(1, 3), nn.InstanceNorm1d(3), nn.InstanceNorm2d(3), nn.InstanceNorm3d(3), nn.Mish(),
+        nn.MultiheadAttention(4, 2, batch_first=True),
     ]
     declared = {resolve(nn, path): (cls, path) for cls, imp in IMPORTS.items() for path in imp.modules}
     assert all(isinstance(c, type) and issubclass(c, nn.Module) for c in declared), declared

@@ -15,7 +15,8 @@ from cnncalc.torch._pads import SidePads, torch_order
 
 def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
     """Element-wise arithmetic with broadcasting or a scalar, split pieces, permute and reshape, channels-first layer
-    norm, layer scale, stochastic depth, ONNX's dilated average pooling, opaque nodes, matmul and attention."""
+    norm, layer scale, stochastic depth, ONNX's dilated average pooling, opaque nodes, matmul, attention and
+    multi-head attention called with one input or three."""
     base: Any = nn.Module
 
     class Arithmetic(base):  # type: ignore[misc]
@@ -212,6 +213,15 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
             y = self.body(x.reshape(-1, *x.shape[1 + self.over:]))
             return y.reshape(x.shape[0], *lead, *y.shape[1:])
 
+    class MultiheadAttention(nn.MultiheadAttention):  # type: ignore[misc]
+        """``nn.MultiheadAttention`` (batch first) called as models call it: ``attn(x, x, x)`` with one input (the same
+        tensor three times, so torch may take its fused path as it would in the model), ``attn(q, k, v)`` with three;
+        the output without the attention weights (``need_weights=False``, as torchvision's ViT)."""
+
+        def forward(self, *xs: Any) -> Any:
+            q, k, v = xs * 3 if len(xs) == 1 else xs
+            return super().forward(q, k, v, need_weights=False)[0]
+
     class Opaque(base):  # type: ignore[misc]
         """An imported node cnncalc cannot compute: zeros of the measured shape, holding as many parameter and buffer
         values as torch measured (so the cross-check's counts compare); the original module is the real check."""
@@ -228,4 +238,4 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
 
     return {c.__name__: c for c in (Arithmetic, MatMul, Attention, Piece, Reshape, Permute, LayerNorm2d, LayerScale,
                                     StochasticDepth, DilatedAvgPool, Select, Slice, Roll, Token, Normalize,
-                                    Einsum, Over, Opaque)}
+                                    Einsum, Over, MultiheadAttention, Opaque)}

@@ -11,6 +11,7 @@ import operator
 from typing import Any
 
 from cnncalc.errors import CnncalcError
+from cnncalc.torch._attention import attention_call
 from cnncalc.torch._calls import _PASS_THROUGH, Calls
 from cnncalc.torch._held import FACTORIES
 from cnncalc.torch._ops import Imported, in_place, is_tensor, shape_of
@@ -100,6 +101,8 @@ class Walk(Calls):
             what = ", ".join(f"'{a.target if a.op == 'get_attr' else a.name}'" for a in stray)
             self.fail(node, f"uses {what}, a tensor not computed from the input")
             return
+        if consts and node.op == "call_module" and isinstance(self.modules[node.target], self.nn.MultiheadAttention):
+            consts = []  # a mask held as a buffer: the call's reader (_attention) says why it stays opaque
         if consts:  # a parameter or buffer used directly (x * self.gamma, F.layer_norm(x, s, self.weight))
             done = self.with_constants(node, [a for a in tensors if a not in consts], consts)
             if done is not True:
@@ -165,6 +168,8 @@ class Walk(Calls):
         self.calls[node.target] = self.calls.get(node.target, 0) + 1
         if isinstance(m, nn.Sequential) and len(m) == 0:
             return self.alias(node, main)
+        if isinstance(m, nn.MultiheadAttention):  # query, key, value and the call's masks: see _attention
+            return attention_call(self, node, m, x, y)
         folded = getattr(self.traced, "folded", {})
         over = main in folded and folded.get(node) == folded[main] and x is not None
         if over and x is not None:  # heads or windows folded into the batch: torch saw (batch·k, …)

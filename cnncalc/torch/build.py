@@ -33,6 +33,7 @@ from typing import Any
 from cnncalc.engine.layers import (
     REGISTRY,
     activation,
+    attention,
     conv,
     conv_transpose,
     linear,
@@ -260,6 +261,13 @@ def _split(t: SimpleNamespace, layer: reshape.Split, x: Shape, keep: bool) -> An
     return t.Piece(layer.pieces(x), layer.dim % rank, layer.index)
 
 
+def _multihead_attention(t: SimpleNamespace, layer: attention.MultiheadAttention, x: Shape, keep: bool) -> Any:
+    """torch's module with the spec's fields (torch itself checks the inputs' features against them)."""
+    return t.MultiheadAttention(layer.embed_dim, layer.num_heads, dropout=layer.dropout, bias=layer.bias,
+                                add_bias_kv=layer.add_bias_kv, add_zero_attn=layer.add_zero_attn, kdim=layer.kdim,
+                                vdim=layer.vdim, batch_first=True)
+
+
 BUILDERS: dict[type[Layer], Builder] = {
     conv.Conv: _conv,
     conv_transpose.ConvTranspose: _conv_transpose,
@@ -312,6 +320,7 @@ BUILDERS: dict[type[Layer], Builder] = {
     tensor.Slice: lambda t, layer, x, keep: t.Slice(layer.dim, layer.start, layer.stop, layer.step),
     tensor.Roll: lambda t, layer, x, keep: t.Roll(layer.shifts, layer.dims),
     tensor.Token: _token,
+    attention.MultiheadAttention: _multihead_attention,
     opaque.Opaque: lambda t, layer, x, keep: t.Opaque(layer.output_shape, layer.params, layer.buffers),
 }
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from cnncalc.engine.layers import conv, conv_transpose, linear
+from cnncalc.engine.layers import attention, conv, conv_transpose, linear
 from cnncalc.engine.report import Analysis
 from cnncalc.errors import CnncalcError
 from cnncalc.model import Network, Shape
@@ -90,8 +92,26 @@ class CrossReport:
 
 
 #: Layers whose multiply-adds torch's FlopCounterMode counts (convolutions, transposed convolutions and matrix
-#: products, at 2 FLOPs per MAC, bias additions left out, as cnncalc's MACs leave them out).
-COUNTED = (conv.Conv, conv_transpose.ConvTranspose, linear.Linear)
+#: products, at 2 FLOPs per MAC, bias additions left out, as cnncalc's MACs leave them out). Multi-head attention
+#: runs with torch's fused fast path off and the math attention kernel (:func:`_decomposed`), so that every one of
+#: its products is a matrix product FlopCounterMode sees.
+COUNTED = (conv.Conv, conv_transpose.ConvTranspose, linear.Linear, attention.MultiheadAttention)
+
+
+@contextlib.contextmanager
+def _decomposed(torch: Any) -> Iterator[None]:
+    """``nn.MultiheadAttention`` as matrix products: without ``_native_multi_head_attention`` (one op, which
+    FlopCounterMode counts as nothing) and with the math attention kernel (the CPU flash kernel it has no formula
+    for); the same products, so the same MACs."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    fast = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with sdpa_kernel(SDPBackend.MATH):
+            yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fast)
 
 
 def crosscheck(target: Network | Analysis, *, batch: int = 1, device: str = "cpu",
@@ -123,9 +143,16 @@ def crosscheck(target: Network | Analysis, *, batch: int = 1, device: str = "cpu
 
     counters: dict[str, Any] = {}
 
+    attending = {node.name for node in net.nodes if isinstance(node.layer, attention.MultiheadAttention)}
+
+    @contextlib.contextmanager
+    def decomposed(counter: Any) -> Iterator[None]:
+        with _decomposed(torch), counter:
+            yield
+
     def around(name: str) -> Any:
         counters[name] = FlopCounterMode(display=False)
-        return counters[name]
+        return decomposed(counters[name]) if name in attending else counters[name]
 
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")

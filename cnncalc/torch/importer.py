@@ -203,6 +203,8 @@ def _hooks(module: Any, input_shape: Shape, torch: Any, nn: Any, reason: str, st
             out.notes.append(f"'{name}' takes the previous output reshaped: read as a flatten")
             out.add({"name": out.label(f"{name}.flatten"), **flat}, [out.previous], x)
         entry = module_layer(m, nn, x, y)
+        if isinstance(m, nn.MultiheadAttention) and (len(inputs) < 3 or any(t is not inputs[0][1] for _, t in inputs)):
+            entry = None  # hooks see positional tensors only: unless attn(x, x, x), key and value are unknown
         if entry is None and not strict:  # measured, not read: an opaque layer
             entry = _opaque(m, y)
             out.opaque.append(f"{name} ({type(m).__name__})")

@@ -19,6 +19,7 @@ from typing import Any
 
 from cnncalc.engine.layers import (
     activation,
+    attention,
     conv,
     conv_transpose,
     linear,
@@ -172,6 +173,21 @@ def _pad(mode: str, m: Any, nn: Any, x: Shape | None, y: Shape | None) -> Entry:
     return pad_entry(list(m.padding), mode, getattr(m, "value", 0.0))
 
 
+def _multihead_attention(m: Any, nn: Any, x: Shape | None, y: Shape | None) -> Entry | None:
+    """``nn.MultiheadAttention`` with torch's fields; none for ``batch_first=False`` (the batch second, which cnncalc's
+    shapes cannot say: the walk leaves such a call opaque with that reason)."""
+    if not m.batch_first:
+        return None
+    entry: Entry = {"type": "multihead_attention", "embed_dim": m.embed_dim, "num_heads": m.num_heads,
+                    "dropout": float(m.dropout), "bias": m.in_proj_bias is not None or m.out_proj.bias is not None,
+                    "add_bias_kv": m.bias_k is not None, "add_zero_attn": bool(m.add_zero_attn)}
+    if m.kdim != m.embed_dim:
+        entry["kdim"] = m.kdim
+    if m.vdim != m.embed_dim:
+        entry["vdim"] = m.vdim
+    return entry
+
+
 def _fields(kind: str, **fields: str) -> Reader:
     """A reader copying module attributes into spec fields: ``_fields("lrn", size="size")``."""
     return lambda m, nn, x, y: {"type": kind, **{k: getattr(m, attr) for k, attr in fields.items()}}
@@ -271,6 +287,7 @@ IMPORTS: dict[type[Layer], Import] = {
     tensor.Slice: Import(functions=("getitem", "narrow")),  # x[..., 0::2, :]
     tensor.Roll: Import(functions=("roll",)),
     tensor.Token: Import(functions=("cat",)),  # torch.cat([self.cls_token.expand(n, -1, -1), x], dim=1)
+    attention.MultiheadAttention: Import({"MultiheadAttention": _multihead_attention}),
     opaque.Opaque: Import(none="what the import makes of a module or op without a mapping (measured, not read)"),
 }
 

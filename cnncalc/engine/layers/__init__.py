@@ -19,7 +19,7 @@ from cnncalc.engine.layers.registry import REGISTRY, layer_classes, register, su
 __all__ = ["REGISTRY", "layer_classes", "register", "suggest", "type_names"]
 
 _FAMILIES = ("conv", "conv_transpose", "pool", "linear", "norm", "activation", "reshape", "upsample", "merge", "tensor",
-             "opaque")
+             "attention", "opaque")
 
 for _family in _FAMILIES:
     import_module(f"cnncalc.engine.layers.{_family}")

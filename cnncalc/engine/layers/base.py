@@ -142,8 +142,8 @@ class Layer(BaseModel):
     #: True for shape-keeping, parameterless layers that ``activation:`` may fuse into a conv or linear layer.
     fusable: ClassVar[bool] = False
     #: The layer's role for front ends (homework rows, conventions, tables): conv, pool, fc, norm, act, softmax,
-    #: dropout, flatten, identity, reshape, upsample, merge, maxout, opaque (an imported node cnncalc measured but
-    #: cannot compute). Front ends ask this, never the type name.
+    #: dropout, flatten, identity, reshape, upsample, merge, attention, maxout, opaque (an imported node cnncalc
+    #: measured but cannot compute). Front ends ask this, never the type name.
     family: ClassVar[str] = ""
     #: True for layers a course table usually leaves out or folds into the row before (activations, dropout,
     #: normalisation, flatten): the homework checker aligns rows without them.

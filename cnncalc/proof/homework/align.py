@@ -34,6 +34,7 @@ def name_key(text: str) -> str:
 _ROW_FAMILY = [
     (r"input|data|image|img", "input"),
     (r"softmax|logsoftmax", "softmax"),
+    (r"mha|msa|attn|attention|multihead", "attention"),
     (r"relu|leakyrelu|prelu|elu|selu|gelu|silu|swish|tanh|sigmoid|hardswish|act", "act"),
     (r"conv|dwconv|deconv|c\d", "conv"),
     (r"maxpool|avgpool|pool|subsampl|gap|gmp|mp\d|s\d|m\d*$", "pool"),

@@ -242,6 +242,7 @@ CATALOGUE: dict[str, tuple[Slips, ...]] = {
     "flatten": (sizes,),
     "identity": (sizes,),
     "merge": (sizes,),
+    "attention": (biases, sizes),
     "opaque": (sizes,),  # measured, not computed: only a wrong size can be told
 }
 _EVERY: tuple[Slips, ...] = (input_depth, flattened_fan_in, biases, kernel_once, padding, same_padding, stride,
