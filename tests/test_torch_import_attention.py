@@ -128,11 +128,14 @@ def test_what_stays_opaque_says_why(options: dict[str, Any], mask: str | None, r
 
 
 @pytest.mark.parametrize(("how", "kind"), [("self", "multihead_attention"), ("other", "opaque"), ("kw", "opaque")])
-def test_forward_hooks_read_only_self_attention(how: str, kind: str) -> None:
-    # Where torch.fx cannot trace (data-dependent control flow), forward hooks see a call's positional tensors only:
-    # attn(y, y, y) is self-attention; key and value from elsewhere (or passed by keyword) stay opaque, never a
-    # self-attention layer with the wrong source length.
+def test_forward_hooks_read_only_self_attention(how: str, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where torch.fx cannot trace (data-dependent control flow), the recorded forward pass sees every call with its
+    # keywords: self- and cross-attention both import. Forward hooks, the last resort, see a call's positional
+    # tensors only: attn(y, y, y) is self-attention; key and value from elsewhere (or passed by keyword) stay
+    # opaque, never a self-attention layer with the wrong source length.
     from torch import nn
+
+    from cnncalc.torch import importer
 
     class Untraceable(nn.Module):
         def __init__(self) -> None:
@@ -150,6 +153,17 @@ def test_forward_hooks_read_only_self_attention(how: str, kind: str) -> None:
                 return self.attn(y, key=x, value=x)[0]
             return self.attn(y, y, y)[0]
 
+    spec = cnncalc.from_torch(Untraceable(), (5, 16), strict=True)
+    assert "recorded from a forward pass" in spec["notes"]
+    attn = spec["layers"][-1]
+    assert attn["type"] == "multihead_attention"
+    assert attn.get("inputs", ["pre"]) == (["pre"] if how == "self" else ["pre", "getitem", "getitem_1"]
+                                          if how == "other" else ["pre", "input", "input"])
+
+    def fails(*args: Any, **kwargs: Any) -> Any:
+        raise cnncalc.CnncalcError("no")
+
+    monkeypatch.setattr(importer, "_eager", fails)
     spec = cnncalc.from_torch(Untraceable(), (5, 16))
     assert "forward hooks" in spec["notes"]
     assert [layer["type"] for layer in spec["layers"]] == ["linear", kind]

@@ -154,7 +154,7 @@ class Recording:
         else:
             self.where.append(self.names.get(id(module), ""))
 
-    def leave(self, module: Any, args: tuple[Any, ...], result: Any) -> None:
+    def leave(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
         counted = self.stack.pop() if self.stack else False
         if not counted:
             if self.where:
@@ -166,7 +166,7 @@ class Recording:
         target = self.names.get(id(module))
         if target is None:  # a module outside the root (a functional helper's own): nothing to name it by
             return
-        node = self.graph.create_node("call_module", target, self.arg(args), {})
+        node = self.graph.create_node("call_module", target, self.arg(args), self.arg(kwargs))
         self.bind(result, node)
 
 
@@ -191,9 +191,9 @@ def record(root: Any, run: Callable[[Callable[[Any], Any], int], None], torch: A
         if holder:
             holder[0].enter(module)
 
-    def post(module: Any, args: Any, result: Any) -> None:
+    def post(module: Any, args: Any, kwargs: Any, result: Any) -> None:
         if holder:
-            holder[0].leave(module, tuple(args), result)
+            holder[0].leave(module, tuple(args), dict(kwargs or {}), result)
 
     def call(x: Any) -> None:
         holder[:] = [Recording(root, torch, leaf)]  # a failed fake pass starts over on real tensors
@@ -203,7 +203,7 @@ def record(root: Any, run: Callable[[Callable[[Any], Any], int], None], torch: A
             result = root(x)
         rec.graph.output(rec.arg(result))
 
-    handles = [modules.register_module_forward_pre_hook(pre), modules.register_module_forward_hook(post)]
+    handles = [modules.register_module_forward_pre_hook(pre), modules.register_module_forward_hook(post, with_kwargs=True)]
     try:
         run(call, 3)
         three = holder[0]
