@@ -203,7 +203,8 @@ def record(root: Any, run: Callable[[Callable[[Any], Any], int], None], torch: A
             result = root(x)
         rec.graph.output(rec.arg(result))
 
-    handles = [modules.register_module_forward_pre_hook(pre), modules.register_module_forward_hook(post, with_kwargs=True)]
+    handles = [modules.register_module_forward_pre_hook(pre),
+               modules.register_module_forward_hook(post, with_kwargs=True)]
     try:
         run(call, 3)
         three = holder[0]
