@@ -47,6 +47,11 @@ class Calls(Held):
         x, y = shape_of(self.values[base]), shape_of(self.values[node])
         if not isinstance(index, tuple):
             index = (index,)
+        if None in index:  # x[:, :, None]: new dims of size 1, and nothing else taken: a reshape
+            if any(i is not None and i is not Ellipsis and i != slice(None) for i in index) or y[:1] != x[:1]:
+                return False
+            self.emit(node, {"type": "reshape", "shape": list(y[1:])}, [source])
+            return True
         if Ellipsis in index:
             at = index.index(Ellipsis)
             index = (*index[:at], *[slice(None)] * (len(x) - len(index) + 1), *index[at + 1:])

@@ -15,6 +15,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from cnncalc.torch._moved import Places, Relocate
+
 #: Tensor dunder methods as the ``operator`` functions fx writes for them; the reflected forms swap their operands.
 _OPERATORS: dict[str, tuple[Callable[..., Any], bool]] = {
     "__add__": (operator.add, False), "__radd__": (operator.add, True), "__iadd__": (operator.iadd, False),
@@ -275,59 +277,80 @@ def _einsum_unfolded(equation: str, operands: list[bool], output: bool) -> str:
     return ",".join(terms) + "->" + (out[:1] + fresh + out[1:] if output else out)
 
 
-def unfold(two: Recording, three: Recording) -> dict[Any, int]:
-    """Where a tensor's first dim is batch × k (Swin's windows moved into the batch: ``(B·nW, ws, ws, C)``), show
-    the walk its (batch, k, …) view: its value as a meta tensor of that shape, and the dim arguments of the ops
-    reading it renumbered. The batch-2 and batch-3 recordings tell which dim carries the batch."""
-    torch = two.torch
+def _places(two: Recording, three: Recording) -> Places | None:
+    """Which dim of each tensor grows with the batch (2 → 3), and by what factor; None where the two passes differ
+    (the forward depends on the batch size)."""
     nodes2, nodes3 = list(two.graph.nodes), list(three.graph.nodes)
     if len(nodes2) != len(nodes3) or any(a.op != b.op or str(a.target) != str(b.target)
                                          for a, b in zip(nodes2, nodes3, strict=True)):
-        return {}  # the pass depends on the batch size: leave the batch-2 record as it is
-    folded: dict[Any, int] = {}
-    views: dict[int, Any] = {}
+        return None
+    places: Places = {}
     for a, b in zip(nodes2, nodes3, strict=True):
         v2, v3 = two.values.get(a), three.values.get(b)
-        if not isinstance(v2, torch.Tensor) or not isinstance(v3, torch.Tensor):
-            continue
-        found = _batch_dims(tuple(v2.shape), tuple(v3.shape))
+        if isinstance(v2, two.torch.Tensor) and isinstance(v3, two.torch.Tensor):
+            found = _batch_dims(tuple(v2.shape), tuple(v3.shape))
+            if found is not None:
+                places[a] = found
+    return places
+
+
+def unfold(two: Recording, three: Recording) -> dict[Any, int]:
+    """Where a tensor's first dim is batch × k (Swin's windows moved into the batch: ``(B·nW, ws, ws, C)``), show
+    the walk its (batch, k, …) view: its value as a meta tensor of that shape, and the dim arguments of the ops
+    reading it renumbered. Where the batch is in another dim (MViT's relative positions), :mod:`._moved` rewrites
+    the ops. The batch-2 and batch-3 recordings tell which dim carries the batch."""
+    torch = two.torch
+    nodes = list(two.graph.nodes)
+    places = _places(two, three)
+    if places is None:
+        return {}  # leave the batch-2 record as it is
+    handled = Relocate(two.graph, two.values, places, torch).run()
+    folded: dict[Any, int] = {}
+    views: dict[int, Any] = {}
+    for a in nodes:
+        found = places.get(a)
         if found is None or found[0] != 0 or found[1] == 1:
             continue
+        v2 = two.values[a]
         folded[a] = found[1]
         if id(v2) not in views:  # one view per tensor, so in-place ops still see the same value
             views[id(v2)] = torch.empty((2, found[1], *v2.shape[1:]), device="meta")
         two.values[a] = views[id(v2)]
-    for node in nodes2:
-        if node.op not in ("call_function", "call_method") or not node.args:
-            continue
-        name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
-        first = node.args[1] if name == "einsum" and len(node.args) > 1 else node.args[0]
-        if isinstance(first, tuple | list) and first:
-            first = first[0]
-        if first not in folded:
-            continue
-        args, kwargs = list(node.args), dict(node.kwargs)
-        if name == "einsum" and isinstance(args[0], str):
-            args[0] = _einsum_unfolded(args[0], [a in folded for a in node.all_input_nodes], node in folded)
-        elif node.target is operator.getitem:
-            index = args[1] if isinstance(args[1], tuple) else (args[1],)
-            args[1] = (slice(None), *index)
-        elif name == "permute":
-            dims = list(args[1]) if len(args) == 2 and isinstance(args[1], tuple | list) else list(args[1:])
-            rank = len(two.values[first].shape) - 1
-            order: list[int] = []
-            for d in dims:
-                order += [0, 1] if int(d) % rank == 0 else [int(d) % rank + 1]
-            args = [args[0], *order]
-        elif name.strip("_") in _DIMS:
-            positions, key = _DIMS[name.strip("_")]
-            for p in positions:
-                if p < len(args):
-                    args[p] = _shift(args[p])
-            for k in (key, "dim1", "end_dim", "axis1", "dims"):
-                if k in kwargs:
-                    kwargs[k] = _shift(kwargs[k])
-        else:
-            continue
-        node.args, node.kwargs = tuple(args), kwargs
+    for node in nodes:
+        if node.op in ("call_function", "call_method") and node.args and node not in handled:
+            _renumber(node, folded, two.values)
     return folded
+
+
+def _renumber(node: Any, folded: dict[Any, int], values: dict[Any, Any]) -> None:
+    """The dim arguments of an op reading a folded tensor, as dims of its (batch, k, …) view."""
+    name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
+    first = node.args[1] if name == "einsum" and len(node.args) > 1 else node.args[0]
+    if isinstance(first, tuple | list) and first:
+        first = first[0]
+    if first not in folded:
+        return
+    args, kwargs = list(node.args), dict(node.kwargs)
+    if name == "einsum" and isinstance(args[0], str):
+        args[0] = _einsum_unfolded(args[0], [a in folded for a in node.all_input_nodes], node in folded)
+    elif node.target is operator.getitem:
+        index = args[1] if isinstance(args[1], tuple) else (args[1],)
+        args[1] = (slice(None), *index)
+    elif name == "permute":
+        dims = list(args[1]) if len(args) == 2 and isinstance(args[1], tuple | list) else list(args[1:])
+        rank = len(values[first].shape) - 1
+        order: list[int] = []
+        for d in dims:
+            order += [0, 1] if int(d) % rank == 0 else [int(d) % rank + 1]
+        args = [args[0], *order]
+    elif name.strip("_") in _DIMS:
+        positions, key = _DIMS[name.strip("_")]
+        for p in positions:
+            if p < len(args):
+                args[p] = _shift(args[p])
+        for k in (key, "dim1", "end_dim", "axis1", "dims"):
+            if k in kwargs:
+                kwargs[k] = _shift(kwargs[k])
+    else:
+        return
+    node.args, node.kwargs = tuple(args), kwargs

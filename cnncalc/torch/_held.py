@@ -41,6 +41,8 @@ class Held(Ops):
             x = shape_of(self.values[main])
             if name in ("cat", "concat", "concatenate"):
                 return self.token(node, main, x, consts[0])
+            if name == "einsum":
+                return self.einsum_held(node, main, consts[0])
             if name in _OPERAND:
                 return self.operand(node, name, main, x, consts[0])
         return done
@@ -172,6 +174,8 @@ class Held(Ops):
             return self.einsum(node)
         if main is None:
             return False
+        if name == "setitem":
+            return self.assign(node, main)
         return self.unbind(node, main) if name == "unbind" else self.roll(node, main, args, kwargs)
 
     def einsum(self, node: Any) -> bool | str:
@@ -211,6 +215,36 @@ class Held(Ops):
         entry["dim"] = dim
         self.splits[node] = entry
         self.emit(node, entry, [main], shape=x)
+        return True
+
+    def assign(self, node: Any, target: Any) -> bool | str:
+        """``x[region] = y`` with ``y`` computed from the input (``x[:, :, 1:, 1:] += y`` writes back so too)."""
+        value = node.args[2] if len(node.args) > 2 else None
+        if value not in self.refs or target not in self.refs:
+            return "an assignment of a value not computed from the input"
+        x = shape_of(self.values[target])
+        index = self.value(node.args[1])
+        index = index if isinstance(index, tuple) else (index,)
+        if Ellipsis in index or len(index) > len(x) or index[:1] != (slice(None),) or \
+                not all(isinstance(i, slice) for i in index):
+            return "an assignment to other than slices after a whole batch"
+        full = [*index[1:], *[slice(None)] * (len(x) - len(index))]
+        region = [None if s == slice(None) else [s.start, s.stop, s.step] for s in full]
+        self.emit(node, {"type": "assign", "region": region}, [target, value], merge=True)
+        return True
+
+    def einsum_held(self, node: Any, main: Any, const: Any) -> bool | str:
+        """``torch.einsum(eq, x, table)`` with a constant last: an einsum holding it (MViT's relative positions)."""
+        equation, *rest = node.args
+        operands = list(rest[0]) if len(rest) == 1 and isinstance(rest[0], tuple | list) else rest
+        if not isinstance(equation, str) or operands != [main, const]:
+            return "an einsum whose held operand is not its last"
+        shape = list(shape_of(self.values[const]))
+        params, buffers = self.held(node)
+        entry: dict[str, Any] = {"type": "einsum", "equation": equation.replace(" ", ""), "operand": shape}
+        if (params, buffers) != (prod(shape), 0):
+            entry |= {"operand_params": params, "operand_buffers": buffers}
+        self.emit(node, entry, [main], merge=True)
         return True
 
     def roll(self, node: Any, main: Any, args: list[Any], kwargs: dict[str, Any]) -> bool | str:

@@ -54,12 +54,26 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
             return torch.matmul(a, b)
 
     class Einsum(base):  # type: ignore[misc]
-        def __init__(self, equation: str) -> None:
+        """torch.einsum of the inputs, and of a held operand last (learned, or holding as many values as counted)."""
+
+        def __init__(self, equation: str, operand: list[int] | None = None, params: int = 0,
+                     buffers: int = 0) -> None:
             super().__init__()
             self.equation = equation
+            self.shape = None if operand is None else tuple(operand)
+            self.learned = operand is not None and params == prod(operand) and not buffers
+            if operand is not None and self.learned:
+                self.operand = nn.Parameter(torch.zeros(*operand))
+            elif operand is not None:
+                self.table = nn.Parameter(torch.zeros(params)) if params else None
+                if buffers:
+                    self.register_buffer("held", torch.zeros(buffers))
 
         def forward(self, *xs: Any) -> Any:
-            return torch.einsum(self.equation, *xs)
+            if self.shape is None:
+                return torch.einsum(self.equation, *xs)
+            operand = self.operand if self.learned else xs[0].new_zeros(self.shape)
+            return torch.einsum(self.equation, *xs, operand)
 
     class Attention(base):  # type: ignore[misc]
         def __init__(self, masked: bool = False, is_causal: bool = False) -> None:
@@ -201,6 +215,18 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
         def forward(self, x: Any) -> Any:
             return func.normalize(x, self.p, self.dim, self.eps)
 
+    class Assign(base):  # type: ignore[misc]
+        """``y = x.clone(); y[region] = v``: the target with a region replaced."""
+
+        def __init__(self, region: list[Any]) -> None:
+            super().__init__()
+            self.index = (slice(None), *[slice(None) if r is None else slice(*r) for r in region])
+
+        def forward(self, x: Any, value: Any) -> Any:
+            y = x.clone()
+            y[self.index] = value
+            return y
+
     class Over(base):  # type: ignore[misc]
         """A module run over leading dims folded into the batch: (N, *lead, …) → (N·prod(lead), …) → back."""
 
@@ -238,4 +264,5 @@ def modern_modules(torch: Any, nn: Any, func: Any) -> dict[str, Any]:
 
     return {c.__name__: c for c in (Arithmetic, MatMul, Attention, Piece, Reshape, Permute, LayerNorm2d, LayerScale,
                                     StochasticDepth, DilatedAvgPool, Select, Slice, Roll, Token, Normalize,
-                                    Einsum, Over, MultiheadAttention, Opaque)}
+                                    Einsum, Over, Assign, MultiheadAttention,
+                                    Opaque)}

@@ -214,7 +214,7 @@ class Walk(Calls):
             return self.merge(node, kind, y, inplace=name.endswith("_") or name.startswith("i"))
         if name in ("cat", "concat", "concatenate"):
             return self.concat(node, args, kwargs)
-        if name in ("einsum", "unbind", "roll"):
+        if name in ("einsum", "unbind", "roll", "setitem"):
             return self.sequence_op(node, name, main, args, kwargs)
         if name in ("matmul", "bmm", "scaled_dot_product_attention"):
             return self.product(node, name, args, kwargs)

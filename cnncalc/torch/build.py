@@ -303,7 +303,7 @@ BUILDERS: dict[type[Layer], Builder] = {
     merge.Add: _merge,
     merge.MatMul: lambda t, layer, x, keep: t.MatMul(),
     merge.Attention: lambda t, layer, x, keep: t.Attention(layer.masked, layer.is_causal),
-    merge.Einsum: lambda t, layer, x, keep: t.Einsum(layer.equation),
+    merge.Einsum: lambda t, layer, x, keep: t.Einsum(layer.equation, layer.operand, *layer.held()),
     pool.LpPool: _pool,
     norm.LayerNorm: _layernorm,
     norm.GroupNorm: lambda t, layer, x, keep: t.nn.GroupNorm(layer.num_groups, x[0], eps=layer.eps,
@@ -320,6 +320,7 @@ BUILDERS: dict[type[Layer], Builder] = {
     tensor.Slice: lambda t, layer, x, keep: t.Slice(layer.dim, layer.start, layer.stop, layer.step),
     tensor.Roll: lambda t, layer, x, keep: t.Roll(layer.shifts, layer.dims),
     tensor.Token: _token,
+    tensor.Assign: lambda t, layer, x, keep: t.Assign(layer.region),
     attention.MultiheadAttention: _multihead_attention,
     opaque.Opaque: lambda t, layer, x, keep: t.Opaque(layer.output_shape, layer.params, layer.buffers),
 }

@@ -287,6 +287,7 @@ IMPORTS: dict[type[Layer], Import] = {
     tensor.Slice: Import(functions=("getitem", "narrow")),  # x[..., 0::2, :]
     tensor.Roll: Import(functions=("roll",)),
     tensor.Token: Import(functions=("cat",)),  # torch.cat([self.cls_token.expand(n, -1, -1), x], dim=1)
+    tensor.Assign: Import(functions=("setitem",)),  # x[region] = y, x[region] += y
     attention.MultiheadAttention: Import({"MultiheadAttention": _multihead_attention}),
     opaque.Opaque: Import(none="what the import makes of a module or op without a mapping (measured, not read)"),
 }

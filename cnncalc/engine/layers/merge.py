@@ -247,6 +247,19 @@ class Einsum(Merge):
 
     type: Literal["einsum"]
     equation: str
+    #: A tensor the layer holds as its last operand (its term has no batch letter): MViT's relative-position table
+    #: per time step. Counts as for the arithmetic layers: a learned tensor of its size unless given.
+    operand: list[PosInt] | None = None
+    operand_params: NonNegInt | None = None
+    operand_buffers: NonNegInt | None = None
+
+    def held(self) -> tuple[int, int]:
+        """The operand's parameters and buffers: by default a learned tensor of its size."""
+        if self.operand is None:
+            return 0, 0
+        if self.operand_params is None and self.operand_buffers is None:
+            return prod(self.operand), 0
+        return self.operand_params or 0, self.operand_buffers or 0
 
     def merge(self, shapes: list[Shape]) -> Evaluation:
         """Letters bind sizes across the operands (equal, as torch wants without broadcasting); the output's letters
@@ -256,26 +269,33 @@ class Einsum(Merge):
             raise ShapeError(f"einsum '{self.equation}' needs an explicit output (->) and no '...'")
         left, out = text.split("->")
         terms = left.split(",")
-        if len(terms) != len(shapes):
-            raise ShapeError(f"einsum '{self.equation}' names {len(terms)} operands, got {len(shapes)} inputs")
-        if len(shapes) < 2:
-            raise ShapeError("einsum joins at least two inputs (one input is a permute or a sum)")
+        held = [] if self.operand is None else [tuple(self.operand)]
+        if len(terms) != len(shapes) + len(held):
+            raise ShapeError(f"einsum '{self.equation}' names {len(terms)} operands, got {len(shapes)} inputs"
+                             + (" and the held operand" if held else ""))
+        if len(shapes) + len(held) < 2:
+            raise ShapeError("einsum joins at least two operands (one input is a permute or a sum)")
         sizes: dict[str, int] = {}
         batch = terms[0][:1]
-        for term, shape in zip(terms, shapes, strict=True):
-            if len(term) != len(shape) + 1 or not term.isalpha() or len(set(term)) != len(term):
-                raise ShapeError(f"einsum term '{term}' does not fit an input of {fmt_shape(shape)} (one distinct "
-                                 "letter per dim, the batch first)")
-            if term[0] != batch:
+        for i, (term, shape) in enumerate(zip(terms, [*shapes, *held], strict=True)):
+            own = i >= len(shapes)  # the held operand: no batch
+            if len(term) != len(shape) + (0 if own else 1) or not term.isalpha() or len(set(term)) != len(term):
+                raise ShapeError(f"einsum term '{term}' does not fit {'the operand' if own else 'an input'} of "
+                                 f"{fmt_shape(shape)} (one distinct letter per dim, the batch first on inputs)")
+            if not own and term[0] != batch:
                 raise ShapeError(f"einsum term '{term}' does not start with the batch letter '{batch}'")
-            for letter, size in zip(term[1:], shape, strict=True):
+            for letter, size in zip(term if own else term[1:], shape, strict=True):
+                if letter == batch:
+                    raise ShapeError(f"einsum's held operand '{term}' cannot use the batch letter '{batch}'")
                 if sizes.setdefault(letter, size) != size:
                     raise ShapeError(f"einsum letter '{letter}' has sizes {sizes[letter]} and {size}")
         if out[:1] != batch or any(c not in sizes for c in out[1:]) or len(set(out)) != len(out):
             raise ShapeError(f"einsum output '{out}' must start with the batch letter '{batch}' and use input letters")
         shape = tuple(sizes[c] for c in out[1:])
-        macs = prod(sizes.values()) * (len(shapes) - 1)
-        return Evaluation(shape, macs=macs, flops=2 * macs, connections=macs, rf=GLOBAL, summary=text)
+        macs = prod(sizes.values()) * (len(shapes) + len(held) - 1)
+        params, buffers = self.held()
+        return Evaluation(shape, params=params, buffers=buffers, macs=macs, flops=2 * macs, connections=macs,
+                          rf=GLOBAL, summary=text)
 
     def keeps(self) -> Keeps:
         """einsum (a permuted bmm) saves every input."""

@@ -13,7 +13,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from cnncalc.engine.layers.base import GLOBAL, Evaluation, Keeps, Layer, PosInt
+from cnncalc.engine.layers.base import GLOBAL, Evaluation, Keeps, Layer, Merge, PosInt
 from cnncalc.engine.layers.registry import register
 from cnncalc.errors import ShapeError
 from cnncalc.model import Shape, fmt_shape
@@ -134,3 +134,38 @@ class Token(Layer):
     def keeps(self) -> Keeps:
         """cat keeps only sizes; the gradients are slices of the output's."""
         return Keeps(saves=(), grad="view")
+
+
+Region = list[Annotated[list[int | None], Field(min_length=3, max_length=3)] | None]
+
+
+@register
+class Assign(Merge):
+    """``x[region] = y`` (and ``x[region] += y``, which Python writes back the same way: MViT adds its relative
+    positions to the attention map but for the class token's row and column): the first input with the region
+    replaced by the second. In place: no new memory, no FLOPs of its own. ``region`` has one ``[start, stop, step]``
+    (or null: the whole dim) per dim after the batch."""
+
+    family: ClassVar[str] = "merge"
+
+    type: Literal["assign"]
+    region: Region
+
+    def merge(self, shapes: list[Shape]) -> Evaluation:
+        """The target's shape; the value must have the region's shape (or broadcast to it)."""
+        if len(shapes) != 2:
+            raise ShapeError(f"assign takes the target and the value, got {len(shapes)} inputs")
+        target, value = shapes
+        if len(self.region) != len(target):
+            raise ShapeError(f"region has {len(self.region)} entries for the {len(target)} dims of "
+                             f"{fmt_shape(target)} after the batch")
+        part = tuple(size if r is None else len(range(*slice(*r).indices(size)))
+                     for r, size in zip(self.region, target, strict=True))
+        if len(value) != len(part) or any(v not in (1, p) for v, p in zip(value, part, strict=True)):
+            raise ShapeError(f"the value {fmt_shape(value)} does not fit the region {fmt_shape(part)} of "
+                             f"{fmt_shape(target)}")
+        return Evaluation(target, stores=False, rf=GLOBAL, summary=f"region {fmt_shape(part)}")
+
+    def keeps(self) -> Keeps:
+        """A copy into a slice keeps nothing; the target's gradient is the output's with the region zeroed."""
+        return Keeps(saves=())

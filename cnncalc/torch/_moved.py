@@ -1,0 +1,168 @@
+"""Tensors whose batch sits in another dim than the first, in a recorded forward pass.
+
+Model code moves the batch out of the first dim for a few ops: MViT's relative-position term permutes the time
+steps first, folds batch, heads and positions into one middle dim, multiplies by a table per time step, and moves the
+batch back. A spec's shapes are per sample with the batch first, so such a tensor is shown to the walk moved: its
+batch dim first (and the factor folded with it, batch × k, as a dim of its own), the other dims in order. The ops
+reading or making it are rewritten to the same computation on that view: a permute renumbered, a reshape preceded
+by the permute that keeps the memory order, a matmul as the einsum it is, indices and dim arguments renumbered.
+What cannot be rewritten is left as it was, for the walk to measure as an opaque node.
+"""
+
+from __future__ import annotations
+
+import operator
+from itertools import accumulate
+from typing import Any
+
+#: Where the batch is (dim, factor) for every tensor node of the recording.
+Places = dict[Any, tuple[int, int]]
+
+
+def view_shape(shape: tuple[int, ...], d: int, k: int) -> tuple[int, ...]:
+    """The per-sample view of a tensor whose dim ``d`` is batch × ``k``: (batch, [k,] the other dims)."""
+    rest = [s for j, s in enumerate(shape) if j != d]
+    return (shape[d] // k, *([k] if k > 1 else []), *rest)
+
+
+def view_dim(j: int, rank: int, d: int, k: int) -> int | None:
+    """Where torch dim ``j`` of such a tensor is in its view; None for the batch dim itself."""
+    j %= rank
+    if j == d:
+        return None
+    return (2 if k > 1 else 1) + (j if j < d else j - 1)
+
+
+def _groups(a: tuple[int, ...], b: tuple[int, ...]) -> list[tuple[list[int], list[int]]]:
+    """A reshape's dim groups: runs of ``a``'s dims and ``b``'s dims with equal products, in order."""
+    ca, cb = list(accumulate(a, operator.mul)), list(accumulate(b, operator.mul))
+    cuts = sorted(set(ca) & set(cb))
+    groups: list[tuple[list[int], list[int]]] = []
+    i = j = 0
+    for cut in cuts:
+        ga: list[int] = []
+        gb: list[int] = []
+        while i < len(a) and (not ga or ca[i - 1] < cut):
+            ga.append(i)
+            i += 1
+        while j < len(b) and (not gb or cb[j - 1] < cut):
+            gb.append(j)
+            j += 1
+        groups.append((ga, gb))
+    return groups
+
+
+class Relocate:
+    """Rewrite the ops around moved tensors in a recorded graph (``values`` holds batch-2 values)."""
+
+    def __init__(self, graph: Any, values: dict[Any, Any], places: Places, torch: Any) -> None:
+        self.graph, self.values, self.places, self.torch = graph, values, places, torch
+        self.shapes = {n: tuple(int(s) for s in v.shape) for n, v in values.items() if isinstance(v, torch.Tensor)}
+
+    def place(self, node: Any) -> tuple[int, int]:
+        return self.places.get(node, (0, 1))
+
+    def run(self) -> set[Any]:
+        """Rewrite every op that reads or makes a moved tensor; return those ops (the fold pass leaves them)."""
+        moved = {n for n, (d, _) in self.places.items() if d > 0}
+        done: set[Any] = set()
+        for node in list(self.graph.nodes):
+            if node.op not in ("call_function", "call_method") or not node.args:
+                continue
+            if node in moved or any(a in moved for a in node.all_input_nodes):
+                self.rewrite(node)
+                done.add(node)
+        for node in moved:  # the values last: the rewrites read the torch shapes
+            self.values[node] = self.torch.empty(view_shape(self.shapes[node], *self.places[node]), device="meta")
+        return done
+
+    def name(self, node: Any) -> str:
+        return str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
+
+    def rewrite(self, node: Any) -> None:
+        name = self.name(node).strip("_")
+        first = node.args[0]
+        if name in ("permute", "transpose", "swapaxes", "swapdims", "contiguous", "clone"):
+            if name in ("contiguous", "clone"):
+                return
+            self.permute(node, first, name)
+        elif name in ("view", "reshape"):
+            self.reshape(node, first)
+        elif name in ("matmul", "bmm"):
+            self.matmul(node)
+        elif node.target is operator.getitem and first in self.shapes:
+            self.index(node, first)
+
+    def permute(self, node: Any, source: Any, name: str) -> None:
+        rank = len(self.shapes[source])
+        if name == "permute":
+            dims = list(node.args[1]) if len(node.args) == 2 and isinstance(node.args[1], tuple | list) \
+                else list(node.args[1:])
+            order = [int(d) % rank for d in dims]
+        else:
+            a, b = (int(d) % rank for d in node.args[1:3])
+            order = list(range(rank))
+            order[a], order[b] = order[b], order[a]
+        (d, k), (d2, k2) = self.place(source), self.place(node)
+        if order[d2] != d or k != k2:
+            return
+        new = [0, *([1] if k > 1 else []), *[int(view_dim(order[i], rank, d, k) or 0) for i in range(rank)
+                                             if i != d2]]
+        node.target, node.op = "permute", "call_method"
+        node.args = (source, *new)
+
+    def reshape(self, node: Any, source: Any) -> None:
+        """A reshape keeps memory order; on the views that needs the dims that fold into the batch right after it
+        (a permute first), as long as the batch is the outermost dim of its group on both sides."""
+        (d, k), (d2, _) = self.place(source), self.place(node)
+        shape_in, shape_out = self.shapes[source], self.shapes[node]
+        group = next(((ga, gb) for ga, gb in _groups(shape_in, shape_out) if d in ga), None)
+        if group is None or group[0][0] != d or group[1][0] != d2 or (d2 > 0 and len(group[1]) > 1):
+            return
+        rank = len(shape_in)
+        ga = group[0]
+        rest = [j for j in range(rank) if j not in ga]
+        order = [0, *([1] if k > 1 else []), *[int(view_dim(j, rank, d, k) or 0) for j in [*ga[1:], *rest]]]
+        if order == sorted(order):
+            return
+        view = view_shape(shape_in, d, k)
+        turned = self.graph.inserting_before(node)
+        with turned:
+            permuted = self.graph.create_node("call_method", "permute", (source, *order), {},
+                                              name=f"{node.name}_permute")
+        self.values[permuted] = self.torch.empty(tuple(view[i] for i in order), device="meta")
+        self.places[permuted] = (0, 1)  # already a view: nothing more to move
+        node.args = (permuted, *node.args[1:])
+
+    def matmul(self, node: Any) -> None:
+        """``a @ b`` with a moved operand is an einsum over the views (MViT's per-time-step table product)."""
+        a, b = node.args[0], node.args[1]
+        shapes = [self.shapes.get(x) for x in (a, b)]
+        if any(s is None or len(s) < 2 for s in shapes) or node not in self.shapes:
+            return
+        sa, sb = shapes[0], shapes[1]
+        assert sa is not None and sb is not None
+        rank = max(len(sa), len(sb))
+        batch = "abcdefgh"[:rank - 2]
+        terms = [batch[rank - len(sa):] + "ij", batch[rank - len(sb):] + "jk", batch + "ik"]
+        parts: list[str] = []
+        for term, x in zip(terms, (a, b, node), strict=True):
+            if x not in self.places:  # a constant: no batch
+                parts.append(term)
+                continue
+            d, k = self.place(x)
+            parts.append("Z" + ("Y" if k > 1 else "") + term[:d] + term[d + 1:])
+        node.op, node.target = "call_function", self.torch.einsum
+        node.args, node.kwargs = (f"{parts[0]},{parts[1]}->{parts[2]}", a, b), {}
+
+    def index(self, node: Any, source: Any) -> None:
+        d, k = self.place(source)
+        if d == 0:
+            return
+        index = node.args[1] if isinstance(node.args[1], tuple) else (node.args[1],)
+        rank = len(self.shapes[source])
+        full = list(index) + [slice(None)] * (rank - len(index))
+        if Ellipsis in full or len(full) != rank or full[d] != slice(None):
+            return
+        node.args = (source, (slice(None), *([slice(None)] if k > 1 else []), *[full[j] for j in range(rank)
+                                                                                 if j != d]))
