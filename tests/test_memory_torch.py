@@ -79,6 +79,8 @@ CASES: list[tuple[dict[str, Any], tuple[int, ...]]] = [
     ({"type": "token", "dim": 2, "at": "end"}, (4, 6, 6)),
     ({"type": "normalize", "dim": -1}, (4, 6, 6)),
     ({"type": "einsum", "equation": "bchw,bcwk->bchk"}, (4, 6, 6)),
+    ({"type": "einsum", "equation": "bchw,wk->bchk", "operand": [6, 3]}, (4, 6, 6)),
+    ({"type": "assign", "region": [None, [0, 6, 1], None]}, (4, 6, 6)),  # the probe feeds equal shapes
     ({"type": "conv2d", "out_channels": 4, "kernel_size": 3, "groups": 4, "fixed": True}, (4, 6, 6)),
     ({"type": "pad", "padding": [[0, 0], [0, 1], [2, 0]]}, (4, 6, 6)),
     # Self-attention on (L, E) = (4, 16), 2 heads: one head's log-sum-exp row (2·4 values) is under one value per

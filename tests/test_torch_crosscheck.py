@@ -200,7 +200,10 @@ LAYER_SPECS: dict[str, dict[str, Any]] = {
         {"type": "roll", "shifts": [2, -1], "dims": [2, 3]}, {"type": "slice", "dim": 2, "start": 1, "step": 2},
         {"type": "pad", "padding": [[0, 1], [1, 0], [0, 2]]}, {"type": "normalize", "dim": -1},
         {"type": "einsum", "equation": "bchw,bcgw->bchg", "inputs": ["normalize_1", "pad_1"]},
-        {"type": "token", "at": "end"}, {"type": "select", "dim": 1, "index": -1}]},
+        {"type": "token", "at": "end"}, {"type": "select", "dim": 1, "index": -1, "name": "picked"},
+        {"type": "einsum", "equation": "bhk,kj->bhj", "operand": [6, 3], "operand_params": 5, "name": "table"},
+        {"type": "slice", "dim": 2, "start": 1, "name": "part"}, {"type": "mul", "scalar": 2.0},
+        {"type": "assign", "region": [None, [1, None, None]], "inputs": ["table", "mul_1"]}]},
     # A ViT encoder block (self-attention, one input), then cross-attention to a shorter, narrower memory.
     "attention": {"input": [7, 16], "layers": [
         {"type": "layernorm", "name": "ln_1"}, {"type": "mha", "embed_dim": 16, "num_heads": 4, "name": "attn"},

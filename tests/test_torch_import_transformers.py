@@ -354,3 +354,47 @@ def test_over_runs_a_layer_over_leading_dims(agrees_with_torch: Any) -> None:
         {"type": "maxpool2d", "kernel_size": 2, "over": 1}, {"type": "batchnorm2d", "over": 1}]})
     with pytest.raises(cnncalc.CnncalcError, match="over: 4 leaves no dims"):
         cnncalc.analyze({"name": "t", "input": [3, 4, 8, 8], "layers": [{"type": "relu", "over": 4}]})
+
+
+def test_mvit_relative_positions_with_the_batch_moved() -> None:
+    # MViT v2's decomposed relative positions (Li et al. 2022, torchvision's _add_rel_pos): per-axis tables gathered
+    # by offset and multiplied in by einsum; the time axis by a matmul with the batch, heads and positions folded
+    # into a middle dim; the sum added to the attention map but for the class token's row and column, in place.
+    import torch
+    from torch import nn
+
+    t, h, w, dim, heads = 2, 3, 3, 4, 2
+
+    class RelPos(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.qkv = nn.Linear(dim * heads, 3 * dim * heads)
+            self.rel_h = nn.Parameter(torch.zeros(2 * h - 1, dim))
+            self.rel_w = nn.Parameter(torch.zeros(2 * w - 1, dim))
+            self.rel_t = nn.Parameter(torch.zeros(2 * t - 1, dim))
+
+        def forward(self, x: Any) -> Any:  # x: (B, 1 + t·h·w, dim·heads)
+            b, n, _ = x.shape
+            q, k, _v = self.qkv(x).reshape(b, n, 3, heads, dim).transpose(1, 3).unbind(dim=2)
+            attn = q @ k.transpose(2, 3)  # (B, heads, n, n)
+            rh = self.rel_h[(torch.arange(h)[:, None] - torch.arange(h)[None, :] + h - 1).long()]
+            rw = self.rel_w[(torch.arange(w)[:, None] - torch.arange(w)[None, :] + w - 1).long()]
+            rt = self.rel_t[(torch.arange(t)[:, None] - torch.arange(t)[None, :] + t - 1).long()]
+            r_q = q[:, :, 1:].reshape(b, heads, t, h, w, dim)
+            rel_h = torch.einsum("bythwc,hkc->bythwk", r_q, rh)
+            rel_w = torch.einsum("bythwc,wkc->bythwk", r_q, rw)
+            r_t = r_q.permute(2, 0, 1, 3, 4, 5).reshape(t, b * heads * h * w, dim)
+            rel_t = torch.matmul(r_t, rt.transpose(1, 2)).transpose(0, 1)
+            rel_t = rel_t.view(b, heads, h, w, t, t).permute(0, 1, 4, 2, 3, 5)
+            rel = (rel_h[:, :, :, :, :, None, :, None] + rel_w[:, :, :, :, :, None, None, :]
+                   + rel_t[:, :, :, :, :, :, None, None]).reshape(b, heads, t * h * w, t * h * w)
+            attn[:, :, 1:, 1:] += rel
+            return attn
+
+    spec, _ = imported(RelPos(), (1 + t * h * w, dim * heads))
+    types = [layer["type"] for layer in spec["layers"]]
+    assert "assign" in types and types.count("einsum") == 3  # rel_h, rel_w, and the time axis's matmul
+    held = [layer for layer in spec["layers"] if layer["type"] == "einsum"]
+    assert [(e["operand"], e.get("operand_params")) for e in held] == [
+        ([h, h, dim], 5 * dim), ([w, w, dim], 5 * dim), ([t, dim, t], 3 * dim)]  # gathered from 5·4, 5·4, 3·4
+    assert held[2]["equation"] == "ZYaj,ajk->ZYak"  # (B·heads·h·w) rows per time step a, moved batch first

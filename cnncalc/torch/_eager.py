@@ -15,7 +15,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from cnncalc.torch._moved import Places, Relocate
+from cnncalc.torch._moved import DIMS, Places, Relocate
 
 #: Tensor dunder methods as the ``operator`` functions fx writes for them; the reflected forms swap their operands.
 _OPERATORS: dict[str, tuple[Callable[..., Any], bool]] = {
@@ -233,18 +233,6 @@ def _prune(graph: Any) -> None:
 # Windows folded into the batch
 
 
-#: Ops with dim arguments, by name: the positions (after the tensor) that hold a dim, and the keyword.
-_ONE_DIM = ("softmax", "log_softmax", "cat", "concat", "concatenate", "unbind", "mean", "sum", "amax", "amin",
-            "unsqueeze", "squeeze", "select", "narrow", "cumsum", "argmax", "argmin", "stack", "norm")
-_DIMS: dict[str, tuple[tuple[int, ...], str]] = {
-    **dict.fromkeys(_ONE_DIM, ((1,), "dim")),
-    "split": ((2,), "dim"), "chunk": ((2,), "dim"), "tensor_split": ((2,), "dim"), "normalize": ((2,), "dim"),
-    "roll": ((2,), "dims"),
-    "flatten": ((1, 2), "start_dim"), "transpose": ((1, 2), "dim0"), "swapaxes": ((1, 2), "axis0"),
-    "swapdims": ((1, 2), "dim0"),
-}
-
-
 def _shift(dim: Any) -> Any:
     """A torch dim of a tensor whose first dim is batch × windows, as a dim of its (batch, windows, …) view: the
     trailing dims (negative) stay, the others move one on; dim 0 (batch and windows together) has no single image."""
@@ -343,8 +331,8 @@ def _renumber(node: Any, folded: dict[Any, int], values: dict[Any, Any]) -> None
         for d in dims:
             order += [0, 1] if int(d) % rank == 0 else [int(d) % rank + 1]
         args = [args[0], *order]
-    elif name.strip("_") in _DIMS:
-        positions, key = _DIMS[name.strip("_")]
+    elif name.strip("_") in DIMS:
+        positions, key = DIMS[name.strip("_")]
         for p in positions:
             if p < len(args):
                 args[p] = _shift(args[p])

@@ -15,6 +15,18 @@ import operator
 from itertools import accumulate
 from typing import Any
 
+#: Ops with dim arguments, by name: the positions (after the tensor) that hold a dim, and the keyword.
+_ONE_DIM = ("softmax", "log_softmax", "cat", "concat", "concatenate", "unbind", "mean", "sum", "amax", "amin",
+            "unsqueeze", "squeeze", "select", "narrow", "cumsum", "argmax", "argmin", "stack", "norm")
+DIMS: dict[str, tuple[tuple[int, ...], str]] = {
+    **dict.fromkeys(_ONE_DIM, ((1,), "dim")),
+    "split": ((2,), "dim"), "chunk": ((2,), "dim"), "tensor_split": ((2,), "dim"), "normalize": ((2,), "dim"),
+    "roll": ((2,), "dims"),
+    "flatten": ((1, 2), "start_dim"), "transpose": ((1, 2), "dim0"), "swapaxes": ((1, 2), "axis0"),
+    "swapdims": ((1, 2), "dim0"),
+}
+
+
 #: Where the batch is (dim, factor) for every tensor node of the recording.
 Places = dict[Any, tuple[int, int]]
 
@@ -82,6 +94,8 @@ class Relocate:
     def rewrite(self, node: Any) -> None:
         name = self.name(node).strip("_")
         first = node.args[0]
+        if isinstance(first, tuple | list):  # cat, stack: their tensors
+            first = first[0] if first else None
         if name in ("permute", "transpose", "swapaxes", "swapdims", "contiguous", "clone"):
             if name in ("contiguous", "clone"):
                 return
@@ -92,6 +106,8 @@ class Relocate:
             self.matmul(node)
         elif node.target is operator.getitem and first in self.shapes:
             self.index(node, first)
+        elif name in DIMS and first in self.shapes:
+            self.dims(node, first, name)
 
     def permute(self, node: Any, source: Any, name: str) -> None:
         rank = len(self.shapes[source])
@@ -154,6 +170,29 @@ class Relocate:
             parts.append("Z" + ("Y" if k > 1 else "") + term[:d] + term[d + 1:])
         node.op, node.target = "call_function", self.torch.einsum
         node.args, node.kwargs = (f"{parts[0]},{parts[1]}->{parts[2]}", a, b), {}
+
+    def dims(self, node: Any, source: Any, name: str) -> None:
+        """Dim arguments (``unbind(0)``, ``softmax(-1)``) as dims of the view; the batch dim itself stays."""
+        d, k = self.place(source)
+        rank = len(self.shapes[source]) + (1 if name == "unsqueeze" else 0)
+
+        def move(dim: Any) -> Any:
+            if isinstance(dim, tuple | list):
+                return type(dim)(move(v) for v in dim)
+            if not isinstance(dim, int) or isinstance(dim, bool):
+                return dim
+            moved = view_dim(dim, rank, d, k)
+            return dim if moved is None else moved
+
+        positions, key = DIMS[name]
+        args, kwargs = list(node.args), dict(node.kwargs)
+        for p in positions:
+            if p < len(args):
+                args[p] = move(args[p])
+        for word in (key, "dim1", "end_dim", "axis1", "dims"):
+            if word in kwargs:
+                kwargs[word] = move(kwargs[word])
+        node.args, node.kwargs = tuple(args), kwargs
 
     def index(self, node: Any, source: Any) -> None:
         d, k = self.place(source)

@@ -102,3 +102,16 @@ def test_the_layers_agree_with_torch_modules(agrees_with_torch: Check) -> None:
         {"type": "token", "count": 3, "dim": -1, "at": "end"}, {"type": "select", "dim": 2, "index": -2},
         {"type": "mul", "operand": [4, 1]}, {"type": "normalize", "dim": 1, "p": 1.0},
         {"type": "roll", "shifts": [1], "dims": [-1]}, {"type": "slice", "dim": 1, "start": 1, "stop": 3}]})
+
+
+def test_assign_and_a_held_einsum_operand() -> None:
+    # attn[:, :, 1:, 1:] += rel on MViT's 2 heads × 19 × 19 map: the region is 18 × 18, in place.
+    done = merged([(2, 19, 19), (2, 18, 18)], type="assign", region=[None, [1, None, None], [1, None, None]])
+    assert (done.shape, done.stores, done.flops) == ((2, 19, 19), False, 0)
+    with pytest.raises(ShapeError, match="does not fit the region 2x18x18"):
+        merged([(2, 19, 19), (2, 19, 19)], type="assign", region=[None, [1, None, None], [1, None, None]])
+    # einsum with a table it holds: (B, 2, 9, 4) · (4, 3) → (B, 2, 9, 3), 2·9·4·3 = 216 MACs and 12 parameters.
+    table = merged([(2, 9, 4)], type="einsum", equation="bhnc,ck->bhnk", operand=[4, 3])
+    assert (table.shape, table.macs, table.params) == ((2, 9, 3), 216, 12)
+    with pytest.raises(ShapeError, match="cannot use the batch letter"):
+        merged([(2, 9, 4)], type="einsum", equation="bhnc,bk->bhnk", operand=[4, 3])
