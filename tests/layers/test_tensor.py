@@ -115,3 +115,11 @@ def test_assign_and_a_held_einsum_operand() -> None:
     assert (table.shape, table.macs, table.params) == ((2, 9, 3), 216, 12)
     with pytest.raises(ShapeError, match="cannot use the batch letter"):
         merged([(2, 9, 4)], type="einsum", equation="bhnc,bk->bhnk", operand=[4, 3])
+
+
+def test_a_token_on_a_symbolic_sequence() -> None:
+    # cnncalc sizes: L patches of 16 values; the class token adds one position and 16 parameters, whatever L is.
+    import cnncalc
+
+    report = cnncalc.analyze({"name": "t", "input": ["L", 16], "layers": [{"type": "token"}]}, input_shape=("L", 16))
+    assert str(report.layers[0].output_shape[0]) == "L + 1" and report.totals.params == 16

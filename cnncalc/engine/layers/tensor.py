@@ -126,7 +126,7 @@ class Token(Layer):
     def evaluate(self, x: Shape) -> Evaluation:
         """``dim`` grows by ``count``; the tokens hold ``count`` positions' worth of parameters."""
         axis = _axis(self.dim, x, "token")
-        per = prod(x) // x[axis]
+        per = prod(x[:axis] + x[axis + 1:])
         shape = (*x[:axis], x[axis] + self.count, *x[axis + 1:])
         return Evaluation(shape, params=self.count * per, rf=GLOBAL,
                           summary=f"+{self.count} at the {self.at} of dim {self.dim}")
