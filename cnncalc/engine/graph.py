@@ -37,6 +37,29 @@ def _number(value: int | Fraction) -> float | int:
     return int(value) if value.denominator == 1 else float(value)
 
 
+_MISALIGNED = ("paths are misaligned: their receptive fields have different jumps or centres",)
+
+
+def _where(net: Network, node: Node) -> dict[str, Any]:
+    """Where an error is: the spec file, the node's line and its name and type."""
+    return {"file": net.file, "line": node.line, "layer": f"'{node.name}' ({node.layer.type})"}
+
+
+def _figures(state: RFState) -> tuple[Any, Any, Any]:
+    """A row's receptive field, jump and first centre per dim (ints where exact, else floats).
+
+    One interval per dim (no upsampling: every chain's case) is read directly; the fractions only when needed.
+    """
+    if state is None:
+        return None, None, None
+    if all(f.period == 1 for f in state):
+        sums = [f.lo[0] + f.hi[0] for f in state]
+        return (tuple(f.hi[0] - f.lo[0] + 1 for f in state), tuple(f.shift for f in state),
+                tuple(s // 2 if s % 2 == 0 else s / 2 for s in sums))
+    return (tuple(f.size for f in state), tuple(_number(f.jump) for f in state),
+            tuple(_number(f.offset) for f in state))
+
+
 def merge_fields(states: list[RFState]) -> tuple[RFState, bool]:
     """The hull of several paths' fields, and whether the paths are aligned (same jump and centres per dim)."""
     if len(states) == 1:
@@ -116,42 +139,54 @@ def run(
     fields: dict[str, RFState] = {INPUT: tuple(rf.START for _ in first[1:])}
     rows = []
     total = Tally()
+    #: (id(layer), input shape) → evaluation, for numeric walks: a rule is a pure function of the layer and its
+    #: input shape, and a long chain repeats both (validation hands equal layer entries one shared object).
+    memo: dict[tuple[int, Shape], Evaluation] | None = {} if observe is None else None
     for node in net.nodes:
-        where = {"file": net.file, "line": node.line, "layer": f"'{node.name}' ({node.layer.type})"}
-        try:
-            ev = evaluate(node, shapes, input_of, types)
-        except ShapeError as err:
-            if len(node.inputs) > 1:
-                paths = ", ".join(f"'{i}' gives {fmt_shape(shapes[i])}" for i in node.inputs)
-                reason = f"{err}; {paths}"
-            else:
-                shown = fmt_shape(shapes[node.inputs[0]])
-                reason = str(err) if shown in str(err) else f"{err} (input {shown})"
-            raise SpecError(reason, **where) from None  # type: ignore[arg-type]
-        if any(isinstance(d, int) and d > MAX_DIM for d in ev.shape):
-            big = max(ev.shape)
-            raise SpecError(f"the output has a size of {magnitude(big)}, over the limit of {MAX_DIM:,}",
-                            **where)  # type: ignore[arg-type]
-        if observe is not None:
-            ev = observe(node, ev, shapes)
+        layer = node.layer
+        inputs = node.inputs
+        key = (id(layer), shapes[inputs[0]]) if memo is not None and len(inputs) == 1 and not node.links else None
+        ev = memo.get(key) if key is not None else None  # type: ignore[union-attr]
+        if ev is None:
+            try:
+                ev = evaluate(node, shapes, input_of, types)
+            except ShapeError as err:
+                if len(inputs) > 1:
+                    paths = ", ".join(f"'{i}' gives {fmt_shape(shapes[i])}" for i in inputs)
+                    reason = f"{err}; {paths}"
+                else:
+                    shown = fmt_shape(shapes[inputs[0]])
+                    reason = str(err) if shown in str(err) else f"{err} (input {shown})"
+                raise SpecError(reason, **_where(net, node)) from None
+            if any(isinstance(d, int) and d > MAX_DIM for d in ev.shape):
+                big = max(ev.shape)
+                raise SpecError(f"the output has a size of {magnitude(big)}, over the limit of {MAX_DIM:,}",
+                                **_where(net, node))
+            if observe is not None:
+                ev = observe(node, ev, shapes)
+            elif key is not None and all(type(d) is int for d in key[1]):
+                memo[key] = ev  # type: ignore[index]
         if strict and ev.warnings:
-            raise SpecError(ev.warnings[0], hint="drop --strict to accept it with a warning", **where)  # type: ignore[arg-type]
-        state, aligned = merge_fields([fields[i] for i in node.inputs])
+            raise SpecError(ev.warnings[0], hint="drop --strict to accept it with a warning", **_where(net, node))
+        if len(inputs) == 1:
+            state, aligned = fields[inputs[0]], True
+        else:
+            state, aligned = merge_fields([fields[i] for i in inputs])
         state = step(state, ev)
-        notes = () if aligned else ("paths are misaligned: their receptive fields have different jumps or centres",)
         fields[node.name] = state
         shapes[node.name] = ev.shape
-        types[node.name] = node.layer.type
-        input_of[node.name] = shapes[node.inputs[0]]
+        types[node.name] = layer.type
+        input_of[node.name] = shapes[inputs[0]]
         out = prod(ev.shape) * batch
+        receptive, jump, offset = _figures(state)
         row = LayerRow(
             name=node.name,
-            type=node.layer.type,
+            type=layer.type,
             summary=ev.summary,
             output_shape=ev.shape,
             params=ev.params,
             biases=ev.biases,
-            trainable_params=ev.params if node.layer.trainable else 0,
+            trainable_params=ev.params if layer.trainable else 0,
             buffers=ev.buffers,
             macs=ev.macs * batch,
             flops=ev.flops * batch,
@@ -159,14 +194,14 @@ def run(
             activations=out,
             activation_bytes=(out if ev.stores else 0) * size,
             stores=ev.stores,
-            receptive_field=None if state is None else tuple(f.size for f in state),
-            jump=None if state is None else tuple(_number(f.jump) for f in state),
-            rf_offset=None if state is None else tuple(_number(f.offset) for f in state),
+            receptive_field=receptive,
+            jump=jump,
+            rf_offset=offset,
             line=node.line,
             warnings=ev.warnings,
-            inputs=node.inputs,
+            inputs=inputs,
             groups=node.groups,
-            notes=notes,
+            notes=() if aligned else _MISALIGNED,
         )
         rows.append(row)
         total.add(row)

@@ -100,6 +100,9 @@ class Builder:
         #: Every ``name:`` written anywhere, to tell "defined later" from "never defined" in errors.
         self.declared: set[str] = set()
         self._by_name: dict[str, Node] = {}
+        #: Validated layers by their entry's (key, type, value) items: a long chain repeats a few entries, and a
+        #: layer is an immutable model, so equal entries share one (see :func:`_shareable`).
+        self._layers: dict[tuple[Any, ...], Layer] = {}
 
     # -- errors and sizes
 
@@ -186,7 +189,7 @@ class Builder:
                 raise self.fail(f"'if' needs true or false (a block argument), got {cond!r}", entry, "if")
             if not cond:
                 return current
-        times = self.repeat(entry)
+        times = self.repeat(entry) if "repeat" in entry else 1
         if "block" in entry:
             return self.block(entry, current, scope, suffix, times)
         if "type" not in entry and "layers" in entry:
@@ -247,29 +250,38 @@ class Builder:
                 hint=None if close else "`cnncalc layer` lists every type",
             )
         kind = kind.lower()
-        peek = f"{kind}_{scope.counters.get(kind, 0) + 1}"
 
-        label = f"'{scope.prefix}{given if isinstance(given, str) else peek}' ({kind})"
-        layer = validate_layer(cls, entry, kind, _GRAPH_KEYS, file=self.file, label=label)
+        def label() -> str:  # the layer as messages name it (before its automatic name is taken)
+            peek = f"{kind}_{scope.counters.get(kind, 0) + 1}"
+            return f"'{scope.prefix}{given if isinstance(given, str) else peek}' ({kind})"
+
+        key = _memo_key(cls, entry)
+        layer = self._layers.get(key) if key is not None else None
+        if layer is None:
+            layer = validate_layer(cls, entry, kind, _GRAPH_KEYS, file=self.file, label=label())
+            if key is not None and _shareable(layer):
+                self._layers[key] = layer
         local = (layer.name + suffix) if layer.name else None
         if local == INPUT:
-            raise self.fail("'input' is reserved for the network input", entry, "name", layer=label)
+            raise self.fail("'input' is reserved for the network input", entry, "name", layer=label())
         if local is not None and local in scope.local:
             earlier = self.full_names.get(scope.local[local])
             also = f" (also line {earlier})" if earlier else ""
-            raise self.fail(f"duplicate layer name '{local}'{also}", entry, "name", layer=label)
-        inputs = self.inputs(entry, current, scope)
+            raise self.fail(f"duplicate layer name '{local}'{also}", entry, "name", layer=label())
+        inputs = self.inputs(entry, current, scope) if "inputs" in entry else (current,)
         name = local or scope.auto(kind)
         if "branches" in entry:
             inputs = self.branches(entry, inputs, scope, name)
         links = tuple(
             (f, self.resolve(getattr(layer, f), entry, f, scope)) for f in layer.links if getattr(layer, f) is not None
-        )
+        ) if layer.links else ()
         full = scope.prefix + name
         scope.local[name] = full
-        self.full_names[full] = line_of(entry)
-        self.nodes.append(Node(full, layer, inputs, line_of(entry), scope.groups, links))
-        self._by_name[full] = self.nodes[-1]
+        line = line_of(entry)
+        self.full_names[full] = line
+        node = Node(full, layer, inputs, line, scope.groups, links)
+        self.nodes.append(node)
+        self._by_name[full] = node
         if len(self.nodes) > MAX_LAYERS:
             raise self.fail(f"the layers expand to more than {MAX_LAYERS:,} layers", entry)
         return full
@@ -356,6 +368,24 @@ class Builder:
         return out
 
 
+#: Raw values a memo key may hold: immutable, and told apart by type as well as value (``true`` is not ``1``).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _memo_key(cls: type[Layer], entry: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The entry as a hashable key (its class, then key, value type and value per item), or ``None`` when a value is
+    not a plain scalar (lists, mappings: such entries are validated every time)."""
+    items = entry.items()
+    if not all(type(v) in _SCALARS for _, v in items):
+        return None
+    return (cls, *((k, type(v), v) for k, v in items))
+
+
+def _shareable(layer: Layer) -> bool:
+    """Whether one validated layer may stand for every equal entry: frozen, and holding no mutable value."""
+    return all(type(v) in _SCALARS for v in layer.__dict__.values())
+
+
 def validate_layer(
     cls: type[Layer], entry: dict[str, Any], kind: str, graph_keys: set[str], *, file: str | None, label: str
 ) -> Layer:
@@ -385,13 +415,14 @@ def _scan_names(entries: Any, blocks: dict[str, BlockDef]) -> set[str]:
         if isinstance(value, dict):
             if isinstance(value.get("name"), str):
                 names.add(value["name"])
-            for v in value.values():
-                visit(v)
-        elif isinstance(value, list):
-            for v in value:
+            values: Any = value.values()
+        else:
+            values = value
+        for v in values:
+            if isinstance(v, dict | list):  # scalars hold no names (and a call per scalar is most of the time)
                 visit(v)
 
-    visit(entries)
-    for block in blocks.values():
-        visit(block.layers)
+    for top in (entries, *(block.layers for block in blocks.values())):
+        if isinstance(top, dict | list):
+            visit(top)
     return names
