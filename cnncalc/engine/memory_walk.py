@@ -99,13 +99,18 @@ def plan(report: Analysis, size: int) -> list[Node]:
     if net is None:
         raise SpecError("memory needs an analysis that keeps its network (analyze())")
     nodes = []
+    #: id(layer) → its rules: a long chain shares a few layer objects (the nodes keep them alive meanwhile).
+    rules: dict[int, tuple[Keeps, Keeps | None]] = {}
+    batch = report.batch
     for node, row in zip(net.nodes, report.layers, strict=True):
         layer = node.layer
-        fused = fused_keeps(layer)
+        rule = rules.get(id(layer))
+        if rule is None:
+            rule = rules[id(layer)] = (layer.keeps(), fused_keeps(layer))
         largest = max(row.params - row.biases, row.biases)
         nodes.append(Node(
-            node.name, node.inputs, node.links, prod(row.output_shape) * report.batch,
-            row.output_shape[0] if row.output_shape else 1, row.stores, layer.keeps(), fused, row.params * size,
+            node.name, node.inputs, node.links, prod(row.output_shape) * batch,
+            row.output_shape[0] if row.output_shape else 1, row.stores, rule[0], rule[1], row.params * size,
             row.trainable_params * size, largest * size if row.trainable_params else 0, node.groups,
         ))
     return nodes

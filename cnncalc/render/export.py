@@ -17,7 +17,9 @@ CSV_COLUMNS = (
 
 def json(report: Report, options: Options) -> str:
     """``report.to_dict()`` as indented JSON; shapes stay channels-first whatever the layout."""
-    return _json.dumps(report.to_dict(), indent=2) + "\n"
+    from cnncalc.render.jsontext import dumps
+
+    return dumps(report.to_dict()) + "\n"
 
 
 def csv(report: Report, options: Options) -> str:
