@@ -82,6 +82,10 @@ def regular_window(field: DimField, w: Window) -> tuple[int, int, int] | None:
 
 def advance(field: DimField, w: Window) -> DimField | None:
     """The fields after a layer with window ``w`` (``None`` if the period would exceed :data:`MAX_PERIOD`)."""
+    if w.up == 1 and len(field.lo) == 1 and type(w.step) is type(w.first) is type(w.last) is int:
+        # regular_window's case (one interval, no upsampling) spelled out: every chain's hot path
+        lo, shift = field.lo[0] - w.first * field.shift, field.shift
+        return DimField((lo,), (lo + field.hi[0] - field.lo[0] + (w.first - w.last) * shift,), shift * w.step)
     closed = regular_window(field, w)
     if closed is not None:
         first, span, stride = closed

@@ -52,6 +52,10 @@ def _figures(state: RFState) -> tuple[Any, Any, Any]:
     """
     if state is None:
         return None, None, None
+    if len(state) == 1 and len(state[0].lo) == 1:
+        f = state[0]
+        lo, hi = f.lo[0], f.hi[0]
+        return (hi - lo + 1,), (f.shift,), ((lo + hi) // 2 if (lo + hi) % 2 == 0 else (lo + hi) / 2,)
     if all(f.period == 1 for f in state):
         sums = [f.lo[0] + f.hi[0] for f in state]
         return (tuple(f.hi[0] - f.lo[0] + 1 for f in state), tuple(f.shift for f in state),

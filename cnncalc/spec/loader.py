@@ -135,6 +135,7 @@ class _Events:
             return self.cache[value]
         tag = cast(str, self.resolver.resolve(yaml.ScalarNode, value, (True, False)))  # type: ignore[no-untyped-call]
         if tag == "tag:yaml.org,2002:str":
+            self.cache[value] = value
             return value
         if tag not in _PLAIN_TAGS:  # timestamps, merge keys, ...: the full loader's business
             raise _FullLoaderError
@@ -204,9 +205,29 @@ def _fast(text: str) -> Any:
         raise _FullLoaderError from None
     parser = CParser(text)
     doc = _Events()
+    get, stack, cache, scalar = parser.get_event, doc.stack, doc.cache, ev.ScalarEvent
     try:
         while True:
-            event = parser.get_event()
+            event = get()
+            if type(event) is scalar and event.anchor is None and event.tag is None and stack:
+                # The common event, in line: a plain or quoted scalar as a key, a key's value or a list item.
+                value = event.value
+                if not event.style and event.implicit[0]:
+                    value = cache[value] if value in cache else doc.scalar(event)
+                top = stack[-1]
+                if type(top) is tuple:  # a key's value
+                    stack.pop()
+                    owner = stack[-1]
+                    owner[top[0]] = value
+                    owner.key_lines[top[0]] = top[1]
+                elif type(top) is Located:  # a key
+                    if value in top:
+                        raise _FullLoaderError  # the full loader words it
+                    stack.append((value, event.start_mark.line + 1))
+                else:
+                    top.key_lines[len(top)] = event.start_mark.line + 1
+                    top.append(value)
+                continue
             if event is None or isinstance(event, ev.StreamEndEvent):
                 break
             if isinstance(event, ev.DocumentStartEvent | ev.StreamStartEvent | ev.DocumentEndEvent):
