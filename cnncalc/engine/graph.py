@@ -113,6 +113,28 @@ def evaluate(
     return layer.evaluate(ins[0])
 
 
+def _checked(
+    net: Network, node: Node, shapes: dict[str, Shape], input_of: dict[str, Shape], types: dict[str, str]
+) -> Evaluation:
+    """:func:`evaluate`, its shape errors located (file, line, layer) and its output checked against the limit."""
+    try:
+        ev = evaluate(node, shapes, input_of, types)
+    except ShapeError as err:
+        inputs = node.inputs
+        if len(inputs) > 1:
+            paths = ", ".join(f"'{i}' gives {fmt_shape(shapes[i])}" for i in inputs)
+            reason = f"{err}; {paths}"
+        else:
+            shown = fmt_shape(shapes[inputs[0]])
+            reason = str(err) if shown in str(err) else f"{err} (input {shown})"
+        raise SpecError(reason, **_where(net, node)) from None
+    if any(isinstance(d, int) and d > MAX_DIM for d in ev.shape):
+        big = max(ev.shape)
+        raise SpecError(f"the output has a size of {magnitude(big)}, over the limit of {MAX_DIM:,}",
+                        **_where(net, node))
+    return ev
+
+
 def run(
     net: Network,
     *,
@@ -152,20 +174,7 @@ def run(
         key = (id(layer), shapes[inputs[0]]) if memo is not None and len(inputs) == 1 and not node.links else None
         ev = memo.get(key) if key is not None else None  # type: ignore[union-attr]
         if ev is None:
-            try:
-                ev = evaluate(node, shapes, input_of, types)
-            except ShapeError as err:
-                if len(inputs) > 1:
-                    paths = ", ".join(f"'{i}' gives {fmt_shape(shapes[i])}" for i in inputs)
-                    reason = f"{err}; {paths}"
-                else:
-                    shown = fmt_shape(shapes[inputs[0]])
-                    reason = str(err) if shown in str(err) else f"{err} (input {shown})"
-                raise SpecError(reason, **_where(net, node)) from None
-            if any(isinstance(d, int) and d > MAX_DIM for d in ev.shape):
-                big = max(ev.shape)
-                raise SpecError(f"the output has a size of {magnitude(big)}, over the limit of {MAX_DIM:,}",
-                                **_where(net, node))
+            ev = _checked(net, node, shapes, input_of, types)
             if observe is not None:
                 ev = observe(node, ev, shapes)
             elif key is not None and all(type(d) is int for d in key[1]):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv as _csv
 import io
-import json as _json
 
 from cnncalc.engine.report import Report
 from cnncalc.render.text import Options, field_text, human, human_bytes, shape_text
@@ -19,7 +18,7 @@ def json(report: Report, options: Options) -> str:
     """``report.to_dict()`` as indented JSON; shapes stay channels-first whatever the layout."""
     from cnncalc.render.jsontext import dumps
 
-    return dumps(report.to_dict()) + "\n"
+    return dumps(report.to_dict(), end="\n")
 
 
 def csv(report: Report, options: Options) -> str:

@@ -11,7 +11,7 @@ errors are always the standard library's.
 from __future__ import annotations
 
 import json
-from itertools import chain
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -29,16 +29,19 @@ _ONE = json.JSONEncoder(check_circular=False)
 _RECORDS = 8
 
 
-class _Unsupported(Exception):
+class _UnsupportedError(Exception):
     """Not plain JSON data: the standard library handles (or refuses) it."""
 
 
-def dumps(obj: Any) -> str:
-    """The same text as ``json.dumps(obj, indent=2)``."""
+def dumps(obj: Any, end: str = "") -> str:
+    """The same text as ``json.dumps(obj, indent=2) + end`` (``end`` saves copying a large result once more)."""
+    out: list[str] = []
     try:
-        return _text(obj, 0)
-    except (_Unsupported, RecursionError):
-        return json.dumps(obj, indent=2)
+        _write(obj, 0, out)
+    except (_UnsupportedError, RecursionError):
+        return json.dumps(obj, indent=2) + end
+    out.append(end)
+    return "".join(out)
 
 
 def _indent(level: int) -> str:
@@ -52,34 +55,46 @@ def _cells(values: list[Any]) -> list[str]:
     return _BULK.encode(values)[1:-1].split(_CUT)
 
 
-def _text(obj: Any, level: int) -> str:
+def _write(obj: Any, level: int, out: list[str]) -> None:
+    """Append ``obj``'s text at nesting ``level`` to ``out``."""
     kind = type(obj)
     if kind in _SCALARS:
-        return _ONE.encode(obj)
-    if kind in _LISTS:
+        out.append(_ONE.encode(obj))
+    elif kind in _LISTS:
         if not obj:
-            return "[]"
-        inner = _indent(level + 1)
+            out.append("[]")
+            return
+        inner = "," + _indent(level + 1)
+        out.append("[" + inner[1:])
         if set(map(type, obj)) <= _SCALARS:
-            items = _cells(list(obj))
-        elif len(obj) >= _RECORDS and (rows := _records(obj, level + 1)) is not None:
-            items = rows
+            out.append(inner.join(_cells(list(obj))))
+        elif len(obj) >= _RECORDS and (pieces := _records(obj, level + 1, inner)) is not None:
+            out += pieces
         else:
-            items = [_text(item, level + 1) for item in obj]
-        return "[" + inner + ("," + inner).join(items) + _indent(level) + "]"
-    if kind is dict:
+            for i, item in enumerate(obj):
+                if i:
+                    out.append(inner)
+                _write(item, level + 1, out)
+        out.append(_indent(level) + "]")
+    elif kind is dict:
         if not obj:
-            return "{}"
-        if not all(type(key) is str for key in obj):
-            raise _Unsupported
-        inner = _indent(level + 1)
-        items = [_ONE.encode(key) + ": " + _text(value, level + 1) for key, value in obj.items()]
-        return "{" + inner + ("," + inner).join(items) + _indent(level) + "}"
-    raise _Unsupported
+            out.append("{}")
+            return
+        inner = "," + _indent(level + 1)
+        out.append("{" + inner[1:])
+        for i, (key, value) in enumerate(obj.items()):
+            if type(key) is not str:
+                raise _UnsupportedError
+            out.append((inner if i else "") + _ONE.encode(key) + ": ")
+            _write(value, level + 1, out)
+        out.append(_indent(level) + "}")
+    else:
+        raise _UnsupportedError
 
 
-def _records(rows: Any, level: int) -> list[str] | None:
-    """Mappings with the same string keys in the same order (at ``level``), encoded column by column."""
+def _records(rows: Any, level: int, between: str) -> list[str] | None:
+    """Mappings with the same string keys in the same order (at ``level``), encoded column by column: the text of
+    all rows, ``between`` each two, as pieces in order (literal text and cells, interleaved row by row)."""
     if not all(type(row) is dict for row in rows):
         return None
     shapes = set(map(tuple, rows))
@@ -88,39 +103,60 @@ def _records(rows: Any, level: int) -> list[str] | None:
     keys = shapes.pop()
     if not keys or not all(type(key) is str for key in keys):
         return None
-    columns = zip(*map(itemgetter(*keys), rows)) if len(keys) > 1 else ([row[keys[0]] for row in rows],)
-    cells = [_column(list(column), level + 1) for column in columns]
-    inner = _indent(level + 1)
-    template = "{" + inner + ("," + inner).join(_ONE.encode(key).replace("%", "%%") + ": %s" for key in keys)
-    template += _indent(level) + "}"
-    return list(map(template.__mod__, zip(*cells)))
+    columns = zip(*map(itemgetter(*keys), rows), strict=True) if len(keys) > 1 else ([row[keys[0]] for row in rows],)
+    inner = "," + _indent(level + 1)
+    parts: list[Any] = []  # literal text (str) and cell columns (lists), in the order a row is written
+    text = "{" + inner[1:]
+    for i, (key, column) in enumerate(zip(keys, columns, strict=True)):
+        cells, before, after = _column(list(column), level + 1)
+        text += (inner if i else "") + _ONE.encode(key) + ": " + before
+        if cells is not None:
+            parts += [text, cells]
+            text = ""
+        text += after
+    parts.append(text + _indent(level) + "}" + between)
+    if len(parts) == 1:  # every value's text is fixed (say, all lists empty): the same row n times
+        parts.insert(0, [""] * len(rows))
+    pieces = list(chain.from_iterable(zip(*(repeat(p) if type(p) is str else p for p in parts), strict=False)))
+    pieces[-1] = pieces[-1][: len(pieces[-1]) - len(between)]  # no separator after the last row
+    return pieces
 
 
-def _column(values: list[Any], level: int) -> list[str]:
-    """One key's values over all rows, as JSON text at ``level``."""
+def _column(values: list[Any], level: int) -> tuple[list[str] | None, str, str]:
+    """One key's values over all rows as JSON text at ``level``, with the text around each (``None``: every value's
+    text is the text around it, e.g. all lists empty).
+
+    Lists of one length keep their brackets outside the cells, so a row's list costs one join (none for one item).
+    """
     kinds = set(map(type, values))
     if kinds <= _SCALARS:
-        return _cells(values)
+        return _cells(values), "", ""
     if kinds <= _LISTS | {type(None)}:
-        lists = [v for v in values if v is not None]
-        flat = list(chain.from_iterable(lists))
+        nones = type(None) in kinds
+        flat = list(chain.from_iterable(v for v in values if v is not None) if nones else chain.from_iterable(values))
         if set(map(type, flat)) <= _SCALARS:
-            return _lists(values, _cells(flat), level)
-    return [_text(value, level) for value in values]
+            items = _cells(flat)
+            sizes = set() if nones else set(map(len, values))
+            if sizes == {0}:
+                return None, "[]", ""
+            if len(sizes) == 1:
+                size = sizes.pop()
+                inner = "," + _indent(level + 1)
+                cells = items if size == 1 else list(map(inner.join, zip(*[iter(items)] * size, strict=False)))
+                return cells, "[" + inner[1:], _indent(level) + "]"
+            return _lists(values, items, level), "", ""
+    texts = []
+    for value in values:
+        part: list[str] = []
+        _write(value, level, part)
+        texts.append("".join(part))
+    return texts, "", ""
 
 
 def _lists(values: list[Any], flat: list[str], level: int) -> list[str]:
-    """Lists of scalars (or ``None``) laid out from their items' cells, in order."""
-    inner = _indent(level + 1)
-    join = ("," + inner).join
-    wrap = ("[" + inner + "{}" + _indent(level) + "]").format
-    sizes = set(map(len, values)) if None not in values else None
-    if sizes is not None and len(sizes) == 1:
-        size = sizes.pop()
-        if size == 0:
-            return ["[]"] * len(values)
-        items = iter(flat)
-        return list(map(wrap, map(join, zip(*[items] * size))))
+    """Lists of scalars (or ``None``) laid out from their items' texts, in order."""
+    inner = "," + _indent(level + 1)
+    head, tail = "[" + inner[1:], _indent(level) + "]"
     out = []
     at = 0
     for value in values:
@@ -129,6 +165,6 @@ def _lists(values: list[Any], flat: list[str], level: int) -> list[str]:
         elif not value:
             out.append("[]")
         else:
-            out.append(wrap(join(flat[at : at + len(value)])))
+            out.append(head + inner.join(flat[at : at + len(value)]) + tail)
             at += len(value)
     return out

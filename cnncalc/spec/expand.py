@@ -120,8 +120,14 @@ class Builder:
                 *((entries[0], None) if isinstance(entries[0], dict) else (entries, 0)),
             )
         for entry in entries if isinstance(entries, list) else []:
-            times = self.repeat(entry) if isinstance(entry, dict) else 1
-            if isinstance(entry, dict) and "block" in entry:
+            if not isinstance(entry, dict):  # a layer named by a string
+                total += 1
+                if total > MAX_LAYERS:
+                    raise self.fail(f"the layers expand to more than {MAX_LAYERS:,} layers (check the repeat counts)",
+                                    entry, "repeat")
+                continue
+            times = self.repeat(entry) if "repeat" in entry else 1
+            if "block" in entry:
                 name = entry["block"]
                 if name in self._stack:
                     chain = " → ".join([*self._stack[self._stack.index(name) :], name])
@@ -171,8 +177,10 @@ class Builder:
 
     def chain(self, entries: list[Any], current: str, scope: _Scope, suffix: str = "") -> str:
         """Add ``entries`` in order, each fed by the previous output; return the last output's name."""
+        lines = getattr(entries, "key_lines", None) or {}
+        line = line_of(entries)  # an item without a line of its own is placed at the list's
         for index, entry in enumerate(entries):
-            current = self.entry(entry, current, scope, suffix, line_of(entries, index))
+            current = self.entry(entry, current, scope, suffix, int(lines[index]) if index in lines else line)
         return current
 
     def entry(self, entry: Any, current: str, scope: _Scope, suffix: str, line: int | None) -> str:
@@ -375,10 +383,10 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 def _memo_key(cls: type[Layer], entry: dict[str, Any]) -> tuple[Any, ...] | None:
     """The entry as a hashable key (its class, then key, value type and value per item), or ``None`` when a value is
     not a plain scalar (lists, mappings: such entries are validated every time)."""
-    items = entry.items()
-    if not all(type(v) in _SCALARS for _, v in items):
+    types = tuple(map(type, entry.values()))
+    if not _SCALARS.issuperset(types):
         return None
-    return (cls, *((k, type(v), v) for k, v in items))
+    return cls, tuple(entry.items()), types
 
 
 def _shareable(layer: Layer) -> bool:

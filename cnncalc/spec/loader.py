@@ -189,7 +189,7 @@ class _Events:
             self.root, self.done = closed, True
 
 
-def _fast(text: str) -> Any:
+def _fast(text: str) -> Any:  # noqa: PLR0915 - the per-event loop is written out in line on purpose (speed)
     """The document built straight from libyaml's event stream, with the same lines and values as the full loader.
 
     PyYAML's composer makes a node object (and two marks) per value before the constructor walks them again; for a
@@ -205,28 +205,30 @@ def _fast(text: str) -> Any:
         raise _FullLoaderError from None
     parser = CParser(text)
     doc = _Events()
-    get, stack, cache, scalar = parser.get_event, doc.stack, doc.cache, ev.ScalarEvent
+    get: Any = parser.get_event
+    stack, cache, scalar = doc.stack, doc.cache, ev.ScalarEvent
     try:
         while True:
             event = get()
-            if type(event) is scalar and event.anchor is None and event.tag is None and stack:
+            kind = type(event)
+            if kind is scalar and event.anchor is None and event.tag is None and stack:
                 # The common event, in line: a plain or quoted scalar as a key, a key's value or a list item.
-                value = event.value
+                plain = event.value
                 if not event.style and event.implicit[0]:
-                    value = cache[value] if value in cache else doc.scalar(event)
+                    plain = cache[plain] if plain in cache else doc.scalar(event)
                 top = stack[-1]
                 if type(top) is tuple:  # a key's value
                     stack.pop()
                     owner = stack[-1]
-                    owner[top[0]] = value
+                    owner[top[0]] = plain
                     owner.key_lines[top[0]] = top[1]
                 elif type(top) is Located:  # a key
-                    if value in top:
+                    if plain in top:
                         raise _FullLoaderError  # the full loader words it
-                    stack.append((value, event.start_mark.line + 1))
+                    stack.append((plain, event.start_mark.line + 1))
                 else:
                     top.key_lines[len(top)] = event.start_mark.line + 1
-                    top.append(value)
+                    top.append(plain)
                 continue
             if event is None or isinstance(event, ev.StreamEndEvent):
                 break
