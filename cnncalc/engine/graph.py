@@ -217,7 +217,7 @@ def run(
             notes=() if aligned else _MISALIGNED,
         )
         rows.append(row)
-        total.add(row)
+    total.add_all(rows)
     activations = prod(first) * batch + total.activations
     totals = Totals(
         params=total.params,

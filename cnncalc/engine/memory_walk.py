@@ -147,8 +147,12 @@ def last_reads(nodes: list[Node], root: dict[str, str], *, keep_output: bool) ->
     """
     last: dict[str, int] = {}
     for i, n in enumerate(nodes):
-        for name in (*n.inputs, *(name for f, name in n.links if f != "indices"), n.name):
+        for name in n.inputs:
             last[root[name]] = i
+        for f, name in n.links:
+            if f != "indices":
+                last[root[name]] = i
+        last[root[n.name]] = i
     if keep_output:
         last[root[nodes[-1].name]] = len(nodes)
     return last

@@ -5,7 +5,10 @@ Renderers, ``verify`` and the torch bridge read a Report; none of them recompute
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -110,6 +113,14 @@ class Tally:
         self.connections += row.connections
         self.activations += row.activations if row.stores else 0
         self.layers += 1
+
+    def add_all(self, rows: Sequence[LayerRow]) -> None:
+        """Count many layers: the same sums as :meth:`add` row by row, in the same order, each taken in one pass."""
+        for name in ("params", "biases", "trainable_params", "buffers", "macs", "flops", "connections"):
+            setattr(self, name, sum(map(attrgetter(name), rows), getattr(self, name)))
+        stored = compress(rows, map(attrgetter("stores"), rows))
+        self.activations = sum(map(attrgetter("activations"), stored), self.activations)
+        self.layers += len(rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,8 +184,8 @@ class Builder:
         return current
 
     def entry(self, entry: Any, current: str, scope: _Scope, suffix: str, line: int | None) -> str:
-        if isinstance(entry, str):
-            entry = _At({"type": entry}, line)
+        if isinstance(entry, str):  # a layer by name (``relu``): nothing but its type
+            return self.layer(_At({"type": entry}, line), current, scope, suffix)
         if not isinstance(entry, dict):
             raise SpecError(
                 f"a layer must be a name like 'relu' or a mapping with 'type', got {entry!r:.60}",
@@ -426,6 +426,8 @@ def _scan_names(entries: Any, blocks: dict[str, BlockDef]) -> set[str]:
             values: Any = value.values()
         else:
             values = value
+        if _SCALARS.issuperset(map(type, values)):
+            return  # one C pass over a flat entry (most entries) instead of a test per value
         for v in values:
             if isinstance(v, dict | list):  # scalars hold no names (and a call per scalar is most of the time)
                 visit(v)
