@@ -92,6 +92,9 @@ def step(state: RFState, ev: Evaluation) -> RFState:
         return state
     if len(ev.rf) != len(state):
         return None
+    if len(state) == 1:  # one spatial dim (a 1-D network): no tuples of generators
+        field = rf.advance(state[0], ev.rf[0])
+        return None if field is None else (field,)
     out = tuple(rf.advance(f, w) for f, w in zip(state, ev.rf, strict=True))
     return None if any(f is None for f in out) else out  # type: ignore[return-value]
 
