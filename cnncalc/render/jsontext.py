@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from itertools import chain, repeat
 from operator import itemgetter
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 __all__ = ["dumps"]
@@ -48,10 +49,17 @@ def _indent(level: int) -> str:
     return "\n" + "  " * level
 
 
-def _cells(values: list[Any]) -> list[str]:
-    """Each scalar's JSON text, from one C call."""
+def _cells(values: list[Any], kinds: set[type] | None = None) -> list[str]:
+    """Each scalar's JSON text: ints and strings by the encoder's own functions mapped in C, the rest from one C
+    call of the encoder."""
     if not values:
         return []
+    kinds = set(map(type, values)) if kinds is None else kinds
+    if len(kinds) == 1:
+        if int in kinds:
+            return list(map(int.__repr__, values))
+        if str in kinds:
+            return list(map(encode_basestring_ascii, values))
     return _BULK.encode(values)[1:-1].split(_CUT)
 
 
@@ -66,8 +74,8 @@ def _write(obj: Any, level: int, out: list[str]) -> None:
             return
         inner = "," + _indent(level + 1)
         out.append("[" + inner[1:])
-        if set(map(type, obj)) <= _SCALARS:
-            out.append(inner.join(_cells(list(obj))))
+        if (kinds := set(map(type, obj))) <= _SCALARS:
+            out.append(inner.join(_cells(list(obj), kinds)))
         elif len(obj) >= _RECORDS and (pieces := _records(obj, level + 1, inner)) is not None:
             out += pieces
         else:
@@ -130,12 +138,12 @@ def _column(values: list[Any], level: int) -> tuple[list[str] | None, str, str]:
     """
     kinds = set(map(type, values))
     if kinds <= _SCALARS:
-        return _cells(values), "", ""
+        return _cells(values, kinds), "", ""
     if kinds <= _LISTS | {type(None)}:
         nones = type(None) in kinds
         flat = list(chain.from_iterable(v for v in values if v is not None) if nones else chain.from_iterable(values))
-        if set(map(type, flat)) <= _SCALARS:
-            items = _cells(flat)
+        if (flat_kinds := set(map(type, flat))) <= _SCALARS:
+            items = _cells(flat, flat_kinds)
             sizes = set() if nones else set(map(len, values))
             if sizes == {0}:
                 return None, "[]", ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
 from typing import NamedTuple
 
 from cnncalc.engine.report import Report
@@ -176,9 +177,8 @@ def render(report: Report, options: Options) -> str:
             styles = ["bold" if row.block else columns[i].style for i in shown]
             out.append(line([cells[i][j] for i in shown], styles))
     elif shown:  # no colour: pad whole columns and join them row by row (the same text as line())
-        padded = [[v.rjust(widths[i]) for v in cells[i]] if columns[i].right else
-                  [v.ljust(widths[i]) for v in cells[i]] for i in shown]
-        out += [text.rstrip() for text in map(gap.join, zip(*padded, strict=True))]
+        padded = [map(str.rjust if columns[i].right else str.ljust, cells[i], repeat(widths[i])) for i in shown]
+        out += map(str.rstrip, map(gap.join, zip(*padded, strict=True)))
     out += ["", line([columns[i].footer for i in shown], ["bold"] * len(shown))]
     footer = [
         f"Params       {t.params:,} ({human(t.params)}): trainable {t.trainable_params:,}, buffers {t.buffers:,}",
