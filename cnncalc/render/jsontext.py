@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 from itertools import chain, repeat
-from operator import itemgetter
 from json.encoder import encode_basestring_ascii
+from operator import itemgetter
 from typing import Any
 
 __all__ = ["dumps"]
