@@ -110,3 +110,36 @@ def test_memo_tells_true_from_1() -> None:
 def test_memo_keeps_each_named_layer() -> None:
     net = _net([{"type": "relu", "name": "a"}, {"type": "relu", "name": "b"}, "relu"])
     assert [n.layer.name for n in net.nodes] == ["a", "b", None]
+
+
+def test_direct_init_builds_what_the_dataclass_would() -> None:
+    from dataclasses import FrozenInstanceError, dataclass, field
+
+    from cnncalc.model import direct_init
+
+    def make() -> Any:
+        @dataclass(frozen=True, slots=True)
+        class Row:
+            name: str
+            size: int
+            dims: tuple[int, ...] = ()
+            line: int | None = None
+
+        return Row
+
+    plain, direct = make(), direct_init(make())
+    for args, kwargs in [(("a", 1), {}), (("a", 1, (2, 3)), {"line": 4}), ((), {"size": 5, "name": "b"})]:
+        want, got = plain(*args, **kwargs), direct(*args, **kwargs)
+        assert [getattr(got, f) for f in ("name", "size", "dims", "line")] == \
+               [getattr(want, f) for f in ("name", "size", "dims", "line")]
+    with pytest.raises(FrozenInstanceError):
+        direct("a", 1).size = 2  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        direct("a")  # a field without a default is still required
+
+    @dataclass(frozen=True, slots=True)
+    class Factory:
+        items: list[int] = field(default_factory=list)
+
+    with pytest.raises(TypeError, match="needs dataclasses' own __init__"):
+        direct_init(Factory)

@@ -20,6 +20,7 @@ from fractions import Fraction
 from math import gcd
 
 from cnncalc.engine.layers.base import Window
+from cnncalc.model import direct_init
 
 #: Periods longer than this are not tracked (a note says so); real networks stay far below.
 MAX_PERIOD = 65_536
@@ -30,6 +31,7 @@ def regular_step(r: int, j: int, span: int, stride: int) -> tuple[int, int]:
     return r + (span - 1) * j, j * stride
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class DimField:
     """One spatial dim's fields: position ``o`` sees ``[lo[o mod T], hi[o mod T]] + (o div T)·shift``."""

@@ -11,6 +11,8 @@ from itertools import compress
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
+from cnncalc.model import direct_init
+
 if TYPE_CHECKING:
     from cnncalc.engine.fields import DimField
     from cnncalc.model import Network, Node, Shape
@@ -19,6 +21,7 @@ Dtype = Literal["float32", "float16", "bfloat16", "int8"]
 DTYPE_BYTES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class LayerRow:
     """One layer's figures for the whole batch (parameters and buffers do not scale with it)."""

@@ -19,16 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from cnncalc.engine.layers import REGISTRY, suggest
-from cnncalc.engine.layers.base import Layer
 from cnncalc.errors import SpecError
 from cnncalc.model import INPUT, Group, Node
 from cnncalc.spec.args import substitute
 from cnncalc.spec.loader import line_of
-from cnncalc.spec.messages import describe_validation_error
 from cnncalc.spec.pieces import piece
+from cnncalc.spec.validate import SCALARS, LayerMemo
 
 #: A spec can never expand to more layers than this (``repeat: 10**9`` is an error, not a hang).
 MAX_LAYERS = 100_000
@@ -100,9 +97,7 @@ class Builder:
         #: Every ``name:`` written anywhere, to tell "defined later" from "never defined" in errors.
         self.declared: set[str] = set()
         self._by_name: dict[str, Node] = {}
-        #: Validated layers by their entry's (key, type, value) items: a long chain repeats a few entries, and a
-        #: layer is an immutable model, so equal entries share one (see :func:`_shareable`).
-        self._layers: dict[tuple[Any, ...], Layer] = {}
+        self._layers = LayerMemo()
 
     # -- errors and sizes
 
@@ -263,12 +258,7 @@ class Builder:
             peek = f"{kind}_{scope.counters.get(kind, 0) + 1}"
             return f"'{scope.prefix}{given if isinstance(given, str) else peek}' ({kind})"
 
-        key = _memo_key(cls, entry)
-        layer = self._layers.get(key) if key is not None else None
-        if layer is None:
-            layer = validate_layer(cls, entry, kind, _GRAPH_KEYS, file=self.file, label=label())
-            if key is not None and _shareable(layer):
-                self._layers[key] = layer
+        layer = self._layers.validate(cls, entry, kind, _GRAPH_KEYS, file=self.file, label=label)
         local = (layer.name + suffix) if layer.name else None
         if local == INPUT:
             raise self.fail("'input' is reserved for the network input", entry, "name", layer=label())
@@ -376,37 +366,6 @@ class Builder:
         return out
 
 
-#: Raw values a memo key may hold: immutable, and told apart by type as well as value (``true`` is not ``1``).
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-def _memo_key(cls: type[Layer], entry: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The entry as a hashable key (its class, then key, value type and value per item), or ``None`` when a value is
-    not a plain scalar (lists, mappings: such entries are validated every time)."""
-    types = tuple(map(type, entry.values()))
-    if not _SCALARS.issuperset(types):
-        return None
-    return cls, tuple(entry.items()), types
-
-
-def _shareable(layer: Layer) -> bool:
-    """Whether one validated layer may stand for every equal entry: frozen, and holding no mutable value."""
-    return all(type(v) in _SCALARS for v in layer.__dict__.values())
-
-
-def validate_layer(
-    cls: type[Layer], entry: dict[str, Any], kind: str, graph_keys: set[str], *, file: str | None, label: str
-) -> Layer:
-    """Validate one layer entry with its registered class (graph keys such as ``repeat`` removed first)."""
-    data = {k: v for k, v in entry.items() if k not in graph_keys or k == "name"}
-    data["type"] = kind
-    try:
-        return cls.model_validate(data)
-    except ValidationError as err:
-        msg, line = describe_validation_error(err, entry, cls)
-        raise SpecError(msg, file=file, line=line or line_of(entry), layer=label) from None
-
-
 def expand(entries: list[Any], blocks: dict[str, BlockDef], file: str | None) -> tuple[list[Node], list[Group]]:
     """Build the DAG of a spec's layer entries."""
     builder = Builder(blocks, file)
@@ -426,7 +385,7 @@ def _scan_names(entries: Any, blocks: dict[str, BlockDef]) -> set[str]:
             values: Any = value.values()
         else:
             values = value
-        if _SCALARS.issuperset(map(type, values)):
+        if SCALARS.issuperset(map(type, values)):
             return  # one C pass over a flat entry (most entries) instead of a test per value
         for v in values:
             if isinstance(v, dict | list):  # scalars hold no names (and a call per scalar is most of the time)
