@@ -10,6 +10,7 @@ import json
 import math
 from enum import IntEnum
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 import cnncalc
 from cnncalc import SpecError
+from cnncalc.render import jsontext
 from cnncalc.render.jsontext import dumps
 
 # Strings with what a JSON writer must escape or a template could trip on: quotes, backslashes, control characters
@@ -49,7 +51,10 @@ _json = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(_json)
 def test_json_writer_is_json_dumps_indent_2(data: Any) -> None:
-    assert dumps(data) == json.dumps(data, indent=2)
+    want = json.dumps(data, indent=2)
+    assert dumps(data) == want
+    with patch.object(jsontext, "_CHUNK", 3):  # rows written in several chunks
+        assert dumps(data) == want
 
 
 @pytest.mark.parametrize("data", [

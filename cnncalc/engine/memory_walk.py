@@ -13,12 +13,13 @@ from cnncalc.engine.layers import REGISTRY
 from cnncalc.engine.layers.base import Activated, Keeps, Layer
 from cnncalc.engine.report import Analysis
 from cnncalc.errors import SpecError
-from cnncalc.model import INPUT
+from cnncalc.model import INPUT, direct_init
 
 #: Bytes of the extra tensors a layer may keep: per output value (indices, mask) or per channel (stats, fp32 × 2).
 INDEX_BYTES, MASK_BYTES, STAT_BYTES = 8, 1, 8
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Point:
     """Live bytes while one layer runs (its inputs, output and workspace all alive), in one phase."""

@@ -28,6 +28,8 @@ _BULK = json.JSONEncoder(separators=(_CUT, ": "), check_circular=False)
 _ONE = json.JSONEncoder(check_circular=False)
 #: Lists at least this long take the column path (below it the recursive writer is as fast).
 _RECORDS = 8
+#: Rows encoded together on the column path.
+_CHUNK = 4096
 
 
 class _UnsupportedError(Exception):
@@ -102,7 +104,7 @@ def _write(obj: Any, level: int, out: list[str]) -> None:
 
 def _records(rows: Any, level: int, between: str) -> list[str] | None:
     """Mappings with the same string keys in the same order (at ``level``), encoded column by column: the text of
-    all rows, ``between`` each two, as pieces in order (literal text and cells, interleaved row by row)."""
+    all rows, ``between`` each two, in chunks of :data:`_CHUNK` rows (the temporaries stay small)."""
     if not all(type(row) is dict for row in rows):
         return None
     shapes = set(map(tuple, rows))
@@ -111,6 +113,13 @@ def _records(rows: Any, level: int, between: str) -> list[str] | None:
     keys = shapes.pop()
     if not keys or not all(type(key) is str for key in keys):
         return None
+    texts = [_chunk(rows[i : i + _CHUNK], keys, level, between) for i in range(0, len(rows), _CHUNK)]
+    texts[-1] = texts[-1][: len(texts[-1]) - len(between)]  # no separator after the last row
+    return texts
+
+
+def _chunk(rows: Any, keys: tuple[str, ...], level: int, between: str) -> str:
+    """Some rows' text, each followed by ``between``: literal text and cells interleaved row by row."""
     columns = zip(*map(itemgetter(*keys), rows), strict=True) if len(keys) > 1 else ([row[keys[0]] for row in rows],)
     inner = "," + _indent(level + 1)
     parts: list[Any] = []  # literal text (str) and cell columns (lists), in the order a row is written
@@ -125,9 +134,7 @@ def _records(rows: Any, level: int, between: str) -> list[str] | None:
     parts.append(text + _indent(level) + "}" + between)
     if len(parts) == 1:  # every value's text is fixed (say, all lists empty): the same row n times
         parts.insert(0, [""] * len(rows))
-    pieces = list(chain.from_iterable(zip(*(repeat(p) if type(p) is str else p for p in parts), strict=False)))
-    pieces[-1] = pieces[-1][: len(pieces[-1]) - len(between)]  # no separator after the last row
-    return pieces
+    return "".join(chain.from_iterable(zip(*(repeat(p) if type(p) is str else p for p in parts), strict=False)))
 
 
 def _column(values: list[Any], level: int) -> tuple[list[str] | None, str, str]:

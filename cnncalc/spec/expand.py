@@ -48,6 +48,8 @@ class BlockDef:
 class _At(dict[str, Any]):
     """A layer written as a bare string, turned into a mapping that keeps the string's line."""
 
+    __slots__ = ("key_lines", "line")  # one per bare layer name: no instance dict
+
     def __init__(self, data: dict[str, Any], line: int | None) -> None:
         super().__init__(data)
         self.line = line or 0
