@@ -112,8 +112,8 @@ def merge(fields: list[DimField]) -> tuple[DimField | None, bool]:
     if all(len(f.lo) == 1 for f in fields):  # one interval each (no upsampling): the hull without fractions
         shifts = {f.shift for f in fields}  # equal jumps (period 1: jump = shift)
         sums = {f.lo[0] + f.hi[0] for f in fields}  # equal centres
-        lo, hi = min(f.lo[0] for f in fields), max(f.hi[0] for f in fields)
-        return DimField((lo,), (hi,), max(shifts)), len(shifts) == 1 and len(sums) == 1
+        hull = DimField((min(f.lo[0] for f in fields),), (max(f.hi[0] for f in fields),), max(shifts))
+        return hull, len(shifts) == 1 and len(sums) == 1
     period = 1
     for f in fields:
         period = period * f.period // gcd(period, f.period)
