@@ -207,6 +207,7 @@ def _fast(text: str) -> Any:  # noqa: PLR0915 - the per-event loop is written ou
     doc = _Events()
     get: Any = parser.get_event
     stack, cache, scalar = doc.stack, doc.cache, ev.ScalarEvent
+    opening, closing = ev.MappingStartEvent, ev.MappingEndEvent
     try:
         while True:
             event = get()
@@ -229,6 +230,14 @@ def _fast(text: str) -> Any:  # noqa: PLR0915 - the per-event loop is written ou
                 else:
                     top.key_lines[len(top)] = event.start_mark.line + 1
                     top.append(plain)
+                continue
+            if kind is opening and event.anchor is None and event.tag is None:  # a plain mapping, e.g. a layer
+                mapping = Located()
+                mapping.line, mapping.key_lines = event.start_mark.line + 1, {}
+                doc.attach(mapping, mapping.line, True)
+                continue
+            if kind is closing or kind is ev.SequenceEndEvent:
+                doc.close()
                 continue
             if event is None or isinstance(event, ev.StreamEndEvent):
                 break
