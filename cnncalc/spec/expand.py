@@ -25,7 +25,7 @@ from cnncalc.model import INPUT, Group, Node
 from cnncalc.spec.args import substitute
 from cnncalc.spec.loader import line_of
 from cnncalc.spec.pieces import piece
-from cnncalc.spec.validate import SCALARS, LayerMemo
+from cnncalc.spec.validate import SCALARS, LayerMemo, validate_layer
 
 #: A spec can never expand to more layers than this (``repeat: 10**9`` is an error, not a hang).
 MAX_LAYERS = 100_000
@@ -255,19 +255,18 @@ class Builder:
                 hint=None if close else "`cnncalc layer` lists every type",
             )
         kind = kind.lower()
-
-        def label() -> str:  # the layer as messages name it (before its automatic name is taken)
-            peek = f"{kind}_{scope.counters.get(kind, 0) + 1}"
-            return f"'{scope.prefix}{given if isinstance(given, str) else peek}' ({kind})"
-
-        layer = self._layers.validate(cls, entry, kind, _GRAPH_KEYS, file=self.file, label=label)
+        layer = self._layers.get(cls, entry)
+        if layer is None:
+            layer = self._layers.add(cls, entry, validate_layer(cls, entry, kind, _GRAPH_KEYS, file=self.file,
+                                                                label=_label(scope, given, kind)))
         local = (layer.name + suffix) if layer.name else None
         if local == INPUT:
-            raise self.fail("'input' is reserved for the network input", entry, "name", layer=label())
+            raise self.fail("'input' is reserved for the network input", entry, "name",
+                            layer=_label(scope, given, kind))
         if local is not None and local in scope.local:
             earlier = self.full_names.get(scope.local[local])
             also = f" (also line {earlier})" if earlier else ""
-            raise self.fail(f"duplicate layer name '{local}'{also}", entry, "name", layer=label())
+            raise self.fail(f"duplicate layer name '{local}'{also}", entry, "name", layer=_label(scope, given, kind))
         inputs = self.inputs(entry, current, scope) if "inputs" in entry else (current,)
         name = local or scope.auto(kind)
         if "branches" in entry:
@@ -366,6 +365,12 @@ class Builder:
                 raise self.fail(f"block '{block.name}' needs a value for {', '.join(missing)}", entry, "with")
             out.append(args)
         return out
+
+
+def _label(scope: _Scope, given: Any, kind: str) -> str:
+    """The layer as messages name it (before its automatic name is taken)."""
+    name = given if isinstance(given, str) else f"{kind}_{scope.counters.get(kind, 0) + 1}"
+    return f"'{scope.prefix}{name}' ({kind})"
 
 
 def expand(entries: list[Any], blocks: dict[str, BlockDef], file: str | None) -> tuple[list[Node], list[Group]]:

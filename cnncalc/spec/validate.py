@@ -7,7 +7,6 @@ scalars, and keeps only layers whose fields are all scalars.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -35,19 +34,25 @@ def validate_layer(
 
 
 class LayerMemo:
-    """:func:`validate_layer`, once per distinct entry of plain scalars (errors are never remembered)."""
+    """Validated layers by entry, for entries of plain scalars whose layers hold only scalars (errors are never
+    remembered: an entry that fails is validated, and reported, every time)."""
 
     def __init__(self) -> None:
         self._known: dict[tuple[Any, ...], Layer] = {}
 
-    def validate(self, cls: type[Layer], entry: dict[str, Any], kind: str, graph_keys: set[str], *,
-                 file: str | None, label: Callable[[], str]) -> Layer:
-        """The entry's layer; ``label`` (the layer as messages name it) is asked for only when validation runs."""
+    @staticmethod
+    def _key(kind: type[Layer], entry: dict[str, Any]) -> tuple[Any, ...] | None:
         types = tuple(map(type, entry.values()))
-        key = (cls, tuple(entry.items()), types) if SCALARS.issuperset(types) else None
-        layer = self._known.get(key) if key is not None else None
-        if layer is None:
-            layer = validate_layer(cls, entry, kind, graph_keys, file=file, label=label())
-            if key is not None and all(type(v) in SCALARS for v in layer.__dict__.values()):
-                self._known[key] = layer
+        return (kind, tuple(entry.items()), types) if SCALARS.issuperset(types) else None
+
+    def get(self, cls: type[Layer], entry: dict[str, Any]) -> Layer | None:
+        """The layer an equal entry was validated to, if any."""
+        key = self._key(cls, entry)
+        return self._known.get(key) if key is not None else None
+
+    def add(self, cls: type[Layer], entry: dict[str, Any], layer: Layer) -> Layer:
+        """Remember ``layer`` (validated from ``entry``) if it may be shared; return it."""
+        key = self._key(cls, entry)
+        if key is not None and all(type(v) in SCALARS for v in layer.__dict__.values()):
+            self._known[key] = layer
         return layer
