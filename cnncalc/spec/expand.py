@@ -117,14 +117,8 @@ class Builder:
                 *((entries[0], None) if isinstance(entries[0], dict) else (entries, 0)),
             )
         for entry in entries if isinstance(entries, list) else []:
-            if not isinstance(entry, dict):  # a layer named by a string
-                total += 1
-                if total > MAX_LAYERS:
-                    raise self.fail(f"the layers expand to more than {MAX_LAYERS:,} layers (check the repeat counts)",
-                                    entry, "repeat")
-                continue
-            times = self.repeat(entry) if "repeat" in entry else 1
-            if "block" in entry:
+            times = self.repeat(entry) if isinstance(entry, dict) and "repeat" in entry else 1
+            if isinstance(entry, dict) and "block" in entry:
                 name = entry["block"]
                 if name in self._stack:
                     chain = " → ".join([*self._stack[self._stack.index(name) :], name])
