@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from fractions import Fraction
 from math import prod
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from cnncalc.engine import fields as rf
 from cnncalc.engine.layers.base import GLOBAL, Evaluation, Linked, Merge
@@ -171,6 +171,8 @@ def run(
     #: (id(layer), input shape) → evaluation, for numeric walks: a rule is a pure function of the layer and its
     #: input shape, and a long chain repeats both (validation hands equal layer entries one shared object).
     memo: dict[tuple[int, Shape], Evaluation] | None = {} if observe is None else None
+    last_state: RFState | Literal[False] = False  # the last state whose figures were computed (none yet)
+    figures: tuple[Any, Any, Any] = (None, None, None)
     for node in net.nodes:
         layer = node.layer
         inputs = node.inputs
@@ -194,7 +196,9 @@ def run(
         types[node.name] = layer.type
         input_of[node.name] = shapes[inputs[0]]
         out = prod(ev.shape) * batch
-        receptive, jump, offset = _figures(state)
+        if state is not last_state:  # a layer that keeps the fields (an activation) shows its input's figures
+            last_state, figures = state, _figures(state)
+        receptive, jump, offset = figures
         row = LayerRow(
             name=node.name,
             type=layer.type,
