@@ -96,8 +96,9 @@ class Builder:
         self.full_names: dict[str, int | None] = {INPUT: None}
         self._sizes: dict[str, int] = {}
         self._stack: list[str] = []
-        #: Every ``name:`` written anywhere, to tell "defined later" from "never defined" in errors.
-        self.declared: set[str] = set()
+        #: The spec's layer entries: every ``name:`` written in them or in a block tells "defined later" from "never
+        #: defined" in errors, found only when such an error is worded.
+        self.entries: list[Any] = []
         self._by_name: dict[str, Node] = {}
         self._layers = LayerMemo()
 
@@ -225,7 +226,7 @@ class Builder:
             return made  # split1.0: a piece of a split (cnncalc.spec.pieces)
         import difflib
 
-        if ref in self.declared:
+        if ref in _scan_names(self.entries, self.blocks):
             raise self.fail(
                 f"'{ref}' is not an earlier layer visible here; {key} may only name layers defined before it, in "
                 "this block or around it (so no cycles)", entry, key,
@@ -240,7 +241,8 @@ class Builder:
         given = entry.get("name")
         if not isinstance(kind, str):
             raise self.fail("layer has no 'type'", entry, layer=f"'{given}'" if given else None)
-        cls = REGISTRY.get(kind.lower())
+        lower = kind.lower()
+        cls = REGISTRY.get(lower)
         if cls is None:
             close = suggest(kind)
             raise SpecError(
@@ -248,7 +250,7 @@ class Builder:
                 file=self.file, line=line_of(entry, "type"), layer=f"'{given}'" if given else None,
                 hint=None if close else "`cnncalc layer` lists every type",
             )
-        kind = kind.lower()
+        kind = lower
         layer = self._layers.get(cls, entry)
         if layer is None:
             layer = self._layers.add(cls, entry, validate_layer(cls, entry, kind, _GRAPH_KEYS, file=self.file,
@@ -370,7 +372,7 @@ def _label(scope: _Scope, given: Any, kind: str) -> str:
 def expand(entries: list[Any], blocks: dict[str, BlockDef], file: str | None) -> tuple[list[Node], list[Group]]:
     """Build the DAG of a spec's layer entries."""
     builder = Builder(blocks, file)
-    builder.declared = _scan_names(entries, blocks)
+    builder.entries = entries
     builder.size(entries)
     builder.chain(entries, INPUT, _Scope("", None, ()))
     return builder.nodes, builder.groups
