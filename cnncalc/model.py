@@ -51,6 +51,8 @@ def direct_init(cls: type[T]) -> type[T]:
     (fields in order, plain defaults), same instances: only the ``__init__`` is replaced. Generated as dataclasses
     generates its own, so it follows the fields.
     """
+    if "__slots__" not in cls.__dict__:
+        raise TypeError(f"direct_init: {cls.__name__} has no slots (make it a dataclass with slots=True)")
     args, body, env = [], [], {}
     for f in fields(cls):  # type: ignore[arg-type]
         if f.default_factory is not MISSING or not f.init:

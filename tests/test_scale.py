@@ -148,3 +148,10 @@ def test_direct_init_builds_what_the_dataclass_would() -> None:
 
     with pytest.raises(TypeError, match="needs dataclasses' own __init__"):
         direct_init(Factory)
+
+    @dataclass(frozen=True)
+    class Unslotted:
+        size: int
+
+    with pytest.raises(TypeError, match="no slots"):
+        direct_init(Unslotted)
