@@ -5,8 +5,8 @@ The spec stage builds them, the engine walks them, the proof and torch stages re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import MISSING, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from cnncalc.engine.layers.base import Layer
@@ -39,6 +39,37 @@ def clip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+T = TypeVar("T")
+
+
+def direct_init(cls: type[T]) -> type[T]:
+    """Give a frozen, slotted dataclass an ``__init__`` that sets each slot through its own descriptor.
+
+    A frozen dataclass's own ``__init__`` calls ``object.__setattr__`` per field (its ``__setattr__`` refuses), and
+    looking the attribute up each time makes that about twice the cost of setting the slot directly; the types made
+    once per layer (nodes, rows, field states) are built 100,000 times for a 100,000-layer spec. Same signature
+    (fields in order, plain defaults), same instances: only the ``__init__`` is replaced. Generated as dataclasses
+    generates its own, so it follows the fields.
+    """
+    if "__slots__" not in cls.__dict__:
+        raise TypeError(f"direct_init: {cls.__name__} has no slots (make it a dataclass with slots=True)")
+    args, body, env = [], [], {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.default_factory is not MISSING or not f.init:
+            raise TypeError(f"direct_init: {cls.__name__}.{f.name} needs dataclasses' own __init__")
+        if f.default is not MISSING:
+            env[f"_d_{f.name}"] = f.default
+        args.append(f.name if f.default is MISSING else f"{f.name}=_d_{f.name}")
+        env[f"_s_{f.name}"] = cls.__dict__[f.name].__set__
+        body.append(f"    _s_{f.name}(self, {f.name})\n")
+    namespace: dict[str, Any] = {}
+    exec(f"def __init__(self, {', '.join(args)}):\n{''.join(body)}", env, namespace)
+    namespace["__init__"].__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = namespace["__init__"]  # type: ignore[method-assign]
+    return cls
+
+
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Node:
     """One layer of the expanded network: its unique (path) name, the layer, its inputs and where it was written."""

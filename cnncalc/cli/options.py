@@ -110,10 +110,15 @@ def view_options(fn: F) -> F:
     return fn
 
 
+#: Characters written to stdout at a time.
+_PIECE = 1 << 20
+
+
 def write_output(text: str, output: str | None) -> None:
     """Print ``text``, or (``-o FILE``) write it to FILE and say so on stderr."""
     if output is None:
-        click.echo(text, nl=False)
+        for start in range(0, len(text) or 1, _PIECE):  # a 60 MB report is not encoded into a second copy at once
+            click.echo(text[start : start + _PIECE], nl=False)
         return
     from pathlib import Path
 

@@ -59,6 +59,13 @@ def _emit(report: Analysis, view: View) -> None:
 
 def run(spec: Any, view: View, settings: tuple[str, ...] = (), counting: _Counting | None = None) -> None:
     """Load, analyse and print: the body of every analysing command."""
+    from cnncalc.spec.load import bulk
+
+    with bulk():  # a 100,000-layer report is millions of small objects: collecting cycles would rescan them all
+        _run(spec, view, settings, counting)
+
+
+def _run(spec: Any, view: View, settings: tuple[str, ...], counting: _Counting | None) -> None:
     from cnncalc.engine.graph import analyze
     from cnncalc.errors import SpecError
 

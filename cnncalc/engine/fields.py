@@ -20,6 +20,7 @@ from fractions import Fraction
 from math import gcd
 
 from cnncalc.engine.layers.base import Window
+from cnncalc.model import direct_init
 
 #: Periods longer than this are not tracked (a note says so); real networks stay far below.
 MAX_PERIOD = 65_536
@@ -30,6 +31,7 @@ def regular_step(r: int, j: int, span: int, stride: int) -> tuple[int, int]:
     return r + (span - 1) * j, j * stride
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class DimField:
     """One spatial dim's fields: position ``o`` sees ``[lo[o mod T], hi[o mod T]] + (o div T)·shift``."""
@@ -82,6 +84,10 @@ def regular_window(field: DimField, w: Window) -> tuple[int, int, int] | None:
 
 def advance(field: DimField, w: Window) -> DimField | None:
     """The fields after a layer with window ``w`` (``None`` if the period would exceed :data:`MAX_PERIOD`)."""
+    if w.up == 1 and len(field.lo) == 1 and type(w.step) is type(w.first) is type(w.last) is int:
+        # regular_window's case (one interval, no upsampling) spelled out: every chain's hot path
+        lo, shift = field.lo[0] - w.first * field.shift, field.shift
+        return DimField((lo,), (lo + field.hi[0] - field.lo[0] + (w.first - w.last) * shift,), shift * w.step)
     closed = regular_window(field, w)
     if closed is not None:
         first, span, stride = closed
@@ -103,6 +109,11 @@ def advance(field: DimField, w: Window) -> DimField | None:
 
 def merge(fields: list[DimField]) -> tuple[DimField | None, bool]:
     """The hull of several paths' fields per position, and whether the paths are aligned."""
+    if all(len(f.lo) == 1 for f in fields):  # one interval each (no upsampling): the hull without fractions
+        shifts = {f.shift for f in fields}  # equal jumps (period 1: jump = shift)
+        sums = {f.lo[0] + f.hi[0] for f in fields}  # equal centres
+        hull = DimField((min(f.lo[0] for f in fields),), (max(f.hi[0] for f in fields),), max(shifts))
+        return hull, len(shifts) == 1 and len(sums) == 1
     period = 1
     for f in fields:
         period = period * f.period // gcd(period, f.period)

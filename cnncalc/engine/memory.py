@@ -142,22 +142,25 @@ def _inference(nodes: list[Node], base: int, size: int) -> Inference:
     kept = {name for names in unpools.values() for name in names}
     heap = Heap(base)
     workspace = 0
+    alloc, free, mark = heap.alloc, heap.free, heap.mark
     for i, n in enumerate(nodes):
         if root[n.name] == n.name:
-            heap.alloc(n.name, n.out_values * size)
-        scratch = [(f"{n.name}#{w}{j}", extra(n, w, size)) for j, w in enumerate(n.keeps.workspace)]
-        for key, nbytes in scratch:
-            heap.alloc(key, nbytes)
-        workspace = max(workspace, sum(b for _, b in scratch))
-        heap.mark(n.name, "forward")
-        if n.name not in kept:  # indices a max-unpool reads stay until it has run
+            alloc(n.name, n.out_values * size)
+        if n.keeps.workspace:
+            scratch = [(f"{n.name}#{w}{j}", extra(n, w, size)) for j, w in enumerate(n.keeps.workspace)]
+            for key, nbytes in scratch:
+                heap.alloc(key, nbytes)
+            workspace = max(workspace, sum(b for _, b in scratch))
+        mark(n.name, "forward")
+        if n.keeps.workspace and n.name not in kept:  # indices a max-unpool reads stay until it has run
             for key, _ in scratch:
                 heap.free(key)
-        for pool in unpools.get(i, ()):
-            for j, w in enumerate(nodes[_position(nodes, pool)].keeps.workspace):
-                heap.free(f"{pool}#{w}{j}")
+        if unpools:
+            for pool in unpools.get(i, ()):
+                for j, w in enumerate(nodes[_position(nodes, pool)].keeps.workspace):
+                    heap.free(f"{pool}#{w}{j}")
         for storage in frees.get(i, ()):
-            heap.free(storage)
+            free(storage)
     return Inference(heap.peak, heap.peak_at[0], heap.alive_at_peak(), tuple(heap.timeline), workspace)
 
 

@@ -13,12 +13,13 @@ from cnncalc.engine.layers import REGISTRY
 from cnncalc.engine.layers.base import Activated, Keeps, Layer
 from cnncalc.engine.report import Analysis
 from cnncalc.errors import SpecError
-from cnncalc.model import INPUT
+from cnncalc.model import INPUT, direct_init
 
 #: Bytes of the extra tensors a layer may keep: per output value (indices, mask) or per channel (stats, fp32 × 2).
 INDEX_BYTES, MASK_BYTES, STAT_BYTES = 8, 1, 8
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class Point:
     """Live bytes while one layer runs (its inputs, output and workspace all alive), in one phase."""
@@ -99,13 +100,18 @@ def plan(report: Analysis, size: int) -> list[Node]:
     if net is None:
         raise SpecError("memory needs an analysis that keeps its network (analyze())")
     nodes = []
+    #: id(layer) → its rules: a long chain shares a few layer objects (the nodes keep them alive meanwhile).
+    rules: dict[int, tuple[Keeps, Keeps | None]] = {}
+    batch = report.batch
     for node, row in zip(net.nodes, report.layers, strict=True):
         layer = node.layer
-        fused = fused_keeps(layer)
+        rule = rules.get(id(layer))
+        if rule is None:
+            rule = rules[id(layer)] = (layer.keeps(), fused_keeps(layer))
         largest = max(row.params - row.biases, row.biases)
         nodes.append(Node(
-            node.name, node.inputs, node.links, prod(row.output_shape) * report.batch,
-            row.output_shape[0] if row.output_shape else 1, row.stores, layer.keeps(), fused, row.params * size,
+            node.name, node.inputs, node.links, prod(row.output_shape) * batch,
+            row.output_shape[0] if row.output_shape else 1, row.stores, rule[0], rule[1], row.params * size,
             row.trainable_params * size, largest * size if row.trainable_params else 0, node.groups,
         ))
     return nodes
@@ -142,8 +148,12 @@ def last_reads(nodes: list[Node], root: dict[str, str], *, keep_output: bool) ->
     """
     last: dict[str, int] = {}
     for i, n in enumerate(nodes):
-        for name in (*n.inputs, *(name for f, name in n.links if f != "indices"), n.name):
+        for name in n.inputs:
             last[root[name]] = i
+        for f, name in n.links:
+            if f != "indices":
+                last[root[name]] = i
+        last[root[n.name]] = i
     if keep_output:
         last[root[nodes[-1].name]] = len(nodes)
     return last

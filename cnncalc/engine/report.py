@@ -5,8 +5,13 @@ Renderers, ``verify`` and the torch bridge read a Report; none of them recompute
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
+
+from cnncalc.model import direct_init
 
 if TYPE_CHECKING:
     from cnncalc.engine.fields import DimField
@@ -16,6 +21,7 @@ Dtype = Literal["float32", "float16", "bfloat16", "int8"]
 DTYPE_BYTES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
+@direct_init
 @dataclass(frozen=True, slots=True)
 class LayerRow:
     """One layer's figures for the whole batch (parameters and buffers do not scale with it)."""
@@ -110,6 +116,14 @@ class Tally:
         self.connections += row.connections
         self.activations += row.activations if row.stores else 0
         self.layers += 1
+
+    def add_all(self, rows: Sequence[LayerRow]) -> None:
+        """Count many layers: the same sums as :meth:`add` row by row, in the same order, each taken in one pass."""
+        for name in ("params", "biases", "trainable_params", "buffers", "macs", "flops", "connections"):
+            setattr(self, name, sum(map(attrgetter(name), rows), getattr(self, name)))
+        stored = compress(rows, map(attrgetter("stores"), rows))
+        self.activations = sum(map(attrgetter("activations"), stored), self.activations)
+        self.layers += len(rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv as _csv
 import io
-import json as _json
 
 from cnncalc.engine.report import Report
 from cnncalc.render.text import Options, field_text, human, human_bytes, shape_text
@@ -17,7 +16,9 @@ CSV_COLUMNS = (
 
 def json(report: Report, options: Options) -> str:
     """``report.to_dict()`` as indented JSON; shapes stay channels-first whatever the layout."""
-    return _json.dumps(report.to_dict(), indent=2) + "\n"
+    from cnncalc.render.jsontext import dumps
+
+    return dumps(report.to_dict(), end="\n")
 
 
 def csv(report: Report, options: Options) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat
+from typing import NamedTuple
 
 from cnncalc.engine.report import Report
 from cnncalc.render.text import Options, field_text, human, human_bytes, shape_text
@@ -35,8 +37,7 @@ def bar(share: float, width: int = BAR_WIDTH) -> str:
     return text.ljust(width)
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
+class _Row(NamedTuple):
     """One table line: a layer, or a block instance carrying the sums of the layers inside it."""
 
     name: str
@@ -54,6 +55,8 @@ class _Row:
 
 
 def _rf(values: tuple[int | float, ...] | None) -> str:
+    if values is not None and len(values) == 1 and type(values[0]) is int:
+        return str(values[0])  # what field_text writes for one int, without its general case (the chain's hot path)
     return field_text(values, whole="all", collapse=True)
 
 
@@ -82,14 +85,15 @@ def rows(report: Report, depth: int | None = None) -> list[_Row]:
         local = row.name[len(row.groups[-1]) + 1 :] if row.groups else row.name
         out.append(_Row("  " * level + local, row.type, row.summary, row.output_shape, row.params, row.macs,
                         row.flops, row.activations, row.activations if row.stores else 0, _rf(row.receptive_field),
-                        warned=bool(row.warnings)))
+                        bool(row.warnings)))  # warned (positional: a keyword costs at 100,000 rows)
     return out
 
 
 @dataclass(frozen=True, slots=True)
 class _Column:
     header: str
-    cell: Callable[[_Row], str]
+    #: The column's cells for all rows (one call per column, not per cell: a 100,000-row table has a million).
+    cells: Callable[[list[_Row]], list[str]]
     footer: str
     priority: int
     right: bool = True
@@ -100,23 +104,31 @@ def _columns(report: Report, options: Options) -> list[_Column]:
     t = report.totals
     act_total = max(report.totals.stored_activations, 1)
     par_total = max(t.params, 1)
+    bars: dict[tuple[int, int], str] = {}  # rows with the same sizes (a long chain's) share their bars
+
+    def bars_of(r: _Row) -> str:
+        key = (r.stored, r.params)
+        if key not in bars:
+            bars[key] = bar(r.stored / act_total) + " " * _GAP + bar(r.params / par_total)
+        return bars[key]
+
+    def shapes(rs: list[_Row]) -> list[str]:
+        seen: dict[tuple[int, ...], str] = {}
+        return [seen[r.output_shape] if r.output_shape in seen
+                else seen.setdefault(r.output_shape, shape_text(r.output_shape, options.layout)) for r in rs]
+
     return [
-        _Column("Layer", lambda r: r.name + (" ⚠" if r.warned else ""), "Total", 0, right=False, style="bold"),
-        _Column("Type", lambda r: r.type, "", 8, right=False, style="dim"),
-        _Column("Config", lambda r: r.summary, "", 3, right=False),
-        _Column("Output", lambda r: shape_text(r.output_shape, options.layout), "", 1, style="cyan"),
-        _Column("Params", lambda r: f"{r.params:,}" if r.params else "—", human(t.params), 2),
-        _Column("MACs", lambda r: f"{r.macs:,}" if r.macs else "—", human(t.macs), 4),
-        _Column("FLOPs", lambda r: f"{r.flops:,}" if r.flops else "—", human(t.flops), 9),
-        _Column("Acts", lambda r: f"{r.activations:,}", human(t.activations), 5),
-        _Column("RF", lambda r: r.rf, "", 7),
-        _Column(
-            _BARS,
-            lambda r: bar(r.stored / act_total) + " " * _GAP + bar(r.params / par_total),
-            "",
-            6,
-            right=False,
-        ),
+        _Column("Layer", lambda rs: [r.name + " ⚠" if r.warned else r.name for r in rs], "Total", 0, right=False,
+                style="bold"),
+        _Column("Type", lambda rs: [r.type for r in rs], "", 8, right=False, style="dim"),
+        _Column("Config", lambda rs: [r.summary for r in rs], "", 3, right=False),
+        _Column("Output", shapes, "", 1, style="cyan"),
+        _Column("Params", lambda rs: [f"{r.params:,}" if r.params else "—" for r in rs], human(t.params), 2),
+        _Column("MACs", lambda rs: [f"{r.macs:,}" if r.macs else "—" for r in rs], human(t.macs), 4),
+        _Column("FLOPs", lambda rs: [f"{r.flops:,}" if r.flops else "—" for r in rs], human(t.flops), 9),
+        _Column("Acts", lambda rs: [f"{r.activations:,}" for r in rs], human(t.activations), 5),
+        _Column("RF", lambda rs: [r.rf for r in rs], "", 7),
+        _Column(_BARS, lambda rs: [bars_of(r) for r in rs], "", 6, right=False),
     ]
 
 
@@ -138,8 +150,9 @@ def render(report: Report, options: Options) -> str:
     """
     columns = _columns(report, options)
     lines_ = rows(report, options.depth)
-    cells = [[c.cell(r) for r in lines_] for c in columns]
-    widths = [max(len(c.header), len(c.footer), *(len(x) for x in col)) for c, col in zip(columns, cells, strict=True)]
+    cells = [c.cells(lines_) for c in columns]
+    widths = [max(len(c.header), len(c.footer), max(map(len, col), default=0))
+              for c, col in zip(columns, cells, strict=True)]
     keep: set[int] = set()
     used = 0
     for i in sorted(range(len(columns)), key=lambda i: columns[i].priority):
@@ -161,9 +174,13 @@ def render(report: Report, options: Options) -> str:
     t = report.totals
     out = [f"{report.model} — input {shape_text(report.input, options.layout)}, batch {report.batch}, {report.dtype}",
            line([columns[i].header for i in shown], ["bold"] * len(shown)), "─" * used]
-    for j, row in enumerate(lines_):
-        styles = ["bold" if row.block else columns[i].style for i in shown]
-        out.append(line([cells[i][j] for i in shown], styles))
+    if color:
+        for j, row in enumerate(lines_):
+            styles = ["bold" if row.block else columns[i].style for i in shown]
+            out.append(line([cells[i][j] for i in shown], styles))
+    elif shown:  # no colour: pad whole columns and join them row by row (the same text as line())
+        padded = [map(str.rjust if columns[i].right else str.ljust, cells[i], repeat(widths[i])) for i in shown]
+        out += map(str.rstrip, map(gap.join, zip(*padded, strict=True)))
     out += ["", line([columns[i].footer for i in shown], ["bold"] * len(shown))]
     footer = [
         f"Params       {t.params:,} ({human(t.params)}): trainable {t.trainable_params:,}, buffers {t.buffers:,}",

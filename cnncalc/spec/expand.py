@@ -3,15 +3,13 @@
 The forms an entry can take (each may also carry ``name``, ``repeat``, ``inputs`` and ``if``):
 - a layer: ``relu`` or ``{type: conv2d, ...}``;
 - a repeat group: ``{repeat: 3, layers: [...]}``;
-- a merge over branches: ``{type: concat | add, branches: [[...], [...], []]}`` (``[]`` is the identity path);
-- a block instance: ``{block: bottleneck, with: {width: 64}, repeat: 3, first: {stride: 2}, each: [...]}``.
+- a merge over branches: ``{type: concat | add, branches: [[...], [...], []]}`` (``[]``: the identity path);
+- a block: ``{block: bottleneck, with: {width: 64}, repeat: 3, first: {stride: 2}, each: [...]}``.
 ``inputs: [a, b]`` takes those earlier named outputs instead of the previous one (``input`` is the network's
-input), so skip connections across any distance are written by name. Names are resolved from the innermost
-block instance outwards; only earlier names resolve, so a cycle cannot be written.
+input): skip connections by name, resolved from the innermost block outwards; only earlier names, so no cycles.
 
-Inside a block, ``$arg`` stands for an argument's value and ``"${width * 4}"`` for integer arithmetic on them
-(quote it inside a one-line ``{...}`` mapping, where YAML reads braces itself); ``if: $project`` keeps an entry
-only when the argument is true, and ``if: "${stride == 1 and not project}"`` tests a condition.
+In a block, ``$arg`` is an argument's value, ``"${width * 4}"`` integer arithmetic on them (quoted in a one-line
+``{...}``); ``if: $project`` or ``if: "${stride == 1 and not project}"`` keeps an entry only when true.
 """
 
 from __future__ import annotations
@@ -19,16 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from cnncalc.engine.layers import REGISTRY, suggest
-from cnncalc.engine.layers.base import Layer
 from cnncalc.errors import SpecError
 from cnncalc.model import INPUT, Group, Node
 from cnncalc.spec.args import substitute
 from cnncalc.spec.loader import line_of
-from cnncalc.spec.messages import describe_validation_error
 from cnncalc.spec.pieces import piece
+from cnncalc.spec.validate import SCALARS, LayerMemo, validate_layer
 
 #: A spec can never expand to more layers than this (``repeat: 10**9`` is an error, not a hang).
 MAX_LAYERS = 100_000
@@ -50,6 +45,8 @@ class BlockDef:
 
 class _At(dict[str, Any]):
     """A layer written as a bare string, turned into a mapping that keeps the string's line."""
+
+    __slots__ = ("key_lines", "line")  # one per bare layer name: no instance dict
 
     def __init__(self, data: dict[str, Any], line: int | None) -> None:
         super().__init__(data)
@@ -97,9 +94,11 @@ class Builder:
         self.full_names: dict[str, int | None] = {INPUT: None}
         self._sizes: dict[str, int] = {}
         self._stack: list[str] = []
-        #: Every ``name:`` written anywhere, to tell "defined later" from "never defined" in errors.
-        self.declared: set[str] = set()
+        #: The spec's layer entries: every ``name:`` written in them or in a block tells "defined later" from "never
+        #: defined" in errors, found only when such an error is worded.
+        self.entries: list[Any] = []
         self._by_name: dict[str, Node] = {}
+        self._layers = LayerMemo()
 
     # -- errors and sizes
 
@@ -117,7 +116,7 @@ class Builder:
                 *((entries[0], None) if isinstance(entries[0], dict) else (entries, 0)),
             )
         for entry in entries if isinstance(entries, list) else []:
-            times = self.repeat(entry) if isinstance(entry, dict) else 1
+            times = self.repeat(entry) if isinstance(entry, dict) and "repeat" in entry else 1
             if isinstance(entry, dict) and "block" in entry:
                 name = entry["block"]
                 if name in self._stack:
@@ -168,13 +167,15 @@ class Builder:
 
     def chain(self, entries: list[Any], current: str, scope: _Scope, suffix: str = "") -> str:
         """Add ``entries`` in order, each fed by the previous output; return the last output's name."""
+        lines = getattr(entries, "key_lines", None) or {}
+        line = line_of(entries)  # an item without a line of its own is placed at the list's
         for index, entry in enumerate(entries):
-            current = self.entry(entry, current, scope, suffix, line_of(entries, index))
+            current = self.entry(entry, current, scope, suffix, int(lines[index]) if index in lines else line)
         return current
 
     def entry(self, entry: Any, current: str, scope: _Scope, suffix: str, line: int | None) -> str:
-        if isinstance(entry, str):
-            entry = _At({"type": entry}, line)
+        if isinstance(entry, str):  # a layer by name (``relu``): nothing but its type
+            return self.layer(_At({"type": entry}, line), current, scope, suffix)
         if not isinstance(entry, dict):
             raise SpecError(
                 f"a layer must be a name like 'relu' or a mapping with 'type', got {entry!r:.60}",
@@ -186,7 +187,7 @@ class Builder:
                 raise self.fail(f"'if' needs true or false (a block argument), got {cond!r}", entry, "if")
             if not cond:
                 return current
-        times = self.repeat(entry)
+        times = self.repeat(entry) if "repeat" in entry else 1
         if "block" in entry:
             return self.block(entry, current, scope, suffix, times)
         if "type" not in entry and "layers" in entry:
@@ -223,7 +224,7 @@ class Builder:
             return made  # split1.0: a piece of a split (cnncalc.spec.pieces)
         import difflib
 
-        if ref in self.declared:
+        if ref in _scan_names(self.entries, self.blocks):
             raise self.fail(
                 f"'{ref}' is not an earlier layer visible here; {key} may only name layers defined before it, in "
                 "this block or around it (so no cycles)", entry, key,
@@ -238,7 +239,8 @@ class Builder:
         given = entry.get("name")
         if not isinstance(kind, str):
             raise self.fail("layer has no 'type'", entry, layer=f"'{given}'" if given else None)
-        cls = REGISTRY.get(kind.lower())
+        lower = kind.lower()
+        cls = REGISTRY.get(lower)
         if cls is None:
             close = suggest(kind)
             raise SpecError(
@@ -246,32 +248,35 @@ class Builder:
                 file=self.file, line=line_of(entry, "type"), layer=f"'{given}'" if given else None,
                 hint=None if close else "`cnncalc layer` lists every type",
             )
-        kind = kind.lower()
-        peek = f"{kind}_{scope.counters.get(kind, 0) + 1}"
-
-        label = f"'{scope.prefix}{given if isinstance(given, str) else peek}' ({kind})"
-        layer = validate_layer(cls, entry, kind, _GRAPH_KEYS, file=self.file, label=label)
+        kind = lower
+        layer = self._layers.get(cls, entry)
+        if layer is None:
+            layer = self._layers.add(cls, entry, validate_layer(cls, entry, kind, _GRAPH_KEYS, file=self.file,
+                                                                label=_label(scope, given, kind)))
         local = (layer.name + suffix) if layer.name else None
         if local == INPUT:
-            raise self.fail("'input' is reserved for the network input", entry, "name", layer=label)
+            raise self.fail("'input' is reserved for the network input", entry, "name",
+                            layer=_label(scope, given, kind))
         if local is not None and local in scope.local:
             earlier = self.full_names.get(scope.local[local])
-            also = f" (also line {earlier})" if earlier else ""
-            raise self.fail(f"duplicate layer name '{local}'{also}", entry, "name", layer=label)
-        inputs = self.inputs(entry, current, scope)
+            raise self.fail(f"duplicate layer name '{local}'" + (f" (also line {earlier})" if earlier else ""), entry,
+                            "name", layer=_label(scope, given, kind))
+        inputs = self.inputs(entry, current, scope) if "inputs" in entry else (current,)
         name = local or scope.auto(kind)
         if "branches" in entry:
             inputs = self.branches(entry, inputs, scope, name)
         try:  # a link (crop's to, max-unpool's indices, upsample's size_like) names an earlier node, as inputs do
             links = tuple((f, self.resolve(getattr(layer, f), entry, f, scope))
-                          for f in layer.links if getattr(layer, f) is not None)
+                          for f in layer.links if getattr(layer, f) is not None) if layer.links else ()
         except SpecError as err:
-            raise err.located(layer=label) from None
+            raise err.located(layer=_label(scope, given, kind)) from None
         full = scope.prefix + name
         scope.local[name] = full
-        self.full_names[full] = line_of(entry)
-        self.nodes.append(Node(full, layer, inputs, line_of(entry), scope.groups, links))
-        self._by_name[full] = self.nodes[-1]
+        line = line_of(entry)
+        self.full_names[full] = line
+        node = Node(full, layer, inputs, line, scope.groups, links)
+        self.nodes.append(node)
+        self._by_name[full] = node
         if len(self.nodes) > MAX_LAYERS:
             raise self.fail(f"the layers expand to more than {MAX_LAYERS:,} layers", entry)
         return full
@@ -358,23 +363,16 @@ class Builder:
         return out
 
 
-def validate_layer(
-    cls: type[Layer], entry: dict[str, Any], kind: str, graph_keys: set[str], *, file: str | None, label: str
-) -> Layer:
-    """Validate one layer entry with its registered class (graph keys such as ``repeat`` removed first)."""
-    data = {k: v for k, v in entry.items() if k not in graph_keys or k == "name"}
-    data["type"] = kind
-    try:
-        return cls.model_validate(data)
-    except ValidationError as err:
-        msg, line = describe_validation_error(err, entry, cls)
-        raise SpecError(msg, file=file, line=line or line_of(entry), layer=label) from None
+def _label(scope: _Scope, given: Any, kind: str) -> str:
+    """The layer as messages name it (before its automatic name is taken)."""
+    name = given if isinstance(given, str) else f"{kind}_{scope.counters.get(kind, 0) + 1}"
+    return f"'{scope.prefix}{name}' ({kind})"
 
 
 def expand(entries: list[Any], blocks: dict[str, BlockDef], file: str | None) -> tuple[list[Node], list[Group]]:
     """Build the DAG of a spec's layer entries."""
     builder = Builder(blocks, file)
-    builder.declared = _scan_names(entries, blocks)
+    builder.entries = entries
     builder.size(entries)
     builder.chain(entries, INPUT, _Scope("", None, ()))
     return builder.nodes, builder.groups
@@ -387,13 +385,16 @@ def _scan_names(entries: Any, blocks: dict[str, BlockDef]) -> set[str]:
         if isinstance(value, dict):
             if isinstance(value.get("name"), str):
                 names.add(value["name"])
-            for v in value.values():
-                visit(v)
-        elif isinstance(value, list):
-            for v in value:
+            values: Any = value.values()
+        else:
+            values = value
+        if SCALARS.issuperset(map(type, values)):
+            return  # one C pass over a flat entry (most entries) instead of a test per value
+        for v in values:
+            if isinstance(v, dict | list):  # scalars hold no names (and a call per scalar is most of the time)
                 visit(v)
 
-    visit(entries)
-    for block in blocks.values():
-        visit(block.layers)
+    for top in (entries, *(block.layers for block in blocks.values())):
+        if isinstance(top, dict | list):
+            visit(top)
     return names

@@ -161,6 +161,7 @@ class _Events:
             return self.cache[value]
         tag = cast(str, self.resolver.resolve(yaml.ScalarNode, value, (True, False)))  # type: ignore[no-untyped-call]
         if tag == "tag:yaml.org,2002:str":
+            self.cache[value] = value
             return value
         if tag not in _PLAIN_TAGS:  # timestamps, merge keys, ...: the full loader's business
             raise _FullLoaderError
@@ -214,7 +215,7 @@ class _Events:
             self.root, self.done = closed, True
 
 
-def _fast(text: str) -> Any:
+def _fast(text: str) -> Any:  # noqa: PLR0915 - the per-event loop is written out in line on purpose (speed)
     """The document built straight from libyaml's event stream, with the same lines and values as the full loader.
 
     PyYAML's composer makes a node object (and two marks) per value before the constructor walks them again; for a
@@ -230,9 +231,42 @@ def _fast(text: str) -> Any:
         raise _FullLoaderError from None
     parser = CParser(text)
     doc = _Events()
+    get: Any = parser.get_event
+    stack, cache, scalar = doc.stack, doc.cache, ev.ScalarEvent
+    opening, closing = ev.MappingStartEvent, ev.MappingEndEvent
     try:
         while True:
-            event = parser.get_event()
+            event = get()
+            kind = type(event)
+            if kind is scalar and event.anchor is None and event.tag is None and stack:
+                # The common event, in line: a plain or quoted scalar as a key, a key's value or a list item.
+                plain = event.value
+                if not event.style and event.implicit[0]:
+                    plain = cache[plain] if plain in cache else doc.scalar(event)
+                top = stack[-1]
+                if type(top) is tuple:  # a key's value
+                    stack.pop()
+                    owner = stack[-1]
+                    owner[top[0]] = plain
+                    owner.key_lines[top[0]] = top[1]
+                elif type(top) is Located:  # a key
+                    if plain in top:
+                        raise _FullLoaderError  # the full loader words it
+                    stack.append((plain, event.start_mark.line + 1))
+                else:
+                    top.key_lines[len(top)] = event.start_mark.line + 1
+                    top.append(plain)
+                continue
+            if kind is opening and event.anchor is None and event.tag is None:  # a plain mapping, e.g. a layer
+                mapping = Located()
+                mapping.line, mapping.key_lines = event.start_mark.line + 1, {}
+                if len(stack) >= MAX_DEPTH and sum(not isinstance(x, tuple) for x in stack) >= MAX_DEPTH:
+                    raise _too_deep(mapping.line)
+                doc.attach(mapping, mapping.line, True)
+                continue
+            if kind is closing or kind is ev.SequenceEndEvent:
+                doc.close()
+                continue
             if event is None or isinstance(event, ev.StreamEndEvent):
                 break
             if isinstance(event, ev.DocumentStartEvent | ev.StreamStartEvent | ev.DocumentEndEvent):
