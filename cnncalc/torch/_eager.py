@@ -15,7 +15,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from cnncalc.torch._moved import DIMS, Places, Relocate
+from cnncalc.torch._moved import Places, Relocate
 
 #: Tensor dunder methods as the ``operator`` functions fx writes for them; the reflected forms swap their operands.
 _OPERATORS: dict[str, tuple[Callable[..., Any], bool]] = {
@@ -230,17 +230,7 @@ def _prune(graph: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# Windows folded into the batch
-
-
-def _shift(dim: Any) -> Any:
-    """A torch dim of a tensor whose first dim is batch × windows, as a dim of its (batch, windows, …) view: the
-    trailing dims (negative) stay, the others move one on; dim 0 (batch and windows together) has no single image."""
-    if isinstance(dim, tuple | list):
-        return type(dim)(_shift(d) for d in dim)
-    if isinstance(dim, int) and not isinstance(dim, bool) and dim > 0:
-        return dim + 1
-    return dim
+# Where the batch is: folded with windows or heads, or in another dim than the first
 
 
 def _batch_dims(shape2: tuple[int, ...], shape3: tuple[int, ...]) -> tuple[int, int] | None:
@@ -254,15 +244,6 @@ def _batch_dims(shape2: tuple[int, ...], shape3: tuple[int, ...]) -> tuple[int, 
     if shape2[d] % 2 or shape3[d] % 3 or shape2[d] // 2 != shape3[d] // 3:
         return None
     return d, shape2[d] // 2
-
-
-def _einsum_unfolded(equation: str, operands: list[bool], output: bool) -> str:
-    """An einsum equation with a fresh letter for the windows after the batch letter of each folded term."""
-    text = equation.replace(" ", "")
-    fresh = next(c for c in "wvutsrqponmlkzyxjihgfedcbaWVUTSRQPONMLKZYXJIHGFEDCBA" if c not in text)
-    left, _, out = text.partition("->")
-    terms = [t[:1] + fresh + t[1:] if folded else t for t, folded in zip(left.split(","), operands, strict=False)]
-    return ",".join(terms) + "->" + (out[:1] + fresh + out[1:] if output else out)
 
 
 def _places(two: Recording, three: Recording) -> Places | None:
@@ -283,62 +264,11 @@ def _places(two: Recording, three: Recording) -> Places | None:
 
 
 def unfold(two: Recording, three: Recording) -> dict[Any, int]:
-    """Where a tensor's first dim is batch × k (Swin's windows moved into the batch: ``(B·nW, ws, ws, C)``), show
-    the walk its (batch, k, …) view: its value as a meta tensor of that shape, and the dim arguments of the ops
-    reading it renumbered. Where the batch is in another dim (MViT's relative positions), :mod:`._moved` rewrites
-    the ops. The batch-2 and batch-3 recordings tell which dim carries the batch."""
-    torch = two.torch
-    nodes = list(two.graph.nodes)
+    """Where a tensor's batch is not simply its first dim (Swin's windows folded into it: ``(B·nW, ws, ws, C)``;
+    MViT v2's relative positions: the batch in a middle dim), show the walk the tensor per sample, batch first, and
+    rewrite the ops around it (:mod:`._moved`). The batch-2 and batch-3 recordings tell which dim carries the batch.
+    Returns the folded tensors → their factor."""
     places = _places(two, three)
     if places is None:
-        return {}  # leave the batch-2 record as it is
-    handled = Relocate(two.graph, two.values, places, torch).run()
-    folded: dict[Any, int] = {}
-    views: dict[int, Any] = {}
-    for a in nodes:
-        found = places.get(a)
-        if found is None or found[0] != 0 or found[1] == 1:
-            continue
-        v2 = two.values[a]
-        folded[a] = found[1]
-        if id(v2) not in views:  # one view per tensor, so in-place ops still see the same value
-            views[id(v2)] = torch.empty((2, found[1], *v2.shape[1:]), device="meta")
-        two.values[a] = views[id(v2)]
-    for node in nodes:
-        if node.op in ("call_function", "call_method") and node.args and node not in handled:
-            _renumber(node, folded, two.values)
-    return folded
-
-
-def _renumber(node: Any, folded: dict[Any, int], values: dict[Any, Any]) -> None:
-    """The dim arguments of an op reading a folded tensor, as dims of its (batch, k, …) view."""
-    name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
-    first = node.args[1] if name == "einsum" and len(node.args) > 1 else node.args[0]
-    if isinstance(first, tuple | list) and first:
-        first = first[0]
-    if first not in folded:
-        return
-    args, kwargs = list(node.args), dict(node.kwargs)
-    if name == "einsum" and isinstance(args[0], str):
-        args[0] = _einsum_unfolded(args[0], [a in folded for a in node.all_input_nodes], node in folded)
-    elif node.target is operator.getitem:
-        index = args[1] if isinstance(args[1], tuple) else (args[1],)
-        args[1] = (slice(None), *index)
-    elif name == "permute":
-        dims = list(args[1]) if len(args) == 2 and isinstance(args[1], tuple | list) else list(args[1:])
-        rank = len(values[first].shape) - 1
-        order: list[int] = []
-        for d in dims:
-            order += [0, 1] if int(d) % rank == 0 else [int(d) % rank + 1]
-        args = [args[0], *order]
-    elif name.strip("_") in DIMS:
-        positions, key = DIMS[name.strip("_")]
-        for p in positions:
-            if p < len(args):
-                args[p] = _shift(args[p])
-        for k in (key, "dim1", "end_dim", "axis1", "dims"):
-            if k in kwargs:
-                kwargs[k] = _shift(kwargs[k])
-    else:
-        return
-    node.args, node.kwargs = tuple(args), kwargs
+        return {}  # the pass depends on the batch size: leave the batch-2 record as it is
+    return Relocate(two.graph, two.values, places, two.torch).run()

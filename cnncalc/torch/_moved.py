@@ -74,19 +74,23 @@ class Relocate:
     def place(self, node: Any) -> tuple[int, int]:
         return self.places.get(node, (0, 1))
 
-    def run(self) -> set[Any]:
-        """Rewrite every op that reads or makes a moved tensor; return those ops (the fold pass leaves them)."""
-        moved = {n for n, (d, _) in self.places.items() if d > 0}
-        done: set[Any] = set()
+    def run(self) -> dict[Any, int]:
+        """Rewrite every op that reads or makes a tensor whose batch is not simply its first dim (folded with a
+        factor, or elsewhere), then show those tensors as their views; return the folded ones (first dim batch × k)
+        → k, for the module calls that run over them."""
+        moved = {n for n, (d, k) in self.places.items() if d > 0 or k > 1}
         for node in list(self.graph.nodes):
-            if node.op not in ("call_function", "call_method") or not node.args:
-                continue
-            if node in moved or any(a in moved for a in node.all_input_nodes):
+            if node.op in ("call_function", "call_method") and node.args and (
+                    node in moved or any(a in moved for a in node.all_input_nodes)):
                 self.rewrite(node)
-                done.add(node)
+        views: dict[int, Any] = {}
         for node in moved:  # the values last: the rewrites read the torch shapes
-            self.values[node] = self.torch.empty(view_shape(self.shapes[node], *self.places[node]), device="meta")
-        return done
+            value = self.values[node]
+            if id(value) not in views:  # one view per tensor, so an in-place op still returns its input's value
+                views[id(value)] = self.torch.empty(view_shape(self.shapes[node], *self.places[node]),
+                                                    device="meta")
+            self.values[node] = views[id(value)]
+        return {n: k for n, (d, k) in self.places.items() if d == 0 and k > 1}
 
     def name(self, node: Any) -> str:
         return str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
@@ -104,6 +108,8 @@ class Relocate:
             self.reshape(node, first)
         elif name in ("matmul", "bmm"):
             self.matmul(node)
+        elif name == "einsum" and isinstance(first, str):
+            self.einsum(node)
         elif node.target is operator.getitem and first in self.shapes:
             self.index(node, first)
         elif name in DIMS and first in self.shapes:
@@ -151,25 +157,44 @@ class Relocate:
         node.args = (permuted, *node.args[1:])
 
     def matmul(self, node: Any) -> None:
-        """``a @ b`` with a moved operand is an einsum over the views (MViT's per-time-step table product)."""
+        """``a @ b`` with the batch out of the first dim of an operand is an einsum over the views (MViT's
+        per-time-step table product); with the batch first (folded windows) it stays a matmul, whose leading dims
+        broadcast on the views as they did."""
         a, b = node.args[0], node.args[1]
         shapes = [self.shapes.get(x) for x in (a, b)]
         if any(s is None or len(s) < 2 for s in shapes) or node not in self.shapes:
+            return
+        if all(self.place(x)[0] == 0 for x in (a, b, node)):
             return
         sa, sb = shapes[0], shapes[1]
         assert sa is not None and sb is not None
         rank = max(len(sa), len(sb))
         batch = "abcdefgh"[:rank - 2]
-        terms = [batch[rank - len(sa):] + "ij", batch[rank - len(sb):] + "jk", batch + "ik"]
-        parts: list[str] = []
-        for term, x in zip(terms, (a, b, node), strict=True):
-            if x not in self.places:  # a constant: no batch
-                parts.append(term)
+        equation = f"{batch[rank - len(sa):]}ij,{batch[rank - len(sb):]}jk->{batch}ik"
+        node.op, node.target = "call_function", self.torch.einsum
+        node.args, node.kwargs = (self.on_views(equation, [a, b], node), a, b), {}
+
+    def einsum(self, node: Any) -> None:
+        """An einsum's terms on the views: the batch letter first (and the fold's), the other letters in order."""
+        equation, *operands = node.args
+        operands = list(operands[0]) if len(operands) == 1 and isinstance(operands[0], tuple | list) else operands
+        node.args = (self.on_views(equation, operands, node), *node.args[1:])
+
+    def on_views(self, equation: str, operands: list[Any], out: Any) -> str:
+        """``equation`` over torch's tensors as the same over their views: each tensor term's batch letter moved
+        first, and a fresh letter for a fold after it; a constant's term (no batch) unchanged."""
+        text = equation.replace(" ", "")
+        left, _, right = text.partition("->")
+        fresh = [c for c in "ZYXWVUTSRQzyxwvutsrq" if c not in text]
+        batch, fold = fresh[0], fresh[1]
+        terms = []
+        for term, x in zip([*left.split(","), right], [*operands, out], strict=True):
+            if x not in self.places:
+                terms.append(term)
                 continue
             d, k = self.place(x)
-            parts.append("Z" + ("Y" if k > 1 else "") + term[:d] + term[d + 1:])
-        node.op, node.target = "call_function", self.torch.einsum
-        node.args, node.kwargs = (f"{parts[0]},{parts[1]}->{parts[2]}", a, b), {}
+            terms.append(batch + (fold if k > 1 else "") + term[:d] + term[d + 1:])
+        return ",".join(terms[:-1]) + "->" + terms[-1]
 
     def dims(self, node: Any, source: Any, name: str) -> None:
         """Dim arguments (``unbind(0)``, ``softmax(-1)``) as dims of the view; the batch dim itself stays."""
@@ -196,8 +221,6 @@ class Relocate:
 
     def index(self, node: Any, source: Any) -> None:
         d, k = self.place(source)
-        if d == 0:
-            return
         index = node.args[1] if isinstance(node.args[1], tuple) else (node.args[1],)
         rank = len(self.shapes[source])
         full = list(index) + [slice(None)] * (rank - len(index))
