@@ -89,8 +89,26 @@ def _stretched(shape: Shape, out: Shape) -> bool:
                for d, o in zip(shape, out, strict=True))
 
 
+class Held(Merge):
+    """A merge that may hold a tensor as an operand of its own (``operand``: its shape without the batch): a
+    position embedding, a relative-position table. By default a learned tensor, its parameters its size; one
+    computed from other tensors gives the counts torch holds as ``operand_params``/``operand_buffers``."""
+
+    operand: list[PosInt] | None = None
+    operand_params: NonNegInt | None = None
+    operand_buffers: NonNegInt | None = None
+
+    def held(self) -> tuple[int, int]:
+        """The operand's parameters and buffers: by default a learned tensor of its size."""
+        if self.operand is None:
+            return 0, 0
+        if self.operand_params is None and self.operand_buffers is None:
+            return prod(self.operand), 0
+        return self.operand_params or 0, self.operand_buffers or 0
+
+
 @register
-class Add(Merge):
+class Add(Held):
     """Element-wise sum (residual connections), product (``mul``, gating), difference, quotient, maximum, minimum.
 
     Inputs broadcast as torch does (``x * gate`` with a C×1×1 gate); ``scalar:`` makes it a one-input layer with a
@@ -109,19 +127,9 @@ class Add(Merge):
     type: Literal["add", "sum", "mul", "sub", "div", "maximum", "minimum"]
     inplace: bool = False
     scalar: float | None = None
-    operand: list[PosInt] | None = None
-    operand_params: NonNegInt | None = None
-    operand_buffers: NonNegInt | None = None
     #: Multiply-adds spent computing the held operand at every call (Swin V2's position-bias MLP runs each time).
     operand_macs: NonNegInt = 0
 
-    def held(self) -> tuple[int, int]:
-        """The operand's parameters and buffers: by default a learned tensor of its size."""
-        if self.operand is None:
-            return 0, 0
-        if self.operand_params is None and self.operand_buffers is None:
-            return prod(self.operand), 0
-        return self.operand_params or 0, self.operand_buffers or 0
 
     def merge(self, shapes: list[Shape]) -> Evaluation:
         """Broadcast shape; (n − 1) operations per output value (one per value with a scalar or an operand)."""
@@ -235,31 +243,19 @@ class Attention(Merge):
 
 
 @register
-class Einsum(Merge):
+class Einsum(Held):
     """``torch.einsum(equation, a, b, …)`` over its inputs, the equation written as torch's with the batch as every
     operand's first letter and the output's (``bghid,bghjd->bghij``: MaxViT's attention scores).
 
     MACs: the product of the sizes of every letter (each output value sums over the contracted letters, one multiply
-    per operand pair: for two operands, b·m·n·k as matmul), FLOPs twice that. No ellipsis (``...``).
+    per operand pair: for two operands, b·m·n·k as matmul), FLOPs twice that. No ellipsis (``...``). A held
+    ``operand`` is the last term, without the batch letter (MViT's relative-position table per time step).
     """
 
     family: ClassVar[str] = "merge"
 
     type: Literal["einsum"]
     equation: str
-    #: A tensor the layer holds as its last operand (its term has no batch letter): MViT's relative-position table
-    #: per time step. Counts as for the arithmetic layers: a learned tensor of its size unless given.
-    operand: list[PosInt] | None = None
-    operand_params: NonNegInt | None = None
-    operand_buffers: NonNegInt | None = None
-
-    def held(self) -> tuple[int, int]:
-        """The operand's parameters and buffers: by default a learned tensor of its size."""
-        if self.operand is None:
-            return 0, 0
-        if self.operand_params is None and self.operand_buffers is None:
-            return prod(self.operand), 0
-        return self.operand_params or 0, self.operand_buffers or 0
 
     def merge(self, shapes: list[Shape]) -> Evaluation:
         """Letters bind sizes across the operands (equal, as torch wants without broadcasting); the output's letters
