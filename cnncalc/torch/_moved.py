@@ -100,9 +100,7 @@ class Relocate:
         first = node.args[0]
         if isinstance(first, tuple | list):  # cat, stack: their tensors
             first = first[0] if first else None
-        if name in ("permute", "transpose", "swapaxes", "swapdims", "contiguous", "clone"):
-            if name in ("contiguous", "clone"):
-                return
+        if name in ("permute", "transpose", "swapaxes", "swapdims"):
             self.permute(node, first, name)
         elif name in ("view", "reshape"):
             self.reshape(node, first)
