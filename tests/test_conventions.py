@@ -30,7 +30,8 @@ VERSIONS = {
 }
 #: The zoo networks torchvision builds (parameters equal torchvision's; inception_v3 with aux=false).
 ZOO = ("vgg11", "vgg13", "vgg16", "vgg19", "alexnet_torchvision", "resnet18", "resnet34", "resnet50", "resnet101",
-       "resnet152", "resnext50_32x4d", "densenet121", "mobilenet_v2", "googlenet_torchvision", "inception_v3")
+       "resnet152", "resnext50_32x4d", "densenet121", "mobilenet_v2", "googlenet_torchvision", "inception_v3",
+       "convnext_tiny")  # LayerNorm (module, and LayerNorm2d's F.layer_norm) and layer scale under each tool
 #: Tool × network pairs the spec cannot reproduce, each explained by an erratum in the spec.
 ERRATA = {
     *{(vgg, tool) for vgg in ("vgg11", "vgg13", "vgg16", "vgg19") for tool in ("fvcore", "ptflops", "thop")},

@@ -33,7 +33,7 @@ from typing import ClassVar
 from cnncalc.engine.conventions.base import Convention, Site, Terms, Unit, bias_adds
 from cnncalc.engine.layers.activation import ELU, GELU, Activation, LeakyReLU, PReLU, Softmax
 from cnncalc.engine.layers.merge import Add
-from cnncalc.engine.layers.norm import BatchNorm
+from cnncalc.engine.layers.norm import BatchNorm, GroupNorm, InstanceNorm, LayerNorm
 from cnncalc.engine.layers.upsample import Upsample
 
 #: Activation modules whose hook counts ``n`` and whose forward calls a patched functional that counts ``n`` again.
@@ -60,7 +60,8 @@ class Ptflops(Convention):
     name: ClassVar[str] = "ptflops"
     tool: ClassVar[str] = "ptflops 0.7.5 (backend='pytorch')"
     unit: ClassVar[Unit] = "macs"
-    counts: ClassVar[str] = ("products + biases; BatchNorm 2 per element; activations and pools 1 per input "
+    counts: ClassVar[str] = ("products + biases; BatchNorm 2 per element; nn.LayerNorm 1, GroupNorm and InstanceNorm "
+                             "1 (2 affine); activations and pools 1 per input "
                              "element, counted twice for nn.ReLU/ELU/GELU and every pool module (the hook and the "
                              "patched F.* it calls); residual a + b zero")
     assumes: ClassVar[str] = ("every layer is an nn.Module call and residual adds are written + or +=; F.relu/"
@@ -75,6 +76,12 @@ class Ptflops(Convention):
             return {"batchnorm": site.n * (2 if layer.affine else 1)}
         if site.call == "operator":
             return {}  # nothing patched or hooked sees it
+        if isinstance(layer, LayerNorm | GroupNorm | InstanceNorm):
+            # bn_flops_counter_hook on nn.LayerNorm/GroupNorm/InstanceNorm*: n, doubled when the module has a true
+            # ``affine`` (LayerNorm has none); by exact type, so torchvision's LayerNorm2d and F.layer_norm count 0
+            if site.call != "module" or layer.type == "layernorm2d":
+                return {}
+            return {"batchnorm": site.n * (2 if getattr(layer, "affine", False) else 1)}
         if layer.family == "pool":
             calls = 2 if site.call == "module" else 1
             return {"pooling": site.n, "double counts": site.n * (calls - 1)}

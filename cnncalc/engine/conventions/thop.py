@@ -21,10 +21,10 @@ from __future__ import annotations
 from math import prod
 from typing import ClassVar
 
-from cnncalc.engine.conventions.base import Convention, Site, Terms, Unit
+from cnncalc.engine.conventions.base import Convention, Site, Terms, Unit, has_torch_module
 from cnncalc.engine.layers.activation import PReLU, Softmax
 from cnncalc.engine.layers.conv_transpose import ConvTranspose
-from cnncalc.engine.layers.norm import BatchNorm
+from cnncalc.engine.layers.norm import BatchNorm, InstanceNorm, LayerNorm
 from cnncalc.engine.layers.pool import AdaptivePool, AvgPool
 from cnncalc.engine.layers.upsample import Upsample
 
@@ -37,10 +37,20 @@ class Thop(Convention):
     name: ClassVar[str] = "thop"
     tool: ClassVar[str] = "thop 0.1.1-2209072238"
     unit: ClassVar[Unit] = "macs"
-    counts: ClassVar[str] = ("conv/linear products without biases; BatchNorm 4 per element (2, doubled when "
-                             "affine); AvgPool 1 per output; AdaptiveAvgPool (window + 1) per output; zero for "
-                             "ReLU/ReLU6, max pooling, residual adds and unregistered modules (SiLU, Sigmoid, ...)")
+    counts: ClassVar[str] = ("conv/linear products without biases; BatchNorm, nn.LayerNorm, InstanceNorm 4 per "
+                             "element (2, doubled when affine); AvgPool 1 per output; AdaptiveAvgPool (window + 1) "
+                             "per output; zero for ReLU/ReLU6, max pooling, residual adds and unregistered modules "
+                             "(SiLU, Sigmoid, GroupNorm, ...), whose parameters it leaves out too")
     assumes: ClassVar[str] = "pooling layers are nn.Module calls (F.avg_pool2d / F.adaptive_avg_pool2d count 0)"
+
+    def params(self, site: Site) -> int:
+        """thop's parameter total sums the modules it has a hook for (by exact type: convolutions, linear, batch,
+        layer and instance norm, PReLU); any other module's, and a module's own parameters (ConvNeXt's layer scale),
+        are left out (``dfs_count`` recurses into children instead)."""
+        layer = site.layer
+        hooked = (layer.family in ("conv", "fc") and has_torch_module(layer)) or isinstance(
+            layer, BatchNorm | InstanceNorm | PReLU) or (isinstance(layer, LayerNorm) and layer.type != "layernorm2d")
+        return site.params if hooked else 0
 
     def layer_terms(self, site: Site) -> Terms:
         """Exact-type module hooks; functionals count nothing."""
@@ -53,6 +63,10 @@ class Thop(Convention):
             return {"batchnorm": site.n * 2 * (2 if layer.affine else 1)}
         if site.call != "module":
             return {}
+        if isinstance(layer, LayerNorm | InstanceNorm) and layer.type != "layernorm2d":
+            # count_normalization (exact nn.LayerNorm / InstanceNorm*): 2n, doubled with affine or elementwise_affine
+            affine = layer.elementwise_affine if isinstance(layer, LayerNorm) else layer.affine
+            return {"batchnorm": site.n * 2 * (2 if affine else 1)}
         if isinstance(layer, AvgPool):
             return {"pooling": site.o}
         if isinstance(layer, AdaptivePool) and layer.averages:

@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING, ClassVar
 from cnncalc.engine.conventions.base import Convention, Site, Terms, Unit
 from cnncalc.engine.layers.conv import Conv
 from cnncalc.engine.layers.conv_transpose import ConvTranspose
-from cnncalc.engine.layers.norm import BatchNorm
+from cnncalc.engine.layers.merge import Held
+from cnncalc.engine.layers.norm import BatchNorm, LayerScale
+from cnncalc.engine.layers.tensor import Token
 from cnncalc.engine.report import DTYPE_BYTES
 
 if TYPE_CHECKING:
@@ -55,7 +57,8 @@ class Torchinfo(Convention):
     unit: ClassVar[Unit] = "macs"
     counts: ClassVar[str] = ("per leaf module with parameters: conv weights and bias × output positions (products "
                              "+ biases), other modules batch × their parameters (linear products + biases, "
-                             "BatchNorm 2·C per sample); parameter-free layers zero")
+                             "BatchNorm 2·C per sample); parameter-free layers zero, and so are parameters held by "
+                             "a non-leaf module (layer scale, class token)")
     assumes: ClassVar[str] = "nothing: parameter-free layers count zero whether module or functional"
 
     def layer_terms(self, site: Site) -> Terms:
@@ -70,6 +73,8 @@ class Torchinfo(Convention):
                     "biases": site.biases * site.batch}
         if isinstance(layer, BatchNorm):
             return {"batchnorm": site.params * site.batch}
+        if isinstance(layer, LayerScale | Token | Held):
+            return {}  # parameters of the enclosing module (ConvNeXt's layer scale, a class token): no leaf of theirs
         return {"activations": site.params * site.batch} if site.params else {}
 
     def extras(self, report: Report) -> dict[str, str]:
