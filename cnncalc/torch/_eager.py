@@ -66,30 +66,24 @@ class Recording:
         self.stack: list[bool] = []  # per open module call: whether it is inside a mapped module (not recorded)
         self.inside = 0
         self.where: list[str] = []  # qualified names of the open (traced-through) modules, for node names
-        self.root = root
 
     # -- values and arguments ----------------------------------------------------------------------------------
 
     def bind(self, value: Any, node: Any) -> None:
-        """``node`` computed ``value``: its tensors now read as that node (an in-place op rebinds its target)."""
+        """``node`` computed ``value``: its tensors now read as that node (an in-place op rebinds its target); each
+        tensor of a tuple or list (a split's pieces, a module's output and weights) through getitem, as fx does."""
         self.values[node] = value
-        tensors = [value] if isinstance(value, self.torch.Tensor) else []
-        if isinstance(value, tuple | list) and value and all(isinstance(v, self.torch.Tensor) for v in value):
-            for i, part in enumerate(value):  # the pieces of a split, a module's (output, weights)
+        if isinstance(value, self.torch.Tensor):
+            self.nodes[id(value)] = node
+            self.keep.append(value)
+            return
+        for i, part in enumerate(value if isinstance(value, tuple | list) else ()):
+            if isinstance(part, self.torch.Tensor):
                 piece = self.graph.create_node("call_function", operator.getitem, (node, i), {},
                                                name=f"{node.name}_{i}")
                 self.values[piece] = part
                 self.nodes[id(part)] = piece
                 self.keep.append(part)
-        elif isinstance(value, tuple) and value and isinstance(value[0], self.torch.Tensor):
-            tensors = []  # (output, None): the first piece, through getitem like fx
-            piece = self.graph.create_node("call_function", operator.getitem, (node, 0), {}, name=f"{node.name}_0")
-            self.values[piece] = value[0]
-            self.nodes[id(value[0])] = piece
-            self.keep.append(value[0])
-        for t in tensors:
-            self.nodes[id(t)] = node
-            self.keep.append(t)
 
     def arg(self, value: Any) -> Any:
         """An argument as the graph writes it: each tensor as its node (in tuples, lists, dicts, slices), a size as
