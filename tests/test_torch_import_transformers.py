@@ -354,6 +354,9 @@ def test_over_runs_a_layer_over_leading_dims(agrees_with_torch: Any) -> None:
         {"type": "maxpool2d", "kernel_size": 2, "over": 1}, {"type": "batchnorm2d", "over": 1}]})
     with pytest.raises(cnncalc.CnncalcError, match="over: 4 leaves no dims"):
         cnncalc.analyze({"name": "t", "input": [3, 4, 8, 8], "layers": [{"type": "relu", "over": 4}]})
+    with pytest.raises(cnncalc.CnncalcError, match="add joins inputs"):  # not silently ignored on a merge
+        cnncalc.analyze({"name": "t", "input": [3, 4, 8, 8], "layers": [
+            {"type": "relu", "name": "r"}, {"type": "add", "inputs": ["input", "r"], "over": 1}]})
 
 
 def test_mvit_relative_positions_with_the_batch_moved() -> None:

@@ -107,19 +107,24 @@ def evaluate(
     layer = node.layer
     types = types or {}
     ins = [shapes[name] for name in node.inputs]
+    over = layer.over
     if isinstance(layer, Merge):
+        if over:
+            raise ShapeError(f"over: {over} runs a one-input layer over leading dims; {layer.type} joins inputs")
         return layer.merge(ins)
     if len(ins) != 1:
         raise ShapeError(f"{layer.type} takes one input, got {len(ins)} ({', '.join(node.inputs)})")
-    lead, x = ins[0][:layer.over], ins[0][layer.over:]
-    if layer.over and not x:
-        raise ShapeError(f"over: {layer.over} leaves no dims for the layer in {fmt_shape(ins[0])}")
+    x = ins[0]
+    if over:
+        lead, x = x[:over], x[over:]
+        if not x:
+            raise ShapeError(f"over: {over} leaves no dims for the layer in {fmt_shape(ins[0])}")
     if node.links:
         linked = {field: Linked(name, input_of[name], shapes[name], types[name]) for field, name in node.links}
         ev = layer.evaluate_linked(x, linked)
     else:
         ev = layer.evaluate(x)
-    if not layer.over:
+    if not over:
         return ev
     n = prod(lead)  # the same rule once per leading index, with the same weights
     return replace(ev, shape=(*lead, *ev.shape), macs=ev.macs * n, flops=ev.flops * n,
