@@ -57,7 +57,9 @@ class Held(Ops):
         shape = shape_of(value)
         if len(shape) > len(x) or (len(shape) == len(x) and shape[0] != 1):
             return "a held operand that varies over the batch"
-        operand = [1] * (len(x) - 1 - len(shape)) + list(shape[-(len(x) - 1):] if len(shape) == len(x) else shape)
+        if len(shape) == len(x):
+            shape = shape[1:]  # its batch dim of 1
+        operand = [*[1] * (len(x) - 1 - len(shape)), *shape]  # missing leading dims broadcast, as in torch
         macs = self.constant_macs(node)
         params, buffers = self.held(node)
         entry: dict[str, Any] = {"type": kind, "operand": operand}
